@@ -1,0 +1,112 @@
+// connectors/connector: the seam between idsync and a connected system.
+//
+// A Connector reads objects from a connected system (import) and writes the
+// changes idsync computed back to it (export). The engine owns staging,
+// diffing and crash safety; a connector only translates records. Object-level
+// problems (a malformed CSV row, a bad LDIF record) are reported through
+// ImportSink::OnError with a location and do not stop the import; only errors
+// that make the whole source unusable (missing file) are returned as Status.
+// Thread-safety: a Connector is used by one thread at a time.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/attributes.h"
+#include "core/error.h"
+
+namespace idsync {
+
+// One attribute-level change inside a modify record.
+struct AttributeChange {
+  enum class Op { kAdd, kDelete, kReplace };
+  Op op;
+  std::string name;
+  Values values;  // for kDelete, empty means "delete the whole attribute"
+};
+
+// What an import produces for one object.
+struct ImportRecord {
+  enum class Kind {
+    kFull,    // the object's complete current state (full import, LDIF add)
+    kModify,  // attribute-level changes (LDIF changetype: modify)
+    kRename,  // a new DN (LDIF modrdn/moddn); `new_dn` is set
+    kDelete,  // the object is gone
+  };
+  Kind kind = Kind::kFull;
+  std::string dn;            // DN or, for flat sources, empty
+  std::string new_dn;        // kRename only
+  std::string object_type;   // empty: the connector could not tell
+  AttributeMap attrs;        // kFull: all attributes
+  std::vector<AttributeChange> changes;  // kModify only
+  std::string location;      // "FILE:LINE" of the record, for messages
+};
+
+class ImportSink {
+ public:
+  virtual ~ImportSink() = default;
+  // Called once per good record, in source order. A non-ok Status aborts the
+  // import (used by the engine to stop on its error limit or on a failed write).
+  virtual Status OnRecord(ImportRecord&& record) = 0;
+  // A record that could not be read; `location` is "FILE:LINE".
+  virtual Status OnRecordError(const std::string& location, const std::string& message) = 0;
+};
+
+// One change for export, computed by the engine.
+struct ExportChange {
+  enum class Kind { kAdd, kModify, kRename, kDelete };
+  Kind kind;
+  std::string anchor;
+  std::string dn;       // current DN (for kRename: the old one)
+  std::string new_dn;   // kRename only
+  std::string object_type;
+  AttributeMap attrs;   // kAdd: all attributes; kModify: attributes after the change
+  std::vector<AttributeChange> changes;  // kModify: the attribute-level changes
+};
+
+// Writes one batch of changes. Exports are idempotent per batch: the engine may
+// call Begin() again with the same batch after a crash, and the connector must
+// then produce the same result as if the first attempt had never happened.
+class ExportSession {
+ public:
+  virtual ~ExportSession() = default;
+  virtual Status Write(const ExportChange& change) = 0;
+  // Makes the batch durable (fsync, rename). Nothing is visible before this.
+  virtual Status Commit() = 0;
+};
+
+// For connectors whose export is a whole-state snapshot (CSV): the engine
+// passes every object the connected system should hold after the export.
+struct SnapshotObject {
+  std::string anchor;
+  std::string dn;
+  std::string object_type;
+  AttributeMap attrs;
+};
+
+class Connector {
+ public:
+  virtual ~Connector() = default;
+
+  // Reads every object. Unsupported is never returned.
+  virtual Status FullImport(ImportSink& sink) = 0;
+
+  // Reads only changes. Returns kUnsupported when the connected system cannot
+  // report changes; the engine then computes the delta from a full read.
+  virtual Status DeltaImport(ImportSink& sink) = 0;
+
+  // true: export is written as a whole snapshot (ExportSnapshot);
+  // false: export is written as change records (BeginExport).
+  virtual bool ExportsSnapshots() const = 0;
+
+  // Change-record export. `batch_id` names the batch for idempotent retries.
+  virtual Result<std::unique_ptr<ExportSession>> BeginExport(int64_t batch_id) = 0;
+
+  // Snapshot export: `next` yields objects until it returns false. The file
+  // (or table) is replaced atomically.
+  virtual Status ExportSnapshot(const std::function<bool(SnapshotObject&)>& next) = 0;
+};
+
+}  // namespace idsync

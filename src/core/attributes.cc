@@ -1,0 +1,129 @@
+#include "core/attributes.h"
+
+#include <algorithm>
+#include <cstdint>
+
+namespace idsync {
+namespace {
+
+inline unsigned char Fold(unsigned char c) { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }
+
+void PutVarint(std::string& out, uint64_t v) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));
+}
+
+bool GetVarint(std::string_view& in, uint64_t& v) {
+  v = 0;
+  for (int shift = 0; shift < 64 && !in.empty(); shift += 7) {
+    auto b = static_cast<unsigned char>(in.front());
+    in.remove_prefix(1);
+    v |= static_cast<uint64_t>(b & 0x7f) << shift;
+    if (!(b & 0x80)) return true;
+  }
+  return false;
+}
+
+void PutString(std::string& out, std::string_view s) {
+  PutVarint(out, s.size());
+  out.append(s);
+}
+
+bool GetString(std::string_view& in, std::string& s) {
+  uint64_t n;
+  if (!GetVarint(in, n) || n > in.size()) return false;
+  s.assign(in.substr(0, n));
+  in.remove_prefix(n);
+  return true;
+}
+
+tl::unexpected<Error> Corrupt() {
+  return Fail(ErrorCode::kDatabase, "stored attribute data is corrupted");
+}
+
+}  // namespace
+
+bool CaseInsensitiveLess::operator()(std::string_view a, std::string_view b) const {
+  size_t n = std::min(a.size(), b.size());
+  for (size_t i = 0; i < n; ++i) {
+    unsigned char x = Fold(a[i]), y = Fold(b[i]);
+    if (x != y) return x < y;
+  }
+  return a.size() < b.size();
+}
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (Fold(a[i]) != Fold(b[i])) return false;
+  return true;
+}
+
+std::string ToLower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(Fold(c));
+  return out;
+}
+
+void Normalize(AttributeMap& attrs) {
+  std::erase_if(attrs, [](const auto& kv) { return kv.second.empty(); });
+}
+
+std::string_view FirstValue(const AttributeMap& attrs, std::string_view name) {
+  auto it = attrs.find(name);
+  if (it == attrs.end() || it->second.empty()) return {};
+  return it->second.front();
+}
+
+std::string EncodeAttributes(const AttributeMap& attrs) {
+  std::string out;
+  PutVarint(out, attrs.size());
+  for (const auto& [name, values] : attrs) {
+    PutString(out, name);
+    PutVarint(out, values.size());
+    for (const auto& v : values) PutString(out, v);
+  }
+  return out;
+}
+
+Result<AttributeMap> DecodeAttributes(std::string_view in) {
+  AttributeMap attrs;
+  if (in.empty()) return attrs;
+  uint64_t count;
+  if (!GetVarint(in, count)) return Corrupt();
+  for (uint64_t i = 0; i < count; ++i) {
+    std::string name;
+    uint64_t nvalues;
+    if (!GetString(in, name) || !GetVarint(in, nvalues) || nvalues > in.size()) return Corrupt();
+    Values values(nvalues);
+    for (auto& v : values)
+      if (!GetString(in, v)) return Corrupt();
+    attrs.emplace(std::move(name), std::move(values));
+  }
+  if (!in.empty()) return Corrupt();
+  return attrs;
+}
+
+std::string EncodeStrings(const std::vector<std::string>& items) {
+  std::string out;
+  PutVarint(out, items.size());
+  for (const auto& s : items) PutString(out, s);
+  return out;
+}
+
+Result<std::vector<std::string>> DecodeStrings(std::string_view in) {
+  std::vector<std::string> items;
+  if (in.empty()) return items;
+  uint64_t count;
+  if (!GetVarint(in, count) || count > in.size()) return Corrupt();
+  items.resize(count);
+  for (auto& s : items)
+    if (!GetString(in, s)) return Corrupt();
+  if (!in.empty()) return Corrupt();
+  return items;
+}
+
+}  // namespace idsync
