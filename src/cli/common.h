@@ -1,0 +1,51 @@
+// cli/common: what every idsync program shares: finding the database from
+// --home/--db, printing errors the same way, a progress line on terminals.
+// Diagnostics and progress go to stderr, results to stdout.
+// Thread-safety: used from a program's main thread only.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "core/error.h"
+
+namespace idsync {
+
+class Store;
+
+struct GlobalFlags {
+  std::string home;  // --home; empty: $IDSYNC_HOME or /var/lib/idsync
+  std::string db;    // --db; overrides the home's database
+  bool json = false;
+};
+
+// Opens the installation's database named by --db or by the home's server.toml.
+Result<std::unique_ptr<Store>> OpenStore(const GlobalFlags& flags, bool read_only);
+
+// This server's name: from the home when installed, else the host name.
+std::string ServerName(const GlobalFlags& flags);
+
+// Prints "idsync: 0x...: message" to stderr and returns the exit code.
+int ReportError(const Error& e);
+
+// True when stderr is a terminal that can redraw a line (TERM is not "dumb").
+bool ProgressOnTerminal();
+
+// Redraws one status line on a terminal; on other outputs, prints a plain
+// line only when the step name changes.
+class ProgressLine {
+ public:
+  explicit ProgressLine(std::string prefix);
+  ~ProgressLine();
+  void Update(std::string_view step, int64_t done);
+  void Finish();
+
+ private:
+  std::string prefix_;
+  std::string last_step_;
+  bool tty_;
+  bool drawn_ = false;
+  int64_t last_ms_ = 0;
+};
+
+}  // namespace idsync

@@ -1,0 +1,81 @@
+// The `idsync` program: one table of subcommands, parsed with CLI11.
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.h"
+
+namespace idsync {
+
+int IdsyncMain(int argc, char** argv) {
+  CLI::App app{"idsync: identity synchronization (configuration, runs, history, search)", "idsync"};
+  app.require_subcommand(1);
+  GlobalFlags g;
+  app.add_option("--home", g.home, "server home folder (default $IDSYNC_HOME or /var/lib/idsync)");
+  app.add_option("--db", g.db, "database URL, overriding the home's (sqlite:PATH)");
+  app.add_flag("--json", g.json, "print results as JSON");
+  int code = 0;
+
+  auto* config = app.add_subcommand("config", "apply or export the configuration")->require_subcommand(1);
+  std::string path;
+  bool dry_run = false;
+  auto* apply = config->add_subcommand("apply", "validate FILE|DIR and store it in the database, all or nothing");
+  apply->add_option("path", path, "a .toml file or a folder of them")->required();
+  apply->add_flag("--dry-run", dry_run, "validate only");
+  apply->callback([&] { code = ConfigApply(g, path, dry_run); });
+  auto* exp = config->add_subcommand("export", "write the stored configuration to DIR");
+  exp->add_option("dir", path, "folder to write")->required();
+  exp->callback([&] { code = ConfigExport(g, path); });
+
+  std::string ma, profile;
+  auto* run = app.add_subcommand("run", "run a management agent's run profile (exit 0 only on success)");
+  run->add_option("ma", ma, "management agent")->required();
+  run->add_option("profile", profile, "run profile or step (full-import, delta-sync, export, ...)")->required();
+  run->callback([&] { code = RunCommand(g, ma, profile); });
+
+  int limit = 50;
+  int64_t run_id = 0;
+  auto* history = app.add_subcommand("history", "list runs, or `history show RUN` for one run's errors");
+  history->add_option("--limit", limit, "how many runs");
+  auto* hshow = history->add_subcommand("show", "one run with its per-object errors");
+  hshow->add_option("run", run_id, "run number")->required();
+  hshow->callback([&] { code = HistoryShow(g, run_id); });
+  history->callback([&] {
+    if (history->get_subcommands().empty()) code = HistoryList(g, limit);
+  });
+
+  auto* cs = app.add_subcommand("cs", "connector space")->require_subcommand(1);
+  CsSearchOptions cso;
+  auto* css = cs->add_subcommand("search", "list connector space objects of an MA");
+  css->add_option("ma", cso.ma, "management agent")->required();
+  css->add_flag("--pending-import", cso.pending_import, "only objects pending import");
+  css->add_flag("--pending-export", cso.pending_export, "only objects pending export");
+  css->add_flag("--disconnectors", cso.disconnectors, "only disconnectors");
+  css->add_option("--anchor", cso.anchor, "the object with this anchor");
+  css->add_option("--dn", cso.dn, "the object with this DN");
+  css->add_option("--limit", cso.limit, "at most this many (default 100)");
+  css->callback([&] { code = CsSearch(g, cso); });
+
+  auto* mv = app.add_subcommand("mv", "metaverse")->require_subcommand(1);
+  std::string filter;
+  int mv_limit = 100;
+  auto* mvs = mv->add_subcommand("search", "find metaverse objects with ATTR=VALUE");
+  mvs->add_option("filter", filter, "ATTR=VALUE")->required();
+  mvs->add_option("--limit", mv_limit, "at most this many (default 100)");
+  mvs->callback([&] { code = MvSearch(g, filter, mv_limit); });
+
+  std::string kind;
+  std::vector<std::string> args;
+  auto* show = app.add_subcommand("show", "one object with its lineage: `show mv ID` or `show cs MA ANCHOR|DN`");
+  show->add_option("kind", kind, "mv or cs")->required()->check(CLI::IsMember({"mv", "cs"}));
+  show->add_option("args", args, "ID, or MA and ANCHOR|DN")->required();
+  show->callback([&] { code = ShowObject(g, kind, args); });
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : ExitCodeFor(ErrorCode::kInvalidArgument);
+  }
+  return code;
+}
+
+}  // namespace idsync

@@ -1,0 +1,26 @@
+// connectors/ldif/dn: the little DN handling renames need, on DN strings as
+// written (no normalisation, so the spelling round-trips).
+//
+// RDNs are separated by unescaped ',' (RFC 4514); a backslash escapes the next
+// character (so "\," and "\2C" never split) and a double-quoted value (RFC 1779)
+// is skipped whole. Spaces after a separator are dropped.
+// Thread-safety: stateless functions.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace idsync {
+
+struct DnParts {
+  std::string_view rdn;     // "cn=a\,b" of "cn=a\,b,dc=x"
+  std::string_view parent;  // "dc=x"; empty for a one-RDN DN
+};
+
+// Splits `dn` at its first unescaped ','. Views point into `dn`.
+DnParts SplitDn(std::string_view dn);
+
+// "rdn,parent", or just `rdn` when `parent` is empty.
+std::string JoinDn(std::string_view rdn, std::string_view parent);
+
+}  // namespace idsync

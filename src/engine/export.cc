@@ -1,0 +1,229 @@
+#include "engine/export.h"
+
+#include <fmt/format.h>
+
+#include "connectors/connector.h"
+#include "engine/import.h"
+#include "engine/run_context.h"
+
+namespace idsync {
+namespace {
+
+std::vector<AttributeChange> Diff(const AttributeMap& from, const AttributeMap& to) {
+  std::vector<AttributeChange> changes;
+  for (const auto& [name, values] : to) {
+    auto it = from.find(name);
+    if (it == from.end() || it->second != values)
+      changes.push_back({AttributeChange::Op::kReplace, name, values});
+  }
+  for (const auto& [name, values] : from)
+    if (!to.count(name)) changes.push_back({AttributeChange::Op::kDelete, name, {}});
+  return changes;
+}
+
+// The changes one pending export makes, in the order they must be applied.
+std::vector<ExportChange> ChangesFor(const CsObject& o) {
+  std::vector<ExportChange> out;
+  ExportChange base;
+  base.anchor = o.anchor;
+  base.dn = o.dn;
+  base.object_type = o.object_type;
+  switch (o.pending_export) {
+    case PendingExport::kAdd:
+      base.kind = ExportChange::Kind::kAdd;
+      base.dn = o.export_dn.empty() ? o.dn : o.export_dn;
+      base.attrs = o.export_attrs;
+      out.push_back(std::move(base));
+      break;
+    case PendingExport::kDelete:
+      base.kind = ExportChange::Kind::kDelete;
+      out.push_back(std::move(base));
+      break;
+    case PendingExport::kUpdate: {
+      if (!o.export_dn.empty() && o.export_dn != o.dn) {
+        ExportChange rename = base;
+        rename.kind = ExportChange::Kind::kRename;
+        rename.new_dn = o.export_dn;
+        out.push_back(std::move(rename));
+        base.dn = o.export_dn;
+      }
+      auto changes = Diff(o.attrs, o.export_attrs);
+      if (!changes.empty()) {
+        base.kind = ExportChange::Kind::kModify;
+        base.attrs = o.export_attrs;
+        base.changes = std::move(changes);
+        out.push_back(std::move(base));
+      }
+      break;
+    }
+    case PendingExport::kNone:
+      break;
+  }
+  return out;
+}
+
+// Records one object's export as done (its new state becomes the known state).
+Status Confirm(RunContext& ctx, CsObject& o, bool dn_anchor) {
+  switch (o.pending_export) {
+    case PendingExport::kNone: break;
+    case PendingExport::kDelete:
+      ++ctx.counters.exported_deletes;
+      return ctx.store.DeleteCs(o.id);
+    case PendingExport::kAdd: ++ctx.counters.exported_adds; break;
+    case PendingExport::kUpdate:
+      if (!o.export_dn.empty() && o.export_dn != o.dn) ++ctx.counters.exported_renames;
+      if (o.export_attrs != o.attrs) ++ctx.counters.exported_updates;
+      break;
+  }
+  if (o.pending_export != PendingExport::kNone) {
+    o.attrs = std::move(o.export_attrs);
+    if (!o.export_dn.empty()) o.dn = o.export_dn;
+    if (dn_anchor) o.anchor = o.dn;
+  }
+  o.export_attrs.clear();
+  o.export_dn.clear();
+  o.pending_export = PendingExport::kNone;
+  o.export_batch.reset();
+  return ctx.store.UpdateCs(o);
+}
+
+bool DnAnchored(const RunContext& ctx, const CsObject& o) {
+  const MaObjectType* t = ctx.FindType(o.object_type);
+  return t && EqualsIgnoreCase(t->anchor, "dn");
+}
+
+// Confirms every object the query selects, one transaction per page.
+Status ConfirmAll(RunContext& ctx, CsQuery q, const std::function<Status()>& last_in_txn = nullptr) {
+  q.limit = static_cast<int>(ctx.batch_size);
+  while (true) {
+    bool done = false;
+    IDSYNC_TRY(ctx.store.WithWrite([&]() -> Status {
+      IDSYNC_ASSIGN(auto page, ctx.store.ListCs(q));
+      for (auto& o : page) {
+        q.after_id = o.id;
+        IDSYNC_TRY(Confirm(ctx, o, DnAnchored(ctx, o)));
+      }
+      if (page.empty()) {
+        done = true;
+        if (last_in_txn) return last_in_txn();
+      }
+      return {};
+    }));
+    if (done) return {};
+  }
+}
+
+Status ExportBatches(RunContext& ctx, Connector& connector, int64_t batch_objects) {
+  while (true) {
+    IDSYNC_ASSIGN(auto open, ctx.store.OpenExportBatch(ctx.ma_id));
+    int64_t batch;
+    if (open) {
+      batch = *open;  // left by an interrupted export: write it again
+    } else {
+      IDSYNC_ASSIGN(int64_t pending, ctx.store.CountPendingExports(ctx.ma_id));
+      if (pending == 0) return {};
+      Result<int64_t> created = 0;
+      IDSYNC_TRY(ctx.store.WithWrite([&]() -> Status {
+        created = ctx.store.CreateExportBatch(ctx.ma_id, batch_objects);
+        return created ? Status{} : Status(tl::unexpected(created.error()));
+      }));
+      batch = *created;
+    }
+    IDSYNC_ASSIGN(auto session, connector.BeginExport(batch));
+    CsQuery q;
+    q.ma_id = ctx.ma_id;
+    q.export_batch = batch;
+    q.limit = 5000;
+    while (true) {
+      IDSYNC_ASSIGN(auto page, ctx.store.ListCs(q));
+      if (page.empty()) break;
+      for (const auto& o : page) {
+        q.after_id = o.id;
+        for (const auto& change : ChangesFor(o)) IDSYNC_TRY(session->Write(change));
+      }
+      ctx.counters.processed += page.size();
+      if (ctx.progress) ctx.progress("export", ctx.counters.processed);
+    }
+    IDSYNC_TRY(session->Commit());
+    // The batch is durable in the connected system: record it, all at once.
+    IDSYNC_TRY(ctx.store.WithWrite([&]() -> Status {
+      CsQuery all;
+      all.ma_id = ctx.ma_id;
+      all.export_batch = batch;
+      all.limit = INT32_MAX;
+      IDSYNC_ASSIGN(auto objects, ctx.store.ListCs(all));
+      for (auto& o : objects) IDSYNC_TRY(Confirm(ctx, o, DnAnchored(ctx, o)));
+      return ctx.store.CompleteExportBatch(batch);
+    }));
+  }
+}
+
+Status ExportSnapshot(RunContext& ctx, Connector& connector) {
+  IDSYNC_ASSIGN(int64_t pending, ctx.store.CountPendingExports(ctx.ma_id));
+  if (pending == 0) return {};
+  CsQuery q;
+  q.ma_id = ctx.ma_id;
+  q.limit = 5000;
+  std::vector<CsObject> page;
+  size_t pos = 0;
+  Status read_error;
+  auto next = [&](SnapshotObject& out) -> bool {
+    while (true) {
+      if (pos == page.size()) {
+        auto more = ctx.store.ListCs(q);
+        if (!more) {
+          read_error = tl::unexpected(more.error());
+          return false;
+        }
+        page = std::move(*more);
+        pos = 0;
+        if (page.empty()) return false;
+        q.after_id = page.back().id;
+        ctx.counters.processed += page.size();
+        if (ctx.progress) ctx.progress("export", ctx.counters.processed);
+      }
+      CsObject& o = page[pos++];
+      if (o.pending_export == PendingExport::kDelete) continue;
+      bool pending = o.pending_export != PendingExport::kNone;
+      out.anchor = o.anchor;
+      out.dn = pending && !o.export_dn.empty() ? o.export_dn : o.dn;
+      out.object_type = o.object_type;
+      out.attrs = pending ? std::move(o.export_attrs) : std::move(o.attrs);
+      return true;
+    }
+  };
+  auto st = connector.ExportSnapshot(next);
+  if (!read_error) return read_error;
+  IDSYNC_TRY(st);
+  CsQuery confirm;
+  confirm.ma_id = ctx.ma_id;
+  confirm.pending_export_only = true;
+  return ConfirmAll(ctx, confirm);
+}
+
+}  // namespace
+
+Result<std::string> RunExport(RunContext& ctx, Connector& connector, int64_t batch_objects) {
+  IDSYNC_ASSIGN(int64_t total, ctx.store.CountCs(ctx.ma_id));
+  IDSYNC_ASSIGN(int64_t deletes, ctx.store.CountPendingExportDeletes(ctx.ma_id));
+  if (ExceedsDeletionThreshold(ctx, deletes, total)) {
+    IDSYNC_TRY(ctx.ObjectError("", "", "deletion-threshold",
+                               fmt::format("{} of {} objects are pending deletion, more than the deletion "
+                                           "threshold of MA '{}' allows; nothing was exported. Check the "
+                                           "source and the sync rules, or raise the threshold",
+                                           deletes, total, ctx.ma.name)));
+    return std::string(run_status::kStoppedDeletionThreshold);
+  }
+  auto st = connector.ExportsSnapshots() ? ExportSnapshot(ctx, connector)
+                                         : ExportBatches(ctx, connector, batch_objects);
+  if (!st) {
+    if (st.error().code == ErrorCode::kIo || st.error().code == ErrorCode::kUnsupported) {
+      IDSYNC_TRY(ctx.ObjectError("", "", std::string(ErrorCodeName(st.error().code)), st.error().message));
+      return std::string(run_status::kStoppedConnectivity);
+    }
+    return tl::unexpected(st.error());
+  }
+  return std::string(ctx.counters.errors ? run_status::kCompletedExportErrors : run_status::kSuccess);
+}
+
+}  // namespace idsync

@@ -1,0 +1,27 @@
+// engine/export: the Export step.
+//
+// Writes the MA's pending exports to its connected system and then records
+// them as done. Crash safety, so that no change is lost or written twice:
+// - change-record connectors (LDIF): pending exports are grouped into
+//   numbered batches in the database first; a batch is written, made
+//   durable by the connector, and only then marked done in one transaction.
+//   A batch left open by a crash is written again under the same number, and
+//   the connector replaces its earlier partial output with it.
+// - snapshot connectors (CSV): the whole file is computed from the connector
+//   space and replaced atomically; the database is updated afterwards, so a
+//   rerun after a crash writes the same file again.
+// Nothing is exported when the pending deletions exceed the deletion threshold.
+#pragma once
+
+#include <string>
+
+#include "core/error.h"
+
+namespace idsync {
+
+struct RunContext;
+class Connector;
+
+Result<std::string> RunExport(RunContext& ctx, Connector& connector, int64_t batch_objects = 20000);
+
+}  // namespace idsync

@@ -1,0 +1,282 @@
+#include "engine/import.h"
+
+#include <unordered_set>
+
+#include <fmt/format.h>
+
+#include "connectors/connector.h"
+#include "engine/run_context.h"
+
+namespace idsync {
+namespace {
+
+// Applies one attribute-level change to an attribute map.
+void ApplyChange(AttributeMap& attrs, const AttributeChange& c) {
+  switch (c.op) {
+    case AttributeChange::Op::kReplace:
+      attrs[c.name] = c.values;
+      break;
+    case AttributeChange::Op::kAdd: {
+      auto& vals = attrs[c.name];
+      for (const auto& v : c.values)
+        if (std::find(vals.begin(), vals.end(), v) == vals.end()) vals.push_back(v);
+      break;
+    }
+    case AttributeChange::Op::kDelete: {
+      auto it = attrs.find(c.name);
+      if (it == attrs.end()) break;
+      if (c.values.empty()) {
+        attrs.erase(it);
+      } else {
+        std::erase_if(it->second, [&](const std::string& v) {
+          return std::find(c.values.begin(), c.values.end(), v) != c.values.end();
+        });
+      }
+      break;
+    }
+  }
+  Normalize(attrs);
+}
+
+class StagingSink final : public ImportSink {
+ public:
+  StagingSink(RunContext& ctx, bool full) : ctx_(ctx), full_(full) {}
+
+  Status OnRecord(ImportRecord&& record) override {
+    batch_.push_back(std::move(record));
+    if (batch_.size() >= ctx_.batch_size) return Flush();
+    return {};
+  }
+
+  Status OnRecordError(const std::string& location, const std::string& message) override {
+    return ctx_.ObjectError("", location, "read-error", message);
+  }
+
+  Status Flush() {
+    if (batch_.empty()) return {};
+    // Reaching the error limit stops the import but keeps what was staged
+    // before it (each object is whole) and the errors that explain the stop.
+    Status limit;
+    IDSYNC_TRY(ctx_.store.WithWrite([&]() -> Status {
+      for (auto& r : batch_) {
+        auto st = Stage(r);
+        if (!st && st.error().code == ErrorCode::kLimit) {
+          limit = st;
+          break;
+        }
+        if (!st) return st;
+      }
+      return {};
+    }));
+    ctx_.counters.processed += batch_.size();
+    batch_.clear();
+    if (ctx_.progress) ctx_.progress("import", ctx_.counters.processed);
+    return limit;
+  }
+
+  const std::unordered_set<int64_t>& seen() const { return seen_; }
+
+ private:
+  Result<const MaObjectType*> TypeOf(const ImportRecord& r) {
+    if (r.object_type.empty() && ctx_.ma.object_types.size() == 1) return &ctx_.ma.object_types[0];
+    const MaObjectType* t = ctx_.FindType(r.object_type);
+    if (!t) {
+      IDSYNC_TRY(ctx_.ObjectError(r.dn, r.location, "unknown-object-type",
+                                  fmt::format("object type '{}' is not configured for MA '{}'",
+                                              r.object_type, ctx_.ma.name)));
+    }
+    return t;
+  }
+
+  Status Stage(ImportRecord& r) {
+    IDSYNC_ASSIGN(const MaObjectType* type, TypeOf(r));
+    if (!type) return {};
+    bool by_dn = EqualsIgnoreCase(type->anchor, "dn");
+    std::string anchor = by_dn ? r.dn : std::string(FirstValue(r.attrs, type->anchor));
+    if (r.kind != ImportRecord::Kind::kFull && !by_dn) {
+      // Change records name objects by DN; find the anchor from the CS.
+      IDSYNC_ASSIGN(auto found, ctx_.store.FindCsByDn(ctx_.ma_id, r.dn));
+      if (found) anchor = found->anchor;
+    }
+    if (anchor.empty()) {
+      return ctx_.ObjectError(r.dn, r.location, "missing-anchor",
+                              fmt::format("the record has no value for the anchor attribute '{}'",
+                                          type->anchor));
+    }
+    IDSYNC_ASSIGN(auto existing, ctx_.store.FindCsByAnchor(ctx_.ma_id, anchor));
+    if (existing && !seen_.insert(existing->id).second && full_) {
+      return ctx_.ObjectError(anchor, r.location, "duplicate-anchor",
+                              fmt::format("anchor '{}' appears more than once in this import", anchor));
+    }
+    switch (r.kind) {
+      case ImportRecord::Kind::kFull: return StageFull(r, *type, anchor, existing);
+      case ImportRecord::Kind::kModify:
+      case ImportRecord::Kind::kRename:
+        if (!existing || existing->pending_import == PendingImport::kDelete) {
+          return ctx_.ObjectError(r.dn, r.location, "no-such-object",
+                                  "a change record names an object that is not in the connector space; "
+                                  "run a full import first");
+        }
+        return StageChange(r, *existing, by_dn);
+      case ImportRecord::Kind::kDelete:
+        if (!existing) return {};  // already gone: deleting again changes nothing
+        if (existing->pending_import != PendingImport::kDelete) {
+          existing->pending_import = PendingImport::kDelete;
+          ++ctx_.counters.stage_deletes;
+          return ctx_.store.UpdateCs(*existing);
+        }
+        return {};
+    }
+    return {};
+  }
+
+  Status StageFull(ImportRecord& r, const MaObjectType& type, const std::string& anchor,
+                   std::optional<CsObject>& existing) {
+    Normalize(r.attrs);
+    if (!existing) {
+      CsObject o;
+      o.ma_id = ctx_.ma_id;
+      o.anchor = anchor;
+      o.dn = r.dn.empty() ? anchor : r.dn;
+      o.object_type = type.name;
+      o.attrs = std::move(r.attrs);
+      o.pending_import = PendingImport::kAdd;
+      IDSYNC_TRY(ctx_.store.InsertCs(o));
+      seen_.insert(o.id);
+      ++ctx_.counters.stage_adds;
+      return {};
+    }
+    std::string dn = r.dn.empty() ? anchor : r.dn;
+    bool was_deleted = existing->pending_import == PendingImport::kDelete;
+    if (existing->attrs == r.attrs && existing->dn == dn && !was_deleted &&
+        existing->object_type == type.name) {
+      ++ctx_.counters.stage_unchanged;
+      return {};
+    }
+    if (existing->dn != dn) ++ctx_.counters.stage_renames;
+    else ++ctx_.counters.stage_updates;
+    existing->attrs = std::move(r.attrs);
+    existing->dn = dn;
+    existing->object_type = type.name;
+    if (existing->pending_import != PendingImport::kAdd) existing->pending_import = PendingImport::kUpdate;
+    return ctx_.store.UpdateCs(*existing);
+  }
+
+  Status StageChange(ImportRecord& r, CsObject& o, bool by_dn) {
+    if (r.kind == ImportRecord::Kind::kRename) {
+      o.dn = r.new_dn;
+      if (by_dn) o.anchor = r.new_dn;
+      ++ctx_.counters.stage_renames;
+    } else {
+      AttributeMap before = o.attrs;
+      for (const auto& c : r.changes) ApplyChange(o.attrs, c);
+      if (before == o.attrs) {
+        ++ctx_.counters.stage_unchanged;
+        return {};
+      }
+      ++ctx_.counters.stage_updates;
+    }
+    if (o.pending_import != PendingImport::kAdd) o.pending_import = PendingImport::kUpdate;
+    return ctx_.store.UpdateCs(o);
+  }
+
+  RunContext& ctx_;
+  bool full_;
+  std::vector<ImportRecord> batch_;
+  std::unordered_set<int64_t> seen_;
+};
+
+std::string StatusFor(const RunContext& ctx, const char* ok) {
+  return ctx.counters.errors ? run_status::kCompletedErrors : ok;
+}
+
+// Turns a connector or sink failure into a step status.
+Result<std::string> Stopped(RunContext& ctx, const Error& e) {
+  if (e.code == ErrorCode::kLimit) return std::string(run_status::kStoppedErrorLimit);
+  if (e.code == ErrorCode::kIo || e.code == ErrorCode::kParse || e.code == ErrorCode::kNotFound) {
+    auto st = ctx.ObjectError("", "", std::string(ErrorCodeName(e.code)), e.message);
+    (void)st;
+    return std::string(run_status::kStoppedConnectivity);
+  }
+  return tl::unexpected(e);
+}
+
+// Marks every object the full import did not see as pending delete.
+Result<std::string> StageObsoletes(RunContext& ctx, const std::unordered_set<int64_t>& seen) {
+  std::vector<int64_t> unseen;
+  CsQuery q;
+  q.ma_id = ctx.ma_id;
+  q.limit = 10000;
+  int64_t total = 0;
+  while (true) {
+    IDSYNC_ASSIGN(auto page, ctx.store.ListCs(q));
+    if (page.empty()) break;
+    for (const auto& o : page) {
+      q.after_id = o.id;
+      if (o.pending_export == PendingExport::kAdd) continue;  // provisioned, not yet exported
+      ++total;
+      if (!seen.count(o.id) && o.pending_import != PendingImport::kDelete) unseen.push_back(o.id);
+    }
+  }
+  if (ExceedsDeletionThreshold(ctx, static_cast<int64_t>(unseen.size()), total)) {
+    IDSYNC_TRY(ctx.ObjectError("", "", "deletion-threshold",
+                               fmt::format("the import would delete {} of {} objects, more than the "
+                                           "deletion threshold allows; no deletion was staged. Check the "
+                                           "source, or raise deletion_threshold for MA '{}'",
+                                           unseen.size(), total, ctx.ma.name)));
+    return std::string(run_status::kStoppedDeletionThreshold);
+  }
+  for (size_t i = 0; i < unseen.size(); i += ctx.batch_size) {
+    IDSYNC_TRY(ctx.store.WithWrite([&]() -> Status {
+      for (size_t j = i; j < std::min(unseen.size(), i + ctx.batch_size); ++j) {
+        IDSYNC_ASSIGN(auto o, ctx.store.GetCs(unseen[j]));
+        if (!o) continue;
+        o->pending_import = PendingImport::kDelete;
+        IDSYNC_TRY(ctx.store.UpdateCs(*o));
+        ++ctx.counters.stage_deletes;
+      }
+      return {};
+    }));
+  }
+  return std::string(run_status::kSuccess);
+}
+
+}  // namespace
+
+bool ExceedsDeletionThreshold(const RunContext& ctx, int64_t deletes, int64_t total) {
+  const auto& t = ctx.ma.deletion_threshold;
+  if (deletes == 0) return false;
+  if (t.count > 0 && deletes > t.count) return true;
+  if (t.percent > 0 && total > 0 && 100.0 * deletes / total > t.percent) return true;
+  return false;
+}
+
+Result<std::string> RunFullImport(RunContext& ctx, Connector& connector) {
+  StagingSink sink(ctx, /*full=*/true);
+  auto st = connector.FullImport(sink);
+  if (st) st = sink.Flush();
+  if (!st) return Stopped(ctx, st.error());
+  IDSYNC_ASSIGN(std::string obsolete_status, StageObsoletes(ctx, sink.seen()));
+  if (obsolete_status != run_status::kSuccess) return obsolete_status;
+  return StatusFor(ctx, run_status::kSuccess);
+}
+
+Result<std::string> RunDeltaImport(RunContext& ctx, Connector& connector) {
+  StagingSink sink(ctx, /*full=*/false);
+  auto st = connector.DeltaImport(sink);
+  if (!st && st.error().code == ErrorCode::kUnsupported) {
+    // The source cannot tell what changed: read it whole and stage the difference.
+    StagingSink full_sink(ctx, /*full=*/true);
+    auto full = connector.FullImport(full_sink);
+    if (full) full = full_sink.Flush();
+    if (!full) return Stopped(ctx, full.error());
+    IDSYNC_ASSIGN(std::string obsolete_status, StageObsoletes(ctx, full_sink.seen()));
+    if (obsolete_status != run_status::kSuccess) return obsolete_status;
+    return StatusFor(ctx, run_status::kSuccess);
+  }
+  if (st) st = sink.Flush();
+  if (!st) return Stopped(ctx, st.error());
+  return StatusFor(ctx, run_status::kSuccess);
+}
+
+}  // namespace idsync

@@ -1,0 +1,194 @@
+// Synchronizer, inbound: join, import flows with precedence, recall and
+// disconnection (connector space -> metaverse).
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "engine/synchronizer.h"
+
+namespace idsync {
+
+Result<std::optional<int64_t>> Synchronizer::Join(const CsObject& cs, const MaObjectType& type) {
+  AttributeMap attrs = cs.attrs;
+  attrs.try_emplace("dn", Values{cs.dn});
+  for (size_t rule = 0; rule < type.join.size(); ++rule) {
+    const JoinRule& j = type.join[rule];
+    IDSYNC_ASSIGN(Values values, Eval(j.cs_value, attrs, "join rule"));
+    std::vector<int64_t> candidates;
+    for (const auto& v : values) {
+      IDSYNC_ASSIGN(auto ids, ctx_.store.FindMvByKey(ToLower(j.mv_attribute), ToLower(v)));
+      for (int64_t id : ids) {
+        if (std::find(candidates.begin(), candidates.end(), id) != candidates.end()) continue;
+        IDSYNC_ASSIGN(auto mv, ctx_.store.GetMv(id));
+        if (!mv || mv->object_type != type.mv_object_type) continue;
+        // An MV object has at most one connector per MA.
+        IDSYNC_ASSIGN(auto links, ctx_.store.ListCsByMv(id));
+        if (std::any_of(links.begin(), links.end(), [&](const CsObject& c) { return c.ma_id == cs.ma_id; }))
+          continue;
+        candidates.push_back(id);
+      }
+    }
+    if (candidates.size() == 1) return std::optional<int64_t>(candidates[0]);
+    if (candidates.size() > 1) {
+      std::string ids;
+      for (int64_t id : candidates) ids += (ids.empty() ? "" : ", ") + std::to_string(id);
+      return Fail(ErrorCode::kInvalidArgument,
+                  fmt::format("ambiguous join: rule {} ({} = {}) matches metaverse objects {}; make the rule "
+                              "more specific or fix the data",
+                              rule + 1, j.mv_attribute, j.cs_value.text(), ids));
+    }
+  }
+  return std::optional<int64_t>();
+}
+
+bool Synchronizer::Contribute(MvObject& mv, const std::string& attr, std::string_view ma, Values values,
+                              bool* changed) const {
+  auto rank = ctx_.config.Rank(attr, ma);
+  auto cur_it = mv.contributors.find(attr);
+  std::string cur = cur_it == mv.contributors.end() ? "" : cur_it->second;
+  bool wins;
+  if (!rank) wins = true;  // equal precedence: the last writer wins
+  else if (cur.empty() || cur == ma) wins = true;
+  else wins = *rank < ctx_.config.Rank(attr, cur).value_or(INT32_MAX);
+  if (!values.empty()) {
+    if (!wins) return false;
+    auto it = mv.attrs.find(attr);
+    if (it == mv.attrs.end() || it->second != values) {
+      mv.attrs[attr] = std::move(values);
+      *changed = true;
+    }
+    if (cur != ma) {
+      mv.contributors[attr] = std::string(ma);
+      *changed = true;
+    }
+    return false;
+  }
+  if (cur != ma) return false;  // a null never displaces another MA's value
+  mv.attrs.erase(attr);
+  mv.contributors.erase(attr);
+  *changed = true;
+  return true;
+}
+
+Result<Values> Synchronizer::RefsIn(int64_t ma_id, const MaObjectType& type, std::string_view attr,
+                                    const Values& values, bool final_pass, Outcome& out) {
+  auto kind_it = type.references.find(std::string(attr));
+  ReferenceKind kind = kind_it == type.references.end() ? ReferenceKind::kAnchor : kind_it->second;
+  Values mv_refs;
+  for (const auto& v : values) {
+    std::optional<CsObject> target;
+    if (kind == ReferenceKind::kDn) {
+      IDSYNC_ASSIGN(target, ctx_.store.FindCsByDn(ma_id, v));
+    } else {
+      IDSYNC_ASSIGN(target, ctx_.store.FindCsByAnchor(ma_id, v));
+    }
+    if (target && target->mv_id) {
+      mv_refs.push_back("mv:" + std::to_string(*target->mv_id));
+    } else {
+      out.unresolved = true;
+      if (final_pass) ++ctx_.counters.unresolved_references;
+    }
+  }
+  return mv_refs;
+}
+
+Status Synchronizer::FlowIn(CsObject& cs, const MaObjectType& type, MvObject& mv,
+                            const std::vector<CsObject>& connectors, bool* changed, Outcome& out) {
+  const MvObjectType* mv_type = ctx_.config.FindMvType(mv.object_type);
+  bool added_dn = cs.attrs.try_emplace("dn", Values{cs.dn}).second;
+  std::vector<std::string> recall;
+  Status st;
+  for (const auto& flow : type.import_flows) {
+    auto values = Eval(flow.expression, cs.attrs, "import flow to " + flow.target);
+    if (!values) {
+      st = tl::unexpected(values.error());
+      break;
+    }
+    bool is_ref = mv_type && std::any_of(mv_type->references.begin(), mv_type->references.end(),
+                                         [&](const auto& r) { return EqualsIgnoreCase(r, flow.target); });
+    if (is_ref) {
+      auto refs = RefsIn(cs.ma_id, type, flow.expression.ReferencedAttributes()[0], *values, out.final_pass, out);
+      if (!refs) {
+        st = tl::unexpected(refs.error());
+        break;
+      }
+      *values = std::move(*refs);
+    }
+    if (Contribute(mv, flow.target, ctx_.ma.name, std::move(*values), changed)) recall.push_back(flow.target);
+  }
+  if (added_dn) cs.attrs.erase("dn");
+  if (!st) return st;
+  if (!recall.empty()) IDSYNC_TRY(Recall(mv, recall, connectors, out));
+  return {};
+}
+
+Status Synchronizer::Recall(MvObject& mv, const std::vector<std::string>& attrs,
+                            const std::vector<CsObject>& connectors, Outcome& out) {
+  bool changed = false;
+  for (const auto& c : connectors) {
+    const ManagementAgent* ma = nullptr;
+    const MaObjectType* type = TypeOf(c, &ma);
+    if (!type || c.link != LinkState::kConnector || ma == &ctx_.ma) continue;
+    AttributeMap source = c.attrs;
+    source.try_emplace("dn", Values{c.dn});
+    for (const auto& flow : type->import_flows) {
+      if (std::none_of(attrs.begin(), attrs.end(), [&](const auto& a) { return EqualsIgnoreCase(a, flow.target); }))
+        continue;
+      IDSYNC_ASSIGN(Values values, Eval(flow.expression, source, "import flow to " + flow.target));
+      const MvObjectType* mv_type = ctx_.config.FindMvType(mv.object_type);
+      if (mv_type && std::any_of(mv_type->references.begin(), mv_type->references.end(),
+                                 [&](const auto& r) { return EqualsIgnoreCase(r, flow.target); })) {
+        IDSYNC_ASSIGN(values, RefsIn(c.ma_id, *type, flow.expression.ReferencedAttributes()[0], values,
+                                     out.final_pass, out));
+      }
+      Contribute(mv, flow.target, ma->name, std::move(values), &changed);
+    }
+  }
+  return {};
+}
+
+Status Synchronizer::UpdateJoinKeys(const MvObject& before, const MvObject& after, bool is_new) {
+  if (join_attrs_.empty()) return {};
+  std::vector<std::pair<std::string, std::string>> keys;
+  bool differs = is_new;
+  for (const auto& attr : join_attrs_) {
+    auto a = before.attrs.find(attr);
+    auto b = after.attrs.find(attr);
+    bool had = a != before.attrs.end(), has = b != after.attrs.end();
+    if (had != has || (had && a->second != b->second)) differs = true;
+    if (has)
+      for (const auto& v : b->second) keys.emplace_back(ToLower(attr), ToLower(v));
+  }
+  if (!differs) return {};
+  if (is_new && keys.empty()) return {};
+  return ctx_.store.SetMvKeys(after.id, keys);
+}
+
+Status Synchronizer::Disconnect(CsObject& cs, MvObject& mv, std::vector<CsObject>& others, Outcome& out) {
+  MvObject before = mv;
+  std::vector<std::string> recall;
+  for (auto it = mv.contributors.begin(); it != mv.contributors.end();) {
+    if (it->second == ctx_.ma.name) {
+      recall.push_back(it->first);
+      mv.attrs.erase(it->first);
+      it = mv.contributors.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  cs.mv_id.reset();
+  cs.link = LinkState::kNormalDisconnector;
+  ++ctx_.counters.disconnects;
+  const MvObjectType* mv_type = ctx_.config.FindMvType(mv.object_type);
+  bool last = std::none_of(others.begin(), others.end(),
+                           [](const CsObject& c) { return c.link == LinkState::kConnector; });
+  bool delete_mv = mv_type && ((mv_type->deletion == DeletionRule::kLastConnector && last) ||
+                               (mv_type->deletion == DeletionRule::kSourceMa && mv_type->deletion_ma == ctx_.ma.name));
+  if (delete_mv) return DeleteMv(mv, others);
+  IDSYNC_TRY(Recall(mv, recall, others, out));
+  IDSYNC_TRY(ctx_.store.UpdateMv(mv));
+  IDSYNC_TRY(UpdateJoinKeys(before, mv, false));
+  return FlowOut(mv, others, nullptr, true, out);
+}
+
+}  // namespace idsync

@@ -1,0 +1,188 @@
+// Synchronizer, outbound: export flows, provisioning, renames and
+// deprovisioning (metaverse -> connector spaces of target MAs).
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "engine/synchronizer.h"
+#include "rules/expression.h"
+
+namespace idsync {
+
+Result<Values> Synchronizer::RefsOut(int64_t target_id, ReferenceKind kind, const Values& values,
+                                     bool final_pass, Outcome& out) {
+  Values refs;
+  for (const auto& v : values) {
+    if (!v.starts_with("mv:")) continue;
+    int64_t id = std::strtoll(v.c_str() + 3, nullptr, 10);
+    IDSYNC_ASSIGN(auto links, ctx_.store.ListCsByMv(id));
+    auto it = std::find_if(links.begin(), links.end(), [&](const CsObject& c) {
+      return c.ma_id == target_id && c.link == LinkState::kConnector && c.pending_export != PendingExport::kDelete;
+    });
+    if (it == links.end()) {
+      out.unresolved = true;
+      if (final_pass) ++ctx_.counters.unresolved_references;
+      continue;
+    }
+    if (kind == ReferenceKind::kAnchor) refs.push_back(it->anchor);
+    else refs.push_back(it->export_dn.empty() ? it->dn : it->export_dn);
+  }
+  return refs;
+}
+
+Result<AttributeMap> Synchronizer::ExportValues(const MvObject& mv, int64_t target_id, const MaObjectType& type,
+                                                AttributeMap base, bool final_pass, Outcome& out) {
+  for (const auto& flow : type.export_flows) {
+    IDSYNC_ASSIGN(Values values, Eval(flow.expression, mv.attrs, "export flow to " + flow.target));
+    auto ref = type.references.find(flow.target);
+    if (ref != type.references.end()) {
+      IDSYNC_ASSIGN(values, RefsOut(target_id, ref->second, values, final_pass, out));
+    }
+    if (values.empty()) base.erase(flow.target);
+    else base[flow.target] = std::move(values);
+  }
+  return base;
+}
+
+Status Synchronizer::FlowOut(MvObject& mv, std::vector<CsObject>& connectors, const CsObject* source,
+                             bool final_pass, Outcome& out) {
+  for (const auto& target : ctx_.config.mas) {
+    int64_t target_id = ma_ids_.at(target.name);
+    for (const auto& type : target.object_types) {
+      if (type.mv_object_type != mv.object_type) continue;
+      if (type.export_flows.empty() && !type.provisioning) continue;
+      CsObject* existing = nullptr;
+      bool write = true;
+      if (source && source->ma_id == target_id) {
+        if (source->object_type != type.name) continue;
+        existing = const_cast<CsObject*>(source);  // written by Process after this
+        write = false;
+      } else {
+        for (auto& c : connectors)
+          if (c.ma_id == target_id && c.object_type == type.name) existing = &c;
+        // Another object type of this MA already holds the connector.
+        if (!existing && std::any_of(connectors.begin(), connectors.end(),
+                                     [&](const CsObject& c) { return c.ma_id == target_id; }))
+          continue;
+      }
+      if (existing && existing->link != LinkState::kConnector) continue;
+      IDSYNC_TRY(FlowOutTo(mv, target_id, type, existing, write, final_pass, out));
+    }
+  }
+  return {};
+}
+
+Status Synchronizer::FlowOutTo(MvObject& mv, int64_t target_id, const MaObjectType& type, CsObject* existing,
+                               bool write, bool final_pass, Outcome& out) {
+  std::string dn;
+  if (type.provisioning) {
+    IDSYNC_ASSIGN(Values dn_values, Eval(type.provisioning->dn, mv.attrs, "provisioning DN"));
+    if (!dn_values.empty()) dn = dn_values[0];
+  }
+  if (!existing) {
+    if (!type.provisioning) return {};
+    if (type.provisioning->condition) {
+      IDSYNC_ASSIGN(Values cond, Eval(*type.provisioning->condition, mv.attrs, "provisioning condition"));
+      if (!IsTruthy(cond)) return {};
+    }
+    if (dn.empty())
+      return Fail(ErrorCode::kInvalidArgument,
+                  fmt::format("provisioning DN '{}' gave no value for this object", type.provisioning->dn.text()));
+    IDSYNC_ASSIGN(AttributeMap attrs, ExportValues(mv, target_id, type, {}, final_pass, out));
+    bool by_dn = EqualsIgnoreCase(type.anchor, "dn");
+    std::string anchor = by_dn ? dn : std::string(FirstValue(attrs, type.anchor));
+    if (anchor.empty())
+      return Fail(ErrorCode::kInvalidArgument,
+                  fmt::format("cannot provision: the export flows give no value for the anchor '{}'", type.anchor));
+    IDSYNC_ASSIGN(auto clash, ctx_.store.FindCsByAnchor(target_id, anchor));
+    if (clash) {
+      if (clash->link != LinkState::kNormalDisconnector || clash->mv_id)
+        return Fail(ErrorCode::kInvalidArgument,
+                    fmt::format("cannot provision: anchor '{}' is already held by another object in the target",
+                                anchor));
+      // An unlinked object with the same anchor is this identity: link it.
+      clash->link = LinkState::kConnector;
+      clash->mv_id = mv.id;
+      ++ctx_.counters.joins;
+      return FlowOutTo(mv, target_id, type, &*clash, true, final_pass, out);
+    }
+    CsObject c;
+    c.ma_id = target_id;
+    c.anchor = anchor;
+    c.dn = dn;
+    c.export_dn = dn;
+    c.object_type = type.name;
+    c.link = LinkState::kConnector;
+    c.mv_id = mv.id;
+    c.pending_export = PendingExport::kAdd;
+    c.export_attrs = std::move(attrs);
+    ++ctx_.counters.provisioned_adds;
+    return ctx_.store.InsertCs(c);
+  }
+
+  CsObject& c = *existing;
+  if (c.pending_export == PendingExport::kDelete) return {};
+  bool pending = c.pending_export != PendingExport::kNone;
+  const std::string& current_dn = c.export_dn.empty() ? c.dn : c.export_dn;
+  if (dn.empty()) dn = current_dn;
+  IDSYNC_ASSIGN(AttributeMap desired,
+                ExportValues(mv, target_id, type, pending ? c.export_attrs : c.attrs, final_pass, out));
+  bool dirty = false;
+  if (c.pending_export == PendingExport::kAdd) {
+    if (desired != c.export_attrs || dn != c.export_dn) {
+      c.export_attrs = std::move(desired);
+      c.export_dn = dn;
+      c.dn = dn;
+      if (EqualsIgnoreCase(type.anchor, "dn")) c.anchor = dn;
+      dirty = true;
+    }
+  } else if (desired == c.attrs && dn == c.dn) {
+    if (pending) {
+      c.pending_export = PendingExport::kNone;
+      c.export_attrs.clear();
+      c.export_dn.clear();
+      dirty = true;
+    }
+  } else {
+    std::string export_dn = dn == c.dn ? "" : dn;
+    if (!pending || desired != c.export_attrs || export_dn != c.export_dn) {
+      if (!export_dn.empty() && export_dn != c.export_dn) ++ctx_.counters.export_renames;
+      else ++ctx_.counters.export_updates;
+      c.pending_export = PendingExport::kUpdate;
+      c.export_attrs = std::move(desired);
+      c.export_dn = export_dn;
+      dirty = true;
+    }
+  }
+  if (dirty && write) return ctx_.store.UpdateCs(c);
+  return {};
+}
+
+Status Synchronizer::DeleteMv(MvObject& mv, std::vector<CsObject>& connectors) {
+  for (auto& c : connectors) {
+    if (c.link != LinkState::kConnector) continue;
+    const MaObjectType* type = TypeOf(c);
+    Deprovision action = type && type->provisioning ? type->provisioning->deprovision : Deprovision::kDisconnect;
+    c.mv_id.reset();
+    if (action == Deprovision::kDelete) {
+      ++ctx_.counters.export_deletes;
+      if (c.pending_export == PendingExport::kAdd) {
+        IDSYNC_TRY(ctx_.store.DeleteCs(c.id));  // never exported: nothing to delete there
+        continue;
+      }
+      c.link = LinkState::kNormalDisconnector;
+      c.pending_export = PendingExport::kDelete;
+      c.export_attrs.clear();
+      c.export_dn.clear();
+    } else {
+      ++ctx_.counters.deprovision_disconnects;
+      c.link = action == Deprovision::kExplicitDisconnect ? LinkState::kExplicitDisconnector
+                                                          : LinkState::kNormalDisconnector;
+    }
+    IDSYNC_TRY(ctx_.store.UpdateCs(c));
+  }
+  ++ctx_.counters.mv_deletes;
+  return ctx_.store.DeleteMv(mv.id);
+}
+
+}  // namespace idsync

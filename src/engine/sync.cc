@@ -1,0 +1,88 @@
+#include "engine/sync.h"
+
+#include <fmt/format.h>
+
+#include "engine/run_context.h"
+#include "engine/synchronizer.h"
+
+namespace idsync {
+namespace {
+
+// Runs Process for each object inside the open transaction, each under a
+// savepoint. Object errors are recorded and leave the object pending.
+// Returns kLimit once the error limit is passed (the batch is kept).
+Status ProcessBatch(RunContext& ctx, Synchronizer& sync, std::vector<CsObject>& batch, bool final_pass,
+                    std::vector<int64_t>& deferred) {
+  for (auto& cs : batch) {
+    IDSYNC_TRY(ctx.store.Savepoint());
+    bool defer = false;
+    auto st = sync.Process(cs, final_pass, &defer);
+    if (!st) {
+      IDSYNC_TRY(ctx.store.RollbackToSavepoint());
+      if (st.error().code != ErrorCode::kInvalidArgument && st.error().code != ErrorCode::kLimit)
+        return st;
+      IDSYNC_TRY(ctx.ObjectError(cs.anchor, cs.dn, "sync-error", st.error().message));
+      continue;
+    }
+    IDSYNC_TRY(ctx.store.ReleaseSavepoint());
+    if (defer) deferred.push_back(cs.id);
+  }
+  ctx.counters.processed += batch.size();
+  if (ctx.progress) ctx.progress(final_pass ? "sync (references)" : "sync", ctx.counters.processed);
+  return {};
+}
+
+// One batch in one transaction; an error limit inside it still commits.
+Status CommitBatch(RunContext& ctx, const std::function<Status()>& body, bool* limit_reached) {
+  return ctx.store.WithWrite([&]() -> Status {
+    auto st = body();
+    if (!st && st.error().code == ErrorCode::kLimit) {
+      *limit_reached = true;
+      return {};
+    }
+    return st;
+  });
+}
+
+}  // namespace
+
+Result<std::string> RunSync(RunContext& ctx, bool full) {
+  Synchronizer sync(ctx);
+  IDSYNC_TRY(ctx.store.WithWrite([&] { return sync.Init(); }));
+  std::vector<int64_t> deferred;
+  bool limit = false;
+  CsQuery q;
+  q.ma_id = ctx.ma_id;
+  q.pending_import_only = !full;
+  q.limit = static_cast<int>(ctx.batch_size);
+  while (!limit) {
+    bool empty = false;
+    IDSYNC_TRY(CommitBatch(ctx, [&]() -> Status {
+      IDSYNC_ASSIGN(auto batch, ctx.store.ListCs(q));
+      if (batch.empty()) {
+        empty = true;
+        return {};
+      }
+      q.after_id = batch.back().id;
+      return ProcessBatch(ctx, sync, batch, /*final_pass=*/false, deferred);
+    }, &limit));
+    if (empty) break;
+  }
+  // Second pass: objects whose references pointed at objects not yet linked.
+  for (size_t i = 0; i < deferred.size() && !limit; i += ctx.batch_size) {
+    IDSYNC_TRY(CommitBatch(ctx, [&]() -> Status {
+      std::vector<CsObject> batch;
+      for (size_t j = i; j < std::min(deferred.size(), i + ctx.batch_size); ++j) {
+        IDSYNC_ASSIGN(auto cs, ctx.store.GetCs(deferred[j]));
+        if (cs) batch.push_back(std::move(*cs));
+      }
+      std::vector<int64_t> ignored;
+      ctx.counters.processed -= batch.size();  // counted in the first pass
+      return ProcessBatch(ctx, sync, batch, /*final_pass=*/true, ignored);
+    }, &limit));
+  }
+  if (limit) return std::string(run_status::kStoppedErrorLimit);
+  return std::string(ctx.counters.errors ? run_status::kCompletedSyncErrors : run_status::kSuccess);
+}
+
+}  // namespace idsync

@@ -1,0 +1,128 @@
+#include "engine/synchronizer.h"
+
+#include <fmt/format.h>
+
+#include "rules/expression.h"
+
+namespace idsync {
+
+Synchronizer::Synchronizer(RunContext& ctx) : ctx_(ctx), join_attrs_(ctx.config.JoinAttributes()) {}
+
+Status Synchronizer::Init() {
+  for (const auto& ma : ctx_.config.mas) {
+    IDSYNC_ASSIGN(int64_t id, ctx_.store.EnsureManagementAgent(ma.name));
+    ma_ids_[ma.name] = id;
+    mas_by_id_[id] = &ma;
+  }
+  return {};
+}
+
+const MaObjectType* Synchronizer::TypeOf(const CsObject& cs, const ManagementAgent** ma_out) const {
+  auto it = mas_by_id_.find(cs.ma_id);
+  if (it == mas_by_id_.end()) return nullptr;
+  if (ma_out) *ma_out = it->second;
+  for (const auto& t : it->second->object_types)
+    if (t.name == cs.object_type) return &t;
+  return nullptr;
+}
+
+Result<Values> Synchronizer::Eval(const Expression& e, const AttributeMap& attrs, std::string_view what) {
+  EvalContext ec{&attrs, ctx_.extensions};
+  auto v = e.Evaluate(ec);
+  if (!v) return Fail(ErrorCode::kInvalidArgument, fmt::format("{} '{}': {}", what, e.text(), v.error().message));
+  return v;
+}
+
+Status Synchronizer::Process(CsObject& cs, bool final_pass, bool* deferred) {
+  *deferred = false;
+  Outcome out;
+  out.final_pass = final_pass;
+  const MaObjectType* type = TypeOf(cs);
+  if (!type)
+    return Fail(ErrorCode::kInvalidArgument,
+                fmt::format("object type '{}' is no longer configured for MA '{}'", cs.object_type, ctx_.ma.name));
+
+  std::optional<MvObject> mv;
+  std::vector<CsObject> connectors;  // the MV object's other connectors
+  if (cs.mv_id) {
+    IDSYNC_ASSIGN(mv, ctx_.store.GetMv(*cs.mv_id));
+    if (mv) {
+      IDSYNC_ASSIGN(connectors, ctx_.store.ListCsByMv(mv->id));
+      std::erase_if(connectors, [&](const CsObject& c) { return c.id == cs.id; });
+    } else {
+      cs.mv_id.reset();
+      cs.link = LinkState::kNormalDisconnector;
+    }
+  }
+
+  if (cs.pending_import == PendingImport::kDelete) {
+    if (mv) IDSYNC_TRY(Disconnect(cs, *mv, connectors, out));
+    return ctx_.store.DeleteCs(cs.id);
+  }
+
+  if (type->filter) {
+    cs.attrs.try_emplace("dn", Values{cs.dn});
+    auto filtered = Eval(*type->filter, cs.attrs, "connector filter");
+    cs.attrs.erase("dn");
+    if (!filtered) return tl::unexpected(filtered.error());
+    if (IsTruthy(*filtered)) {
+      if (mv) IDSYNC_TRY(Disconnect(cs, *mv, connectors, out));
+      if (cs.link != LinkState::kFilteredDisconnector) ++ctx_.counters.filtered;
+      cs.link = LinkState::kFilteredDisconnector;
+      cs.mv_id.reset();
+      cs.pending_import = PendingImport::kNone;
+      return ctx_.store.UpdateCs(cs);
+    }
+    if (cs.link == LinkState::kFilteredDisconnector) cs.link = LinkState::kNormalDisconnector;
+  }
+
+  if (cs.link == LinkState::kExplicitDisconnector) {
+    cs.pending_import = PendingImport::kNone;
+    return ctx_.store.UpdateCs(cs);
+  }
+
+  bool is_new = false;
+  if (!mv) {
+    IDSYNC_ASSIGN(auto joined, Join(cs, *type));
+    if (joined) {
+      IDSYNC_ASSIGN(mv, ctx_.store.GetMv(*joined));
+      IDSYNC_ASSIGN(connectors, ctx_.store.ListCsByMv(*joined));
+      ++ctx_.counters.joins;
+    } else if (type->project) {
+      mv = MvObject{};
+      mv->object_type = type->mv_object_type;
+      is_new = true;
+      ++ctx_.counters.projections;
+    } else {
+      cs.link = LinkState::kNormalDisconnector;
+      cs.pending_import = PendingImport::kNone;
+      return ctx_.store.UpdateCs(cs);
+    }
+  }
+
+  MvObject before = *mv;
+  bool changed = false;
+  IDSYNC_TRY(FlowIn(cs, *type, *mv, connectors, &changed, out));
+  if (is_new) {
+    IDSYNC_TRY(ctx_.store.InsertMv(*mv));
+    IDSYNC_TRY(UpdateJoinKeys(before, *mv, true));
+  } else if (changed) {
+    IDSYNC_TRY(ctx_.store.UpdateMv(*mv));
+    IDSYNC_TRY(UpdateJoinKeys(before, *mv, false));
+  }
+  if (changed && !is_new) ++ctx_.counters.flow_updates;
+  cs.mv_id = mv->id;
+  cs.link = LinkState::kConnector;
+
+  IDSYNC_TRY(FlowOut(*mv, connectors, &cs, final_pass, out));
+
+  if (out.unresolved && !final_pass) {
+    *deferred = true;
+    if (cs.pending_import == PendingImport::kNone) cs.pending_import = PendingImport::kUpdate;
+  } else {
+    cs.pending_import = PendingImport::kNone;
+  }
+  return ctx_.store.UpdateCs(cs);
+}
+
+}  // namespace idsync

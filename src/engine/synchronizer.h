@@ -1,0 +1,69 @@
+// engine/synchronizer: the per-object rules of a sync step (internal to engine).
+// Thread-safety: one Synchronizer per run.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "engine/run_context.h"
+#include "store/store.h"
+
+namespace idsync {
+
+class Synchronizer {
+ public:
+  explicit Synchronizer(RunContext& ctx);
+
+  // Resolves the ids of every configured MA (creating them on first use).
+  // REQUIRES: a write transaction.
+  Status Init();
+
+  // Synchronizes one CS object of ctx.ma. When a reference cannot be resolved
+  // yet and `final_pass` is false, sets *deferred and leaves the object
+  // pending so the caller processes it again after the rest.
+  // Object-level failures come back as kInvalidArgument with a message.
+  Status Process(CsObject& cs, bool final_pass, bool* deferred);
+
+ private:
+  struct Outcome {
+    bool unresolved = false;
+    bool final_pass = false;
+  };
+
+  // inbound (inbound.cc)
+  Result<std::optional<int64_t>> Join(const CsObject& cs, const MaObjectType& type);
+  Status FlowIn(CsObject& cs, const MaObjectType& type, MvObject& mv,
+                const std::vector<CsObject>& connectors, bool* mv_changed, Outcome& out);
+  Status Recall(MvObject& mv, const std::vector<std::string>& attrs, const std::vector<CsObject>& connectors,
+                Outcome& out);
+  // Sets or clears one MV attribute from one MA by precedence; returns
+  // whether the attribute was cleared by its contributor (to be recalled).
+  bool Contribute(MvObject& mv, const std::string& attr, std::string_view ma, Values values,
+                  bool* changed) const;
+  Status Disconnect(CsObject& cs, MvObject& mv, std::vector<CsObject>& others, Outcome& out);
+  Status UpdateJoinKeys(const MvObject& before, const MvObject& after, bool is_new);
+  Result<Values> RefsIn(int64_t ma_id, const MaObjectType& type, std::string_view attr,
+                        const Values& values, bool final_pass, Outcome& out);
+
+  // outbound (outbound.cc)
+  Status FlowOut(MvObject& mv, std::vector<CsObject>& connectors, const CsObject* source, bool final_pass,
+                 Outcome& out);
+  Status FlowOutTo(MvObject& mv, int64_t target_id, const MaObjectType& type, CsObject* existing,
+                   bool write, bool final_pass, Outcome& out);
+  Status DeleteMv(MvObject& mv, std::vector<CsObject>& connectors);
+  Result<Values> RefsOut(int64_t target_id, ReferenceKind kind, const Values& values, bool final_pass,
+                         Outcome& out);
+  Result<AttributeMap> ExportValues(const MvObject& mv, int64_t target_id, const MaObjectType& type,
+                                    AttributeMap base, bool final_pass, Outcome& out);
+  const MaObjectType* TypeOf(const CsObject& cs, const ManagementAgent** ma = nullptr) const;
+  Result<Values> Eval(const Expression& e, const AttributeMap& attrs, std::string_view what);
+
+  RunContext& ctx_;
+  std::map<std::string, int64_t> ma_ids_;
+  std::map<int64_t, const ManagementAgent*> mas_by_id_;
+  std::vector<std::string> join_attrs_;
+};
+
+}  // namespace idsync

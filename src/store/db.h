@@ -1,0 +1,100 @@
+// store/db: the SQL seam under the Store. One Db is one connection to the
+// shared database; backends (SQLite now, PostgreSQL later) implement it.
+//
+// SQL text given to Prepare uses `?` placeholders and the dialect both backends
+// accept (INSERT ... ON CONFLICT, RETURNING, partial indexes); a backend
+// rewrites placeholders if it must. Statements are cached per connection and
+// owned by the Db; a Statement pointer stays valid until the Db is destroyed.
+// Thread-safety: a Db and its statements belong to one thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "core/error.h"
+
+namespace idsync {
+
+class Statement {
+ public:
+  virtual ~Statement() = default;
+  // Parameters are 1-based. Text and blobs are copied by the backend.
+  virtual void BindInt(int index, int64_t value) = 0;
+  virtual void BindText(int index, std::string_view value) = 0;
+  virtual void BindBlob(int index, std::string_view value) = 0;
+  virtual void BindNull(int index) = 0;
+  // Runs the statement or fetches the next row: true while a row is available.
+  virtual Result<bool> Step() = 0;
+  // Columns are 0-based; views stay valid until the next Step or Reset.
+  virtual bool IsNull(int column) = 0;
+  virtual int64_t ColumnInt(int column) = 0;
+  virtual std::string_view ColumnText(int column) = 0;
+  virtual std::string_view ColumnBlob(int column) = 0;
+  // Makes the statement ready for new bindings; called by Db::Prepare too.
+  virtual void Reset() = 0;
+  // Rows changed by the last INSERT/UPDATE/DELETE.
+  virtual int64_t ChangedRows() = 0;
+};
+
+class Db {
+ public:
+  virtual ~Db() = default;
+  Db() = default;
+  Db(const Db&) = delete;
+  Db& operator=(const Db&) = delete;
+
+  // Returns a cached, reset statement. Fails with kDatabase on bad SQL.
+  virtual Result<Statement*> Prepare(std::string_view sql) = 0;
+  // Runs one or more statements without results (DDL, pragmas).
+  virtual Status Exec(std::string_view sql) = 0;
+  // A write transaction takes the database's write lock at once, so that a
+  // fencing check made inside it holds until commit. kBusy if another
+  // process holds the lock beyond the busy timeout.
+  virtual Status BeginWrite() = 0;
+  virtual Status BeginRead() = 0;
+  virtual Status Commit() = 0;
+  virtual void Rollback() = 0;
+  virtual bool InTransaction() const = 0;
+  // Whether a table exists (used to tell an empty database from an old one).
+  virtual Result<bool> TableExists(std::string_view name) = 0;
+  // "sqlite" or "postgresql".
+  virtual std::string_view Backend() const = 0;
+  // Where the database is, for messages ("sqlite:/var/lib/idsync/idsync.db").
+  virtual const std::string& Location() const = 0;
+};
+
+struct DbOptions {
+  bool create_if_missing = false;  // false: a missing SQLite file is kNotFound
+  bool read_only = false;
+  int busy_timeout_ms = 5000;
+};
+
+// Rolls back on destruction unless Commit() succeeded. Use for every
+// transaction so an early `return` on error never leaves one open.
+class Transaction {
+ public:
+  explicit Transaction(Db& db) : db_(db) {}
+  ~Transaction() {
+    if (!done_) db_.Rollback();
+  }
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  Status Commit() {
+    done_ = true;
+    auto st = db_.Commit();
+    if (!st) db_.Rollback();
+    return st;
+  }
+
+ private:
+  Db& db_;
+  bool done_ = false;
+};
+
+// Opens a database from a URL: "sqlite:PATH" (or a bare path). Errors say what
+// was wrong with the URL or why the database could not be opened.
+Result<std::unique_ptr<Db>> OpenDb(std::string_view url, const DbOptions& options);
+
+}  // namespace idsync

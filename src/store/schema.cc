@@ -1,0 +1,151 @@
+#include "store/schema.h"
+
+#include <fmt/format.h>
+
+#include "store/db.h"
+
+namespace idsync {
+namespace {
+
+// Written for both backends: no AUTOINCREMENT, BLOB columns, `?` placeholders.
+// cs_objects.link_state: 0 normal disconnector, 1 connector, 2 explicit
+// disconnector, 3 filtered disconnector. pending_import: 0 none, 1 add,
+// 2 update, 3 delete. pending_export: 0 none, 1 add, 2 update, 3 delete.
+constexpr const char* kMigrations[] = {
+    // Version 1.
+    R"sql(
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE cluster (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  active_server TEXT,
+  epoch INTEGER NOT NULL DEFAULT 0);
+INSERT INTO cluster (id, active_server, epoch) VALUES (1, NULL, 0);
+CREATE TABLE servers (
+  name TEXT PRIMARY KEY,
+  home TEXT NOT NULL,
+  registered_at TEXT NOT NULL,
+  heartbeat_at TEXT,
+  state TEXT NOT NULL);
+CREATE TABLE service_account (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  domain TEXT NOT NULL,
+  name TEXT NOT NULL,
+  password_hash TEXT NOT NULL);
+CREATE TABLE role_groups (role TEXT PRIMARY KEY, scope TEXT NOT NULL, name TEXT NOT NULL);
+CREATE TABLE config_documents (name TEXT PRIMARY KEY, content TEXT NOT NULL);
+CREATE TABLE management_agents (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+CREATE TABLE cs_objects (
+  id INTEGER PRIMARY KEY,
+  ma_id INTEGER NOT NULL,
+  anchor TEXT NOT NULL,
+  dn TEXT NOT NULL,
+  object_type TEXT NOT NULL,
+  attrs BLOB,
+  link_state INTEGER NOT NULL DEFAULT 0,
+  mv_id INTEGER,
+  pending_import INTEGER NOT NULL DEFAULT 0,
+  pending_export INTEGER NOT NULL DEFAULT 0,
+  export_attrs BLOB,
+  export_dn TEXT,
+  export_batch INTEGER,
+  import_run INTEGER NOT NULL DEFAULT 0,
+  UNIQUE (ma_id, anchor));
+CREATE INDEX cs_objects_dn ON cs_objects (ma_id, dn);
+CREATE INDEX cs_objects_mv ON cs_objects (mv_id) WHERE mv_id IS NOT NULL;
+CREATE INDEX cs_objects_pending_import ON cs_objects (ma_id, id) WHERE pending_import <> 0;
+CREATE INDEX cs_objects_pending_export ON cs_objects (ma_id, id) WHERE pending_export <> 0;
+CREATE TABLE mv_objects (
+  id INTEGER PRIMARY KEY,
+  object_type TEXT NOT NULL,
+  attrs BLOB,
+  contributors BLOB);
+CREATE TABLE mv_keys (
+  attr TEXT NOT NULL,
+  value TEXT NOT NULL,
+  mv_id INTEGER NOT NULL,
+  PRIMARY KEY (attr, value, mv_id));
+CREATE INDEX mv_keys_object ON mv_keys (mv_id);
+CREATE TABLE runs (
+  id INTEGER PRIMARY KEY,
+  ma TEXT NOT NULL,
+  profile TEXT NOT NULL,
+  status TEXT NOT NULL,
+  server TEXT NOT NULL,
+  started_at TEXT NOT NULL,
+  ended_at TEXT,
+  counters TEXT NOT NULL DEFAULT '{}');
+CREATE TABLE run_errors (
+  run_id INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  object TEXT NOT NULL,
+  location TEXT NOT NULL,
+  error TEXT NOT NULL,
+  message TEXT NOT NULL,
+  PRIMARY KEY (run_id, seq));
+CREATE TABLE run_locks (
+  ma TEXT PRIMARY KEY,
+  run_id INTEGER NOT NULL,
+  server TEXT NOT NULL,
+  pid INTEGER NOT NULL,
+  started_at TEXT NOT NULL);
+CREATE TABLE export_batches (
+  id INTEGER PRIMARY KEY,
+  ma_id INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  created_at TEXT NOT NULL);
+CREATE TABLE watermarks (ma_id INTEGER PRIMARY KEY, value TEXT NOT NULL);
+)sql",
+};
+
+static_assert(std::size(kMigrations) == kSchemaVersion, "one migration per schema version");
+
+}  // namespace
+
+Result<int64_t> ReadSchemaVersion(Db& db) {
+  IDSYNC_ASSIGN(bool has_meta, db.TableExists("meta"));
+  if (!has_meta) return 0;
+  IDSYNC_ASSIGN(Statement * st, db.Prepare("SELECT value FROM meta WHERE key = 'schema_version'"));
+  IDSYNC_ASSIGN(bool found, st->Step());
+  if (!found) return 0;
+  std::string text(st->ColumnText(0));
+  st->Reset();
+  try {
+    return std::stoll(text);
+  } catch (...) {
+    return Fail(ErrorCode::kDatabase, "schema_version in the database is not a number: " + text);
+  }
+}
+
+Status CheckSchemaVersion(int64_t found, const std::string& location) {
+  if (found == kSchemaVersion) return {};
+  if (found > kSchemaVersion) {
+    return Fail(ErrorCode::kSchemaMismatch,
+                fmt::format("database {} has schema version {} but this program knows version {}; "
+                            "update this server to the same idsync release as the server that "
+                            "upgraded the database, then run the command again",
+                            location, found, kSchemaVersion));
+  }
+  return Fail(ErrorCode::kSchemaMismatch,
+              fmt::format("database {} has schema version {} but this program needs version {}; "
+                          "run `idsync-setup upgrade` to apply the newer schema",
+                          location, found, kSchemaVersion));
+}
+
+Status Migrate(Db& db) {
+  IDSYNC_TRY(db.BeginWrite());
+  Transaction txn(db);
+  IDSYNC_ASSIGN(int64_t version, ReadSchemaVersion(db));
+  if (version > kSchemaVersion) return CheckSchemaVersion(version, db.Location());
+  for (int64_t v = version; v < kSchemaVersion; ++v) {
+    auto st = db.Exec(kMigrations[v]);
+    if (!st) return Wrap(st.error(), fmt::format("migration to schema version {}", v + 1));
+  }
+  IDSYNC_ASSIGN(Statement * set,
+                db.Prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?) "
+                           "ON CONFLICT (key) DO UPDATE SET value = excluded.value"));
+  set->BindText(1, std::to_string(kSchemaVersion));
+  IDSYNC_TRY(set->Step());
+  return txn.Commit();
+}
+
+}  // namespace idsync

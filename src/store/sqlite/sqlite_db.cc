@@ -1,0 +1,198 @@
+#include "store/sqlite/sqlite_db.h"
+
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <unordered_map>
+
+#include <fmt/format.h>
+
+namespace idsync {
+namespace {
+
+Error DbError(sqlite3* db, int rc, std::string_view what, const std::string& location) {
+  int base = rc & 0xff;
+  if (base == SQLITE_BUSY || base == SQLITE_LOCKED) {
+    return {ErrorCode::kBusy,
+            fmt::format("database {} is locked by another process ({}); wait for it to finish or "
+                        "stop it, then try again",
+                        location, what)};
+  }
+  if (base == SQLITE_READONLY || base == SQLITE_CANTOPEN || base == SQLITE_PERM ||
+      base == SQLITE_IOERR || base == SQLITE_FULL) {
+    return {ErrorCode::kIo, fmt::format("database {}: {} failed: {}", location, what,
+                                        db ? sqlite3_errmsg(db) : sqlite3_errstr(rc))};
+  }
+  return {ErrorCode::kDatabase, fmt::format("database {}: {} failed: {}", location, what,
+                                            db ? sqlite3_errmsg(db) : sqlite3_errstr(rc))};
+}
+
+class SqliteStatement final : public Statement {
+ public:
+  SqliteStatement(sqlite3* db, sqlite3_stmt* stmt, const std::string& location)
+      : db_(db), stmt_(stmt), location_(location) {}
+  ~SqliteStatement() override { sqlite3_finalize(stmt_); }
+
+  void BindInt(int i, int64_t v) override { sqlite3_bind_int64(stmt_, i, v); }
+  void BindText(int i, std::string_view v) override {
+    sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  }
+  void BindBlob(int i, std::string_view v) override {
+    sqlite3_bind_blob(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  }
+  void BindNull(int i) override { sqlite3_bind_null(stmt_, i); }
+
+  Result<bool> Step() override {
+    int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    Error e = DbError(db_, rc, "statement", location_);
+    sqlite3_reset(stmt_);
+    return tl::unexpected(e);
+  }
+  bool IsNull(int c) override { return sqlite3_column_type(stmt_, c) == SQLITE_NULL; }
+  int64_t ColumnInt(int c) override { return sqlite3_column_int64(stmt_, c); }
+  std::string_view ColumnText(int c) override {
+    auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, c));
+    return p ? std::string_view(p, sqlite3_column_bytes(stmt_, c)) : std::string_view();
+  }
+  std::string_view ColumnBlob(int c) override {
+    auto* p = static_cast<const char*>(sqlite3_column_blob(stmt_, c));
+    return p ? std::string_view(p, sqlite3_column_bytes(stmt_, c)) : std::string_view();
+  }
+  void Reset() override {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+  int64_t ChangedRows() override { return sqlite3_changes64(db_); }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_;
+  const std::string& location_;
+};
+
+class SqliteDb final : public Db {
+ public:
+  SqliteDb(sqlite3* db, std::string location) : db_(db), location_(std::move(location)) {}
+  ~SqliteDb() override {
+    cache_.clear();
+    sqlite3_close_v2(db_);
+  }
+
+  Result<Statement*> Prepare(std::string_view sql) override {
+    auto it = cache_.find(std::string(sql));
+    if (it != cache_.end()) {
+      it->second->Reset();
+      return it->second.get();
+    }
+    sqlite3_stmt* stmt = nullptr;
+    int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
+                                SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+    if (rc != SQLITE_OK) return tl::unexpected(DbError(db_, rc, "prepare", location_));
+    auto owned = std::make_unique<SqliteStatement>(db_, stmt, location_);
+    Statement* raw = owned.get();
+    cache_.emplace(std::string(sql), std::move(owned));
+    return raw;
+  }
+
+  Status Exec(std::string_view sql) override {
+    char* err = nullptr;
+    int rc = sqlite3_exec(db_, std::string(sql).c_str(), nullptr, nullptr, &err);
+    if (rc != SQLITE_OK) {
+      Error e = DbError(db_, rc, "statement", location_);
+      sqlite3_free(err);
+      return tl::unexpected(e);
+    }
+    return {};
+  }
+
+  Status BeginWrite() override { return Begin("BEGIN IMMEDIATE"); }
+  Status BeginRead() override { return Begin("BEGIN DEFERRED"); }
+  Status Commit() override {
+    IDSYNC_TRY(Exec("COMMIT"));
+    return {};
+  }
+  void Rollback() override {
+    if (!sqlite3_get_autocommit(db_)) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+  bool InTransaction() const override { return !sqlite3_get_autocommit(db_); }
+  Result<bool> TableExists(std::string_view name) override {
+    IDSYNC_ASSIGN(Statement * st,
+                  Prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?"));
+    st->BindText(1, name);
+    IDSYNC_ASSIGN(bool row, st->Step());
+    bool exists = row && st->ColumnInt(0) > 0;
+    st->Reset();
+    return exists;
+  }
+  std::string_view Backend() const override { return "sqlite"; }
+  const std::string& Location() const override { return location_; }
+
+ private:
+  Status Begin(const char* sql) {
+    if (InTransaction()) return Fail(ErrorCode::kInternal, "nested transaction");
+    return Exec(sql);
+  }
+
+  sqlite3* db_;
+  std::string location_;
+  std::unordered_map<std::string, std::unique_ptr<SqliteStatement>> cache_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Db>> OpenSqlite(const std::string& path, const DbOptions& options) {
+  std::string location = "sqlite:" + path;
+  bool memory = path == ":memory:";
+  if (!memory) {
+    std::error_code ec;
+    bool exists = std::filesystem::exists(path, ec);
+    if (!exists && !options.create_if_missing) {
+      return Fail(ErrorCode::kNotFound,
+                  fmt::format("database {} does not exist; create it with `idsync-setup install "
+                              "--db {}` or check the --db argument",
+                              location, location));
+    }
+    if (!exists) {
+      auto parent = std::filesystem::path(path).parent_path();
+      if (!parent.empty() && !std::filesystem::is_directory(parent, ec)) {
+        return Fail(ErrorCode::kIo, fmt::format("cannot create database {}: folder {} does not "
+                                                "exist; create it first",
+                                                location, parent.string()));
+      }
+    }
+  }
+  int flags = SQLITE_OPEN_NOMUTEX | (options.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE);
+  if (options.create_if_missing && !options.read_only) flags |= SQLITE_OPEN_CREATE;
+  sqlite3* raw = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  if (rc != SQLITE_OK) {
+    Error e = DbError(raw, rc, "open", location);
+    if ((rc & 0xff) == SQLITE_CANTOPEN)
+      e.message += "; check that the path exists and that this user may write to its folder";
+    sqlite3_close_v2(raw);
+    return tl::unexpected(e);
+  }
+  auto db = std::make_unique<SqliteDb>(raw, location);
+  sqlite3_busy_timeout(raw, options.busy_timeout_ms);
+  sqlite3_extended_result_codes(raw, 1);
+  // WAL lets status readers run beside the writer; NORMAL sync keeps every
+  // committed transaction across a process crash (not across power loss of
+  // the last few). The cache is bounded to keep peak memory predictable.
+  std::string pragmas = "PRAGMA foreign_keys=OFF; PRAGMA cache_size=-131072; PRAGMA temp_store=MEMORY;";
+  if (!options.read_only && !memory) pragmas += "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;";
+  auto st = db->Exec(pragmas);
+  if (!st) {
+    Error e = st.error();
+    if (e.code == ErrorCode::kIo || e.code == ErrorCode::kDatabase)
+      e.message += "; check that this user may write the database file and its folder";
+    return tl::unexpected(e);
+  }
+  return std::unique_ptr<Db>(std::move(db));
+}
+
+}  // namespace idsync

@@ -1,0 +1,195 @@
+// store/store: idsync's shared database, in the engine's terms.
+//
+// A Store wraps one Db connection and offers the operations the engine,
+// the CLI and (later) the service need: configuration documents, connector
+// space and metaverse objects, run history, run locks and export batches.
+// It is written once for every backend; only store/<backend>/ knows SQL
+// dialect details. Writes happen inside WriteScope transactions; when the
+// Store was opened for a server at an epoch (fencing), each WriteScope checks
+// inside its transaction that the epoch is still current and fails with
+// kFenced otherwise, so a deposed server can never commit.
+// Thread-safety: a Store belongs to one thread (open one per thread).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/attributes.h"
+#include "core/error.h"
+#include "store/db.h"
+
+namespace idsync {
+
+enum class LinkState : int { kNormalDisconnector = 0, kConnector = 1, kExplicitDisconnector = 2, kFilteredDisconnector = 3 };
+enum class PendingImport : int { kNone = 0, kAdd = 1, kUpdate = 2, kDelete = 3 };
+enum class PendingExport : int { kNone = 0, kAdd = 1, kUpdate = 2, kDelete = 3 };
+
+std::string_view LinkStateName(LinkState s);
+std::string_view PendingImportName(PendingImport p);
+std::string_view PendingExportName(PendingExport p);
+
+struct CsObject {
+  int64_t id = 0;
+  int64_t ma_id = 0;
+  std::string anchor;
+  std::string dn;
+  std::string object_type;
+  AttributeMap attrs;  // the connected system's state as last imported or exported
+  LinkState link = LinkState::kNormalDisconnector;
+  std::optional<int64_t> mv_id;
+  PendingImport pending_import = PendingImport::kNone;
+  PendingExport pending_export = PendingExport::kNone;
+  AttributeMap export_attrs;  // desired state when pending_export is add/update
+  std::string export_dn;      // desired DN when it differs from dn (add, rename)
+  std::optional<int64_t> export_batch;
+  int64_t import_run = 0;     // last full import that saw this object
+};
+
+struct MvObject {
+  int64_t id = 0;
+  std::string object_type;
+  AttributeMap attrs;
+  // attribute name -> MA name that contributed its current value
+  std::map<std::string, std::string, CaseInsensitiveLess> contributors;
+};
+
+struct CsQuery {
+  int64_t ma_id = 0;
+  int64_t after_id = 0;  // keyset pagination: ids greater than this
+  int limit = 1000;
+  bool pending_import_only = false;
+  bool pending_export_only = false;
+  bool disconnectors_only = false;
+  std::optional<int64_t> export_batch;  // only objects in this batch
+};
+
+struct RunRecord {
+  int64_t id = 0;
+  std::string ma, profile, status, server, started_at, ended_at;
+  std::string counters_json = "{}";
+};
+
+struct RunErrorRecord {
+  std::string object, location, error, message;
+};
+
+struct ConfigDocument {
+  std::string name;
+  std::string content;
+};
+
+struct StoreOptions {
+  bool create_if_missing = false;
+  bool read_only = false;
+};
+
+class Store {
+ public:
+  // Opens the database at `url` and checks its schema version. A database
+  // with a newer schema opens, but every write then fails with
+  // kSchemaMismatch (0x80230443); reads still work so status can be shown.
+  static Result<std::unique_ptr<Store>> Open(std::string_view url, const StoreOptions& options);
+  // For tests: wraps an already open Db (e.g. SQLite ":memory:") and migrates it.
+  static Result<std::unique_ptr<Store>> Wrap(std::unique_ptr<Db> db);
+
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  Db& db() { return *db_; }
+  int64_t schema_version() const { return schema_version_; }
+
+  // Creates or upgrades the schema (kSchemaMismatch if the database is newer).
+  Status Migrate();
+
+  // Fencing: from now on every write checks that `server` is active at `epoch`.
+  void FenceAs(std::string server, int64_t epoch);
+
+  // A write transaction: begin, optional fence check, commit or roll back.
+  // Nested use is a bug (kInternal).
+  Status BeginWrite();
+  Status Commit();
+  void Rollback();
+  // A savepoint inside the open write transaction, so one object's work can
+  // be undone without losing the rest of the batch.
+  Status Savepoint();
+  Status ReleaseSavepoint();
+  Status RollbackToSavepoint();  // undoes to the savepoint and releases it
+  // Runs fn inside one write transaction; commits if fn succeeds.
+  Status WithWrite(const std::function<Status()>& fn);
+
+  // ---- meta and configuration (store_config.cc)
+  Result<std::optional<std::string>> GetMeta(std::string_view key);
+  Status SetMeta(std::string_view key, std::string_view value);  // REQUIRES: write txn
+  Result<std::vector<ConfigDocument>> LoadConfig();
+  Status ReplaceConfig(const std::vector<ConfigDocument>& docs);  // REQUIRES: write txn
+  Result<int64_t> EnsureManagementAgent(std::string_view name);   // REQUIRES: write txn
+  Result<std::optional<int64_t>> FindManagementAgent(std::string_view name);
+
+  // ---- connector space (store_cs.cc)
+  Result<std::optional<CsObject>> FindCsByAnchor(int64_t ma_id, std::string_view anchor);
+  Result<std::optional<CsObject>> FindCsByDn(int64_t ma_id, std::string_view dn);
+  Result<std::optional<CsObject>> GetCs(int64_t id);
+  Result<std::vector<CsObject>> ListCs(const CsQuery& query);
+  Result<std::vector<CsObject>> ListCsByMv(int64_t mv_id);
+  Status InsertCs(CsObject& object);  // sets object.id; REQUIRES: write txn
+  Status UpdateCs(const CsObject& object);  // REQUIRES: write txn
+  Status DeleteCs(int64_t id);              // REQUIRES: write txn
+  Result<int64_t> CountCs(int64_t ma_id);
+  // Objects of the MA not seen by full import `run` (and not awaiting their
+  // first export): how many, and marking them pending delete.
+  Result<int64_t> CountUnseen(int64_t ma_id, int64_t run);
+  Result<int64_t> MarkUnseenDeleted(int64_t ma_id, int64_t run);  // REQUIRES: write txn
+  // Marks every object of the MA as needing sync (used by full sync).
+  Result<int64_t> CountPendingExports(int64_t ma_id);
+  Result<int64_t> CountPendingExportDeletes(int64_t ma_id);
+
+  // ---- metaverse (store_mv.cc)
+  Result<std::optional<MvObject>> GetMv(int64_t id);
+  Status InsertMv(MvObject& object);        // sets object.id; REQUIRES: write txn
+  Status UpdateMv(const MvObject& object);  // REQUIRES: write txn
+  Status DeleteMv(int64_t id);              // also drops its keys; REQUIRES: write txn
+  // Index of values of join attributes: replaces the keys of one object.
+  Status SetMvKeys(int64_t mv_id, const std::vector<std::pair<std::string, std::string>>& keys);
+  Result<std::vector<int64_t>> FindMvByKey(std::string_view attr, std::string_view value);
+  // Scans (or uses the key index when `attr` is indexed) for objects with the value.
+  Result<std::vector<MvObject>> SearchMv(std::string_view attr, std::string_view value, int limit);
+  Result<int64_t> CountMv();
+
+  // ---- runs, locks, batches (store_runs.cc)
+  Result<int64_t> StartRun(const RunRecord& run);  // REQUIRES: write txn
+  Status FinishRun(int64_t id, std::string_view status, std::string_view counters_json);
+  Status AddRunError(int64_t run_id, int64_t seq, const RunErrorRecord& error);
+  Result<std::vector<RunRecord>> ListRuns(int limit);
+  Result<std::optional<RunRecord>> GetRun(int64_t id);
+  Result<std::vector<RunErrorRecord>> ListRunErrors(int64_t run_id);
+  // Takes the MA's run lock; false when a live run holds it. A lock whose
+  // process is gone (same server, pid not alive) is taken over.
+  Result<bool> AcquireRunLock(std::string_view ma, int64_t run_id, std::string_view server, int pid);
+  Status ReleaseRunLock(std::string_view ma, int64_t run_id);
+  // Export batches: the open (not completed) batch of an MA, if any.
+  Result<std::optional<int64_t>> OpenExportBatch(int64_t ma_id);
+  // A new batch holding up to max_objects pending exports; REQUIRES: write txn.
+  Result<int64_t> CreateExportBatch(int64_t ma_id, int64_t max_objects);
+  Status CompleteExportBatch(int64_t batch_id);       // REQUIRES: write txn
+  Result<std::optional<std::string>> GetWatermark(int64_t ma_id);
+  Status SetWatermark(int64_t ma_id, std::string_view value);  // REQUIRES: write txn
+
+ private:
+  explicit Store(std::unique_ptr<Db> db);
+  Status CheckFence();
+  Status CheckWritable() const;
+
+  std::unique_ptr<Db> db_;
+  int64_t schema_version_ = 0;
+  std::optional<std::pair<std::string, int64_t>> fence_;
+};
+
+// Current UTC time as ISO 8601 ("2026-11-22T13:45:00Z").
+std::string NowUtc();
+
+}  // namespace idsync

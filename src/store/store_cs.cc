@@ -1,0 +1,212 @@
+// Store: connector space objects.
+#include <fmt/format.h>
+
+#include "store/store.h"
+
+namespace idsync {
+namespace {
+
+#define IDSYNC_CS_DATA_COLUMNS                                                   \
+  "ma_id, anchor, dn, object_type, attrs, link_state, mv_id, pending_import, " \
+  "pending_export, export_attrs, export_dn, export_batch, import_run"
+constexpr const char* kCsColumns = "id, " IDSYNC_CS_DATA_COLUMNS;
+constexpr const char* kCsDataColumns = IDSYNC_CS_DATA_COLUMNS;
+
+Result<CsObject> ReadCs(Statement& st) {
+  CsObject o;
+  o.id = st.ColumnInt(0);
+  o.ma_id = st.ColumnInt(1);
+  o.anchor = st.ColumnText(2);
+  o.dn = st.ColumnText(3);
+  o.object_type = st.ColumnText(4);
+  IDSYNC_ASSIGN(o.attrs, DecodeAttributes(st.ColumnBlob(5)));
+  o.link = static_cast<LinkState>(st.ColumnInt(6));
+  if (!st.IsNull(7)) o.mv_id = st.ColumnInt(7);
+  o.pending_import = static_cast<PendingImport>(st.ColumnInt(8));
+  o.pending_export = static_cast<PendingExport>(st.ColumnInt(9));
+  IDSYNC_ASSIGN(o.export_attrs, DecodeAttributes(st.ColumnBlob(10)));
+  o.export_dn = st.ColumnText(11);
+  if (!st.IsNull(12)) o.export_batch = st.ColumnInt(12);
+  o.import_run = st.ColumnInt(13);
+  return o;
+}
+
+// Binds every column but id, in kCsColumns order starting at parameter 1.
+void BindCs(Statement& st, const CsObject& o) {
+  st.BindInt(1, o.ma_id);
+  st.BindText(2, o.anchor);
+  st.BindText(3, o.dn);
+  st.BindText(4, o.object_type);
+  st.BindBlob(5, EncodeAttributes(o.attrs));
+  st.BindInt(6, static_cast<int>(o.link));
+  if (o.mv_id) st.BindInt(7, *o.mv_id);
+  else st.BindNull(7);
+  st.BindInt(8, static_cast<int>(o.pending_import));
+  st.BindInt(9, static_cast<int>(o.pending_export));
+  if (o.export_attrs.empty()) st.BindNull(10);
+  else st.BindBlob(10, EncodeAttributes(o.export_attrs));
+  if (o.export_dn.empty()) st.BindNull(11);
+  else st.BindText(11, o.export_dn);
+  if (o.export_batch) st.BindInt(12, *o.export_batch);
+  else st.BindNull(12);
+  st.BindInt(13, o.import_run);
+}
+
+Result<std::optional<CsObject>> ReadOne(Statement& st) {
+  IDSYNC_ASSIGN(bool row, st.Step());
+  std::optional<CsObject> out;
+  if (row) {
+    IDSYNC_ASSIGN(out, ReadCs(st));
+  }
+  st.Reset();
+  return out;
+}
+
+Result<std::vector<CsObject>> ReadAll(Statement& st) {
+  std::vector<CsObject> out;
+  while (true) {
+    IDSYNC_ASSIGN(bool row, st.Step());
+    if (!row) break;
+    IDSYNC_ASSIGN(CsObject o, ReadCs(st));
+    out.push_back(std::move(o));
+  }
+  st.Reset();
+  return out;
+}
+
+Result<int64_t> ReadCount(Statement& st) {
+  IDSYNC_ASSIGN(bool row, st.Step());
+  int64_t n = row ? st.ColumnInt(0) : 0;
+  st.Reset();
+  return n;
+}
+
+}  // namespace
+
+Result<std::optional<CsObject>> Store::FindCsByAnchor(int64_t ma_id, std::string_view anchor) {
+  IDSYNC_ASSIGN(Statement * st, db_->Prepare(fmt::format(
+                                    "SELECT {} FROM cs_objects WHERE ma_id = ? AND anchor = ?", kCsColumns)));
+  st->BindInt(1, ma_id);
+  st->BindText(2, anchor);
+  return ReadOne(*st);
+}
+
+Result<std::optional<CsObject>> Store::FindCsByDn(int64_t ma_id, std::string_view dn) {
+  IDSYNC_ASSIGN(Statement * st,
+                db_->Prepare(fmt::format("SELECT {} FROM cs_objects WHERE ma_id = ? AND dn = ? "
+                                         "ORDER BY id LIMIT 1",
+                                         kCsColumns)));
+  st->BindInt(1, ma_id);
+  st->BindText(2, dn);
+  return ReadOne(*st);
+}
+
+Result<std::optional<CsObject>> Store::GetCs(int64_t id) {
+  IDSYNC_ASSIGN(Statement * st,
+                db_->Prepare(fmt::format("SELECT {} FROM cs_objects WHERE id = ?", kCsColumns)));
+  st->BindInt(1, id);
+  return ReadOne(*st);
+}
+
+Result<std::vector<CsObject>> Store::ListCs(const CsQuery& q) {
+  std::string where = "ma_id = ? AND id > ?";
+  if (q.pending_import_only) where += " AND pending_import <> 0";
+  if (q.pending_export_only) where += " AND pending_export <> 0";
+  if (q.disconnectors_only) where += " AND link_state <> 1";
+  if (q.export_batch) where += " AND export_batch = ?";
+  IDSYNC_ASSIGN(Statement * st, db_->Prepare(fmt::format(
+                                    "SELECT {} FROM cs_objects WHERE {} ORDER BY id LIMIT ?", kCsColumns, where)));
+  int i = 1;
+  st->BindInt(i++, q.ma_id);
+  st->BindInt(i++, q.after_id);
+  if (q.export_batch) st->BindInt(i++, *q.export_batch);
+  st->BindInt(i++, q.limit);
+  return ReadAll(*st);
+}
+
+Result<std::vector<CsObject>> Store::ListCsByMv(int64_t mv_id) {
+  IDSYNC_ASSIGN(Statement * st, db_->Prepare(fmt::format(
+                                    "SELECT {} FROM cs_objects WHERE mv_id = ? ORDER BY id", kCsColumns)));
+  st->BindInt(1, mv_id);
+  return ReadAll(*st);
+}
+
+Status Store::InsertCs(CsObject& o) {
+  IDSYNC_ASSIGN(Statement * st,
+                db_->Prepare(fmt::format("INSERT INTO cs_objects ({}) VALUES "
+                                         "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                                         kCsDataColumns)));
+  BindCs(*st, o);
+  IDSYNC_ASSIGN(bool row, st->Step());
+  if (!row) return Fail(ErrorCode::kDatabase, "connector space insert returned no id");
+  o.id = st->ColumnInt(0);
+  st->Reset();
+  return {};
+}
+
+Status Store::UpdateCs(const CsObject& o) {
+  IDSYNC_ASSIGN(Statement * st,
+                db_->Prepare("UPDATE cs_objects SET ma_id = ?, anchor = ?, dn = ?, object_type = ?, "
+                             "attrs = ?, link_state = ?, mv_id = ?, pending_import = ?, "
+                             "pending_export = ?, export_attrs = ?, export_dn = ?, export_batch = ?, "
+                             "import_run = ? WHERE id = ?"));
+  BindCs(*st, o);
+  st->BindInt(14, o.id);
+  IDSYNC_TRY(st->Step());
+  st->Reset();
+  return {};
+}
+
+Status Store::DeleteCs(int64_t id) {
+  IDSYNC_ASSIGN(Statement * st, db_->Prepare("DELETE FROM cs_objects WHERE id = ?"));
+  st->BindInt(1, id);
+  IDSYNC_TRY(st->Step());
+  st->Reset();
+  return {};
+}
+
+Result<int64_t> Store::CountCs(int64_t ma_id) {
+  IDSYNC_ASSIGN(Statement * st, db_->Prepare("SELECT count(*) FROM cs_objects WHERE ma_id = ?"));
+  st->BindInt(1, ma_id);
+  return ReadCount(*st);
+}
+
+// "Unseen" excludes objects awaiting their first export (provisioned, never
+// imported) and objects already pending delete.
+static constexpr const char* kUnseen =
+    "ma_id = ? AND import_run < ? AND pending_export <> 1 AND pending_import <> 3";
+
+Result<int64_t> Store::CountUnseen(int64_t ma_id, int64_t run) {
+  IDSYNC_ASSIGN(Statement * st,
+                db_->Prepare(fmt::format("SELECT count(*) FROM cs_objects WHERE {}", kUnseen)));
+  st->BindInt(1, ma_id);
+  st->BindInt(2, run);
+  return ReadCount(*st);
+}
+
+Result<int64_t> Store::MarkUnseenDeleted(int64_t ma_id, int64_t run) {
+  IDSYNC_ASSIGN(Statement * st,
+                db_->Prepare(fmt::format("UPDATE cs_objects SET pending_import = 3 WHERE {}", kUnseen)));
+  st->BindInt(1, ma_id);
+  st->BindInt(2, run);
+  IDSYNC_TRY(st->Step());
+  int64_t n = st->ChangedRows();
+  st->Reset();
+  return n;
+}
+
+Result<int64_t> Store::CountPendingExports(int64_t ma_id) {
+  IDSYNC_ASSIGN(Statement * st, db_->Prepare("SELECT count(*) FROM cs_objects WHERE ma_id = ? AND "
+                                             "pending_export <> 0"));
+  st->BindInt(1, ma_id);
+  return ReadCount(*st);
+}
+
+Result<int64_t> Store::CountPendingExportDeletes(int64_t ma_id) {
+  IDSYNC_ASSIGN(Statement * st, db_->Prepare("SELECT count(*) FROM cs_objects WHERE ma_id = ? AND "
+                                             "pending_export = 3"));
+  st->BindInt(1, ma_id);
+  return ReadCount(*st);
+}
+
+}  // namespace idsync

@@ -1,0 +1,152 @@
+// Store: metaverse objects and the join-key index.
+#include <fmt/format.h>
+
+#include "store/store.h"
+
+namespace idsync {
+namespace {
+
+std::string EncodeContributors(const MvObject& o) {
+  std::vector<std::string> flat;
+  flat.reserve(o.contributors.size() * 2);
+  for (const auto& [attr, ma] : o.contributors) {
+    flat.push_back(attr);
+    flat.push_back(ma);
+  }
+  return EncodeStrings(flat);
+}
+
+Result<MvObject> ReadMv(Statement& st) {
+  MvObject o;
+  o.id = st.ColumnInt(0);
+  o.object_type = st.ColumnText(1);
+  IDSYNC_ASSIGN(o.attrs, DecodeAttributes(st.ColumnBlob(2)));
+  IDSYNC_ASSIGN(auto flat, DecodeStrings(st.ColumnBlob(3)));
+  for (size_t i = 0; i + 1 < flat.size(); i += 2) o.contributors[flat[i]] = flat[i + 1];
+  return o;
+}
+
+}  // namespace
+
+Result<std::optional<MvObject>> Store::GetMv(int64_t id) {
+  IDSYNC_ASSIGN(Statement * st, db_->Prepare("SELECT id, object_type, attrs, contributors FROM "
+                                             "mv_objects WHERE id = ?"));
+  st->BindInt(1, id);
+  IDSYNC_ASSIGN(bool row, st->Step());
+  std::optional<MvObject> out;
+  if (row) {
+    IDSYNC_ASSIGN(out, ReadMv(*st));
+  }
+  st->Reset();
+  return out;
+}
+
+Status Store::InsertMv(MvObject& o) {
+  IDSYNC_ASSIGN(Statement * st, db_->Prepare("INSERT INTO mv_objects (object_type, attrs, "
+                                             "contributors) VALUES (?, ?, ?) RETURNING id"));
+  st->BindText(1, o.object_type);
+  st->BindBlob(2, EncodeAttributes(o.attrs));
+  st->BindBlob(3, EncodeContributors(o));
+  IDSYNC_ASSIGN(bool row, st->Step());
+  if (!row) return Fail(ErrorCode::kDatabase, "metaverse insert returned no id");
+  o.id = st->ColumnInt(0);
+  st->Reset();
+  return {};
+}
+
+Status Store::UpdateMv(const MvObject& o) {
+  IDSYNC_ASSIGN(Statement * st, db_->Prepare("UPDATE mv_objects SET object_type = ?, attrs = ?, "
+                                             "contributors = ? WHERE id = ?"));
+  st->BindText(1, o.object_type);
+  st->BindBlob(2, EncodeAttributes(o.attrs));
+  st->BindBlob(3, EncodeContributors(o));
+  st->BindInt(4, o.id);
+  IDSYNC_TRY(st->Step());
+  st->Reset();
+  return {};
+}
+
+Status Store::DeleteMv(int64_t id) {
+  IDSYNC_TRY(SetMvKeys(id, {}));
+  IDSYNC_ASSIGN(Statement * st, db_->Prepare("DELETE FROM mv_objects WHERE id = ?"));
+  st->BindInt(1, id);
+  IDSYNC_TRY(st->Step());
+  st->Reset();
+  return {};
+}
+
+Status Store::SetMvKeys(int64_t mv_id, const std::vector<std::pair<std::string, std::string>>& keys) {
+  IDSYNC_ASSIGN(Statement * del, db_->Prepare("DELETE FROM mv_keys WHERE mv_id = ?"));
+  del->BindInt(1, mv_id);
+  IDSYNC_TRY(del->Step());
+  del->Reset();
+  if (keys.empty()) return {};
+  IDSYNC_ASSIGN(Statement * ins, db_->Prepare("INSERT INTO mv_keys (attr, value, mv_id) VALUES "
+                                              "(?, ?, ?) ON CONFLICT DO NOTHING"));
+  for (const auto& [attr, value] : keys) {
+    ins->Reset();
+    ins->BindText(1, attr);
+    ins->BindText(2, value);
+    ins->BindInt(3, mv_id);
+    IDSYNC_TRY(ins->Step());
+  }
+  ins->Reset();
+  return {};
+}
+
+Result<std::vector<int64_t>> Store::FindMvByKey(std::string_view attr, std::string_view value) {
+  IDSYNC_ASSIGN(Statement * st, db_->Prepare("SELECT mv_id FROM mv_keys WHERE attr = ? AND value = ? "
+                                             "ORDER BY mv_id"));
+  st->BindText(1, attr);
+  st->BindText(2, value);
+  std::vector<int64_t> ids;
+  while (true) {
+    IDSYNC_ASSIGN(bool row, st->Step());
+    if (!row) break;
+    ids.push_back(st->ColumnInt(0));
+  }
+  st->Reset();
+  return ids;
+}
+
+Result<std::vector<MvObject>> Store::SearchMv(std::string_view attr, std::string_view value, int limit) {
+  std::vector<MvObject> out;
+  // The key index holds lower-cased values of join attributes only, so a
+  // search always scans; it is an administrator's tool, not a hot path.
+  IDSYNC_ASSIGN(Statement * st, db_->Prepare("SELECT id, object_type, attrs, contributors FROM "
+                                             "mv_objects WHERE id > ? ORDER BY id LIMIT 5000"));
+  int64_t after = 0;
+  while (static_cast<int>(out.size()) < limit) {
+    st->Reset();
+    st->BindInt(1, after);
+    bool any = false;
+    while (true) {
+      IDSYNC_ASSIGN(bool row, st->Step());
+      if (!row) break;
+      any = true;
+      IDSYNC_ASSIGN(MvObject o, ReadMv(*st));
+      after = o.id;
+      auto it = o.attrs.find(attr);
+      if (it == o.attrs.end()) continue;
+      for (const auto& v : it->second) {
+        if (v == value && static_cast<int>(out.size()) < limit) {
+          out.push_back(o);
+          break;
+        }
+      }
+    }
+    if (!any) break;
+  }
+  st->Reset();
+  return out;
+}
+
+Result<int64_t> Store::CountMv() {
+  IDSYNC_ASSIGN(Statement * st, db_->Prepare("SELECT count(*) FROM mv_objects"));
+  IDSYNC_ASSIGN(bool row, st->Step());
+  int64_t n = row ? st->ColumnInt(0) : 0;
+  st->Reset();
+  return n;
+}
+
+}  // namespace idsync
