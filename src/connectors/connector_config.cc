@@ -74,8 +74,8 @@ Status ValidateConnectorConfig(const ConnectorConfig& config) {
   if (allowed.empty()) {
     std::string known;
     for (auto t : kTypes) known += (known.empty() ? "" : ", ") + std::string(t);
-    return tl::unexpected(ConfigError(config, "connector type '" + config.type +
-                                                  "' is not known; allowed: " + known));
+    return tl::unexpected(
+        ConfigError(config, "connector type '" + config.type + "' is not known; allowed: " + known));
   }
   IDSYNC_TRY(CheckObjectTypes(config));
   IDSYNC_TRY(CheckKeys(config, allowed));

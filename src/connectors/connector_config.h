@@ -26,8 +26,8 @@ namespace idsync {
 // class "inetOrgPerson" and the attributes the agent reads and writes.
 struct ConnectorObjectType {
   std::string name;
-  std::string object_class;              // may be empty
-  std::vector<std::string> attributes;   // CSV export writes these columns, in order
+  std::string object_class;             // may be empty
+  std::vector<std::string> attributes;  // CSV export writes these columns, in order
 };
 
 struct ConnectorConfig {
@@ -59,8 +59,7 @@ Status ValidateConnectorConfig(const ConnectorConfig& config);
 
 // For connector implementations: the kConfig error "management agent 'MA':
 // setting 'KEY' PROBLEM".
-Error ConnectorSettingError(const ConnectorConfig& config, std::string_view key,
-                            std::string_view problem);
+Error ConnectorSettingError(const ConnectorConfig& config, std::string_view key, std::string_view problem);
 
 // Validates `config` (same errors as above) and creates the connector; files
 // are opened only when the connector is used. The caller owns the result.

@@ -26,8 +26,8 @@ Result<char> ParseDelimiter(const ConnectorConfig& config, const std::string& va
   }
   char c = value[0];
   if (c == '"' || c == '\r' || c == '\n') {
-    return tl::unexpected(ConnectorSettingError(
-        config, "delimiter", "cannot be a double quote or a line break"));
+    return tl::unexpected(
+        ConnectorSettingError(config, "delimiter", "cannot be a double quote or a line break"));
   }
   return c;
 }
@@ -44,8 +44,7 @@ class CsvImport final : public CsvRowHandler {
     if (row.fields.size() > header_.size()) {
       return sink_.OnRecordError(
           location, "row has " + std::to_string(row.fields.size()) + " fields but the header has " +
-                        std::to_string(header_.size()) +
-                        "; quote fields that contain the delimiter");
+                        std::to_string(header_.size()) + "; quote fields that contain the delimiter");
     }
     ImportRecord record;
     record.kind = ImportRecord::Kind::kFull;
@@ -75,8 +74,7 @@ class CsvImport final : public CsvRowHandler {
       for (size_t j = 0; j < i; ++j) {
         if (EqualsIgnoreCase(header_[j], name)) {
           return Fail(ErrorCode::kParse, where + ": " + column + " of the header repeats the name '" +
-                                             std::string(name) + "' of column " +
-                                             std::to_string(j + 1) +
+                                             std::string(name) + "' of column " + std::to_string(j + 1) +
                                              " (names compare case-insensitively)");
         }
       }
@@ -122,7 +120,8 @@ Result<CsvOptions> ParseCsvOptions(const ConnectorConfig& config) {
   };
   const std::string* path = setting("path");
   if (path == nullptr || path->empty()) {
-    return tl::unexpected(ConnectorSettingError(config, "path", "is required: the CSV file to read and write"));
+    return tl::unexpected(
+        ConnectorSettingError(config, "path", "is required: the CSV file to read and write"));
   }
   options.path = ResolvePath(config.base_dir, *path);
   if (const std::string* d = setting("delimiter")) {
@@ -130,13 +129,12 @@ Result<CsvOptions> ParseCsvOptions(const ConnectorConfig& config) {
   }
   if (const std::string* sep = setting("multi_value_separator")) {
     if (sep->empty()) {
-      return tl::unexpected(ConnectorSettingError(
-          config, "multi_value_separator", "is empty; remove it for single-valued fields"));
+      return tl::unexpected(ConnectorSettingError(config, "multi_value_separator",
+                                                  "is empty; remove it for single-valued fields"));
     }
     if (sep->find_first_of(std::string("\"\r\n") + options.delimiter) != std::string::npos) {
       return tl::unexpected(ConnectorSettingError(
-          config, "multi_value_separator",
-          "cannot contain the delimiter, a double quote or a line break"));
+          config, "multi_value_separator", "cannot contain the delimiter, a double quote or a line break"));
     }
     options.multi_value_separator = *sep;
   }
@@ -151,7 +149,8 @@ Result<CsvOptions> ParseCsvOptions(const ConnectorConfig& config) {
       std::string known;
       for (const auto& t : config.object_types) known += (known.empty() ? "" : ", ") + t.name;
       return tl::unexpected(ConnectorSettingError(
-          config, "object_type", "names '" + *name + "', which is not an object type of this agent (" + known + ")"));
+          config, "object_type",
+          "names '" + *name + "', which is not an object type of this agent (" + known + ")"));
     }
     type = &*it;
   }
@@ -183,8 +182,8 @@ Status CsvConnector::ExportSnapshot(const std::function<bool(SnapshotObject&)>& 
     for (size_t j = 0; j < i; ++j) {
       if (columns[i].empty() || EqualsIgnoreCase(columns[i], columns[j])) {
         return Fail(ErrorCode::kConfig, "object type '" + options_.object_type +
-                                            "' has an empty or repeated attribute name '" +
-                                            columns[i] + "'; CSV columns must be unique");
+                                            "' has an empty or repeated attribute name '" + columns[i] +
+                                            "'; CSV columns must be unique");
       }
     }
   }
@@ -204,15 +203,15 @@ Status CsvConnector::ExportSnapshot(const std::function<bool(SnapshotObject&)>& 
       const Values& values = it->second;
       if (values.size() > 1 && sep.empty()) {
         return Fail(ErrorCode::kConfig,
-                    "object '" + object.anchor + "' has " + std::to_string(values.size()) +
-                        " values of '" + columns[i] +
+                    "object '" + object.anchor + "' has " + std::to_string(values.size()) + " values of '" +
+                        columns[i] +
                         "' but the CSV agent has no multi_value_separator to join them; set one");
       }
       for (size_t v = 0; v < values.size(); ++v) {
         if (!sep.empty() && values[v].find(sep) != std::string::npos) {
-          return Fail(ErrorCode::kConfig, "a value of '" + columns[i] + "' of object '" +
-                                              object.anchor + "' contains the multi_value_separator '" +
-                                              sep + "'; choose a separator that values never contain");
+          return Fail(ErrorCode::kConfig, "a value of '" + columns[i] + "' of object '" + object.anchor +
+                                              "' contains the multi_value_separator '" + sep +
+                                              "'; choose a separator that values never contain");
         }
         if (v > 0) fields[i] += sep;
         fields[i] += values[v];

@@ -22,7 +22,7 @@
 namespace idsync {
 
 struct CsvOptions {
-  std::string path;                   // resolved against the config's base_dir
+  std::string path;  // resolved against the config's base_dir
   char delimiter = ',';
   std::string multi_value_separator;  // empty: a field is one value
   std::string object_type;            // set on every imported record

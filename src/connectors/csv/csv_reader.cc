@@ -117,8 +117,8 @@ class RowAssembler {
 
   CsvRowHandler& handler_;
   char delimiter_;
-  std::string arena_;          // the current row's fields, back to back
-  std::vector<size_t> ends_;   // end offset of each field in arena_
+  std::string arena_;         // the current row's fields, back to back
+  std::vector<size_t> ends_;  // end offset of each field in arena_
   std::vector<std::string_view> views_;
   std::string utf8_error_;
   uint64_t line_ = 1;
@@ -126,7 +126,6 @@ class RowAssembler {
   bool row_begun_ = false;
   Status status_;
 };
-
 
 // Feeds one piece of a physical line to libcsv. Strict mode stops at two
 // kinds of input (csv_parse returns early with CSV_EPARSE):
@@ -150,8 +149,9 @@ Result<bool> Feed(CsvParser& parser, RowAssembler& rows, const std::string& path
     }
     p->status = CSV_SUCCESS;
     if (p->quoted) {
-      rows.AbandonRow("text after the closing quote of a field; quote the whole field and double "
-                      "the quotes inside it");
+      rows.AbandonRow(
+          "text after the closing quote of a field; quote the whole field and double "
+          "the quotes inside it");
       IDSYNC_TRY(rows.status());
       parser.Reset();
       return false;

@@ -24,7 +24,7 @@ namespace idsync {
 
 struct CsvRow {
   std::span<const std::string_view> fields;  // valid during OnRow only
-  uint64_t line = 0;                          // physical line where the row starts (1-based)
+  uint64_t line = 0;                         // physical line where the row starts (1-based)
   // Set when the row is malformed (invalid UTF-8, bad quoting); the fields
   // are then whatever libcsv produced up to the problem.
   std::string_view error;

@@ -68,10 +68,10 @@ Status CheckNoIncludeDirectives(const std::string& path) {
 
 RecordShape InspectRecord(std::string_view record, unsigned long first_line) {
   RecordShape shape;
-  std::string logical;         // the current logical line, unfolded
+  std::string logical;  // the current logical line, unfolded
   unsigned long logical_line = 0;
   bool in_comment = false, have_logical = false;
-  int count = 0;               // non-comment logical lines seen
+  int count = 0;  // non-comment logical lines seen
   bool version_first = false;
 
   auto finish = [&]() {
@@ -90,8 +90,8 @@ RecordShape InspectRecord(std::string_view record, unsigned long first_line) {
       shape.dn_line = logical_line;
       version_first = EqualsIgnoreCase(type, "version");
       if (!version_first && !EqualsIgnoreCase(type, "dn")) {
-        shape.error = where + "a record must start with 'dn:' but this one starts with '" +
-                      std::string(type) + ":'";
+        shape.error =
+            where + "a record must start with 'dn:' but this one starts with '" + std::string(type) + ":'";
         return;
       }
     } else if (count == 2 && version_first) {

@@ -14,10 +14,14 @@ constexpr ConnectorSetting kLdifSettings[] = {
 
 const char* ChangeTypeName(ImportRecord::Kind kind) {
   switch (kind) {
-    case ImportRecord::Kind::kModify: return "modify";
-    case ImportRecord::Kind::kRename: return "modrdn";
-    case ImportRecord::Kind::kDelete: return "delete";
-    case ImportRecord::Kind::kFull: break;
+    case ImportRecord::Kind::kModify:
+      return "modify";
+    case ImportRecord::Kind::kRename:
+      return "modrdn";
+    case ImportRecord::Kind::kDelete:
+      return "delete";
+    case ImportRecord::Kind::kFull:
+      break;
   }
   return "add";
 }
@@ -31,10 +35,9 @@ class ObjectTypeSink final : public ImportSink {
 
   Status OnRecord(ImportRecord&& record) override {
     if (full_ && record.kind != ImportRecord::Kind::kFull) {
-      return next_.OnRecordError(record.location,
-                                 std::string("change record (changetype: ") +
-                                     ChangeTypeName(record.kind) +
-                                     ") in a full import; use a delta import");
+      return next_.OnRecordError(record.location, std::string("change record (changetype: ") +
+                                                      ChangeTypeName(record.kind) +
+                                                      ") in a full import; use a delta import");
     }
     if (record.kind != ImportRecord::Kind::kFull) {
       if (types_.size() == 1) record.object_type = types_.front().name;
@@ -96,8 +99,8 @@ Result<LdifOptions> ParseLdifOptions(const ConnectorConfig& config) {
   options.export_path = options.path;
   if (auto out = config.settings.find("export_path"); out != config.settings.end()) {
     if (out->second.empty()) {
-      return tl::unexpected(ConnectorSettingError(
-          config, "export_path", "is empty; remove it to export to 'path'"));
+      return tl::unexpected(
+          ConnectorSettingError(config, "export_path", "is empty; remove it to export to 'path'"));
     }
     options.export_path = ResolvePath(config.base_dir, out->second);
   }

@@ -44,8 +44,9 @@ Result<std::optional<BatchMark>> ReadSidecar(const std::string& path) {
     ok = r2.ec == std::errc() && r2.ptr + 1 == end && *r2.ptr == '\n';
   }
   if (!ok) {
-    return Fail(ErrorCode::kParse, path + " is damaged (expected '<batch> <offset>'); if no export is "
-                                          "being retried, delete it");
+    return Fail(ErrorCode::kParse, path +
+                                       " is damaged (expected '<batch> <offset>'); if no export is "
+                                       "being retried, delete it");
   }
   return std::optional<BatchMark>(mark);
 }
@@ -67,7 +68,11 @@ class LdifExportSession final : public ExportSession {
  public:
   LdifExportSession(std::string path, UniqueFd fd, uint64_t start, bool created,
                     std::vector<ConnectorObjectType> types)
-      : path_(std::move(path)), fd_(std::move(fd)), start_(start), created_(created), types_(std::move(types)) {
+      : path_(std::move(path)),
+        fd_(std::move(fd)),
+        start_(start),
+        created_(created),
+        types_(std::move(types)) {
     if (start_ == 0) buffer_ = "version: 1\n\n";
   }
 
@@ -130,9 +135,7 @@ class LdifExportSession final : public ExportSession {
 
 }  // namespace
 
-std::string LdifBatchSidecarPath(const std::string& export_path) {
-  return export_path + ".idsync-batch";
-}
+std::string LdifBatchSidecarPath(const std::string& export_path) { return export_path + ".idsync-batch"; }
 
 Result<std::unique_ptr<ExportSession>> BeginLdifExport(const std::string& export_path,
                                                        std::vector<ConnectorObjectType> types,
@@ -168,8 +171,8 @@ Result<std::unique_ptr<ExportSession>> BeginLdifExport(const std::string& export
   if (::lseek(fd.get(), static_cast<off_t>(start), SEEK_SET) < 0) {
     return tl::unexpected(IoError("cannot seek in", export_path, errno));
   }
-  return std::unique_ptr<ExportSession>(std::make_unique<LdifExportSession>(
-      export_path, std::move(fd), start, created, std::move(types)));
+  return std::unique_ptr<ExportSession>(
+      std::make_unique<LdifExportSession>(export_path, std::move(fd), start, created, std::move(types)));
 }
 
 }  // namespace idsync

@@ -1,9 +1,12 @@
 #include "connectors/ldif/ldif_reader.h"
 
-// lber.h before ldap.h/ldif.h: they use its types.
+// clang-format off
+// In this order: ldif.h uses FILE and lber.h's types without including them.
+#include <stdio.h>
 #include <lber.h>
 #include <ldap.h>
 #include <ldif.h>
+// clang-format on
 
 #include <cerrno>
 #include <cstdio>
@@ -63,9 +66,15 @@ std::string Convert(const LDIFRecord& lr, ImportRecord& out) {
       for (LDAPMod** m = lr.lrop_mods; m && *m; ++m) {
         AttributeChange change;
         switch ((*m)->mod_op & LDAP_MOD_OP) {
-          case LDAP_MOD_ADD: change.op = AttributeChange::Op::kAdd; break;
-          case LDAP_MOD_DELETE: change.op = AttributeChange::Op::kDelete; break;
-          case LDAP_MOD_REPLACE: change.op = AttributeChange::Op::kReplace; break;
+          case LDAP_MOD_ADD:
+            change.op = AttributeChange::Op::kAdd;
+            break;
+          case LDAP_MOD_DELETE:
+            change.op = AttributeChange::Op::kDelete;
+            break;
+          case LDAP_MOD_REPLACE:
+            change.op = AttributeChange::Op::kReplace;
+            break;
           default:
             return std::string("'increment: ") + (*m)->mod_type +
                    "' is not supported; write the new value with 'replace:'";
@@ -84,8 +93,7 @@ std::string Convert(const LDIFRecord& lr, ImportRecord& out) {
       if (new_rdn.empty()) return "the modrdn record has an empty 'newrdn:'";
       // newsuperior present (even empty: the root) moves the entry; absent
       // keeps the old parent.
-      std::string_view parent =
-          lr.lrop_newsup.bv_val ? View(lr.lrop_newsup) : SplitDn(out.dn).parent;
+      std::string_view parent = lr.lrop_newsup.bv_val ? View(lr.lrop_newsup) : SplitDn(out.dn).parent;
       out.new_dn = JoinDn(new_rdn, parent);
       return {};
     }
@@ -135,12 +143,12 @@ Status ReadLdifFile(const std::string& path, ImportSink& sink) {
 
     ParsedRecord parsed;
     berval record{static_cast<ber_len_t>(text.size()), buffer.data};  // libldap advances bv_val
-    int prc = ldap_parse_ldif_record(&record, first, &parsed.lr, path.c_str(),
-                                     LDIF_DEFAULT_ADD | LDIF_NO_CONTROLS);
+    int prc =
+        ldap_parse_ldif_record(&record, first, &parsed.lr, path.c_str(), LDIF_DEFAULT_ADD | LDIF_NO_CONTROLS);
     if (prc != LDAP_SUCCESS) {
-      IDSYNC_TRY(sink.OnRecordError(
-          location, std::string("libldap could not parse the record (") + ldap_err2string(prc) +
-                        "); check the changetype and the order of its lines"));
+      IDSYNC_TRY(sink.OnRecordError(location, std::string("libldap could not parse the record (") +
+                                                  ldap_err2string(prc) +
+                                                  "); check the changetype and the order of its lines"));
       continue;
     }
     if (parsed.lr.lr_dn.bv_val == nullptr) {

@@ -1,8 +1,12 @@
 #include "connectors/ldif/ldif_writer.h"
 
+// clang-format off
+// In this order: ldif.h uses FILE and lber.h's types without including them.
+#include <stdio.h>
 #include <lber.h>
 #include <ldap.h>
 #include <ldif.h>
+// clang-format on
 
 #include <cctype>
 
@@ -86,6 +90,7 @@ Status AppendLdifChange(std::string& out, const ExportChange& change, std::strin
     case Kind::kModify:
       out += "changetype: modify\n";
       for (const AttributeChange& c : change.changes) {
+        if (c.op == AttributeChange::Op::kAdd && c.values.empty()) continue;  // adds nothing
         const char* op = c.op == AttributeChange::Op::kAdd      ? "add"
                          : c.op == AttributeChange::Op::kDelete ? "delete"
                                                                 : "replace";

@@ -19,7 +19,8 @@ std::string ErrorOf(const ConnectorConfig& config) {
 
 TEST(ConnectorConfigTest, ValidConfigsPass) {
   EXPECT_TRUE(ValidateConnectorConfig(CsvConfig("people.csv", {}, {{"delimiter", ";"}})));
-  EXPECT_TRUE(ValidateConnectorConfig(CsvConfig("p.csv", {}, {{"Delimiter", "tab"}, {"OBJECT_TYPE", "Person"}})));
+  EXPECT_TRUE(
+      ValidateConnectorConfig(CsvConfig("p.csv", {}, {{"Delimiter", "tab"}, {"OBJECT_TYPE", "Person"}})));
   auto ldif = LdifConfig("dir.ldif");
   ldif.settings["export_path"] = "out.ldif";
   EXPECT_TRUE(ValidateConnectorConfig(ldif));
@@ -48,10 +49,13 @@ TEST(ConnectorConfigTest, BadValuesSayWhatIsAllowed) {
   EXPECT_NE(ErrorOf(CsvConfig("p.csv", {}, {{"delimiter", ";;"}})).find("must be one ASCII character"),
             std::string::npos);
   EXPECT_NE(ErrorOf(CsvConfig("p.csv", {}, {{"delimiter", "\""}})).find("double quote"), std::string::npos);
-  EXPECT_NE(ErrorOf(CsvConfig("p.csv", {}, {{"multi_value_separator", ","}})).find("cannot contain the delimiter"),
+  EXPECT_NE(
+      ErrorOf(CsvConfig("p.csv", {}, {{"multi_value_separator", ","}})).find("cannot contain the delimiter"),
+      std::string::npos);
+  EXPECT_NE(ErrorOf(CsvConfig("p.csv", {}, {{"multi_value_separator", ""}})).find("is empty"),
             std::string::npos);
-  EXPECT_NE(ErrorOf(CsvConfig("p.csv", {}, {{"multi_value_separator", ""}})).find("is empty"), std::string::npos);
-  EXPECT_NE(ErrorOf(CsvConfig("p.csv", {}, {{"object_type", "group"}})).find("not an object type of this agent (person)"),
+  EXPECT_NE(ErrorOf(CsvConfig("p.csv", {}, {{"object_type", "group"}}))
+                .find("not an object type of this agent (person)"),
             std::string::npos);
 }
 

@@ -80,11 +80,11 @@ TEST(CsvConnectorTest, MalformedRowsAreReportedWithFileAndLineAndImportContinues
   WriteFile(path,
             "uid,cn\n"
             "ada,Ada\n"
-            "bob,Bob,extra\n"     // line 3: too many fields
-            "cy,\"C\xff\"\n"      // line 4: invalid UTF-8
+            "bob,Bob,extra\n"  // line 3: too many fields
+            "cy,\"C\xff\"\n"   // line 4: invalid UTF-8
             "dee,Dee\n"
-            "fay,\"F\"ay,x\n"     // line 6: text after a closing quote
-            "gus,\"G\"\"us\"\n"  // line 7: fine ("" is an escaped quote)
+            "fay,\"F\"ay,x\n"          // line 6: text after a closing quote
+            "gus,\"G\"\"us\"\n"        // line 7: fine ("" is an escaped quote)
             "eve,\"never\nclosed\n");  // line 8: unterminated quote at EOF
   RecordingSink sink = Import(path);
   ASSERT_EQ(sink.records.size(), 3u);

@@ -1,7 +1,8 @@
+#include "connectors/ldif/ldif_export.h"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-#include "connectors/ldif/ldif_export.h"
 #include "connectors/ldif/ldif_writer.h"
 #include "test_util.h"
 
@@ -15,23 +16,27 @@ using testing::WriteFile;
 using Kind = ExportChange::Kind;
 using Op = AttributeChange::Op;
 
-ExportChange Change(Kind kind, std::string dn, AttributeMap attrs = {}, std::vector<AttributeChange> changes = {},
-                    std::string new_dn = {}) {
-  return ExportChange{kind, "anchor", std::move(dn), std::move(new_dn), "person", std::move(attrs), std::move(changes)};
+ExportChange Change(Kind kind, std::string dn, AttributeMap attrs = {},
+                    std::vector<AttributeChange> changes = {}, std::string new_dn = {}) {
+  return ExportChange{kind,     "anchor",         std::move(dn),     std::move(new_dn),
+                      "person", std::move(attrs), std::move(changes)};
 }
 
 std::vector<ExportChange> SampleBatch() {
   return {
       Change(Kind::kAdd, "cn=Ada,ou=People,dc=x", {{"cn", {"Ada"}}, {"mail", {"a@x", "ada@x"}}}),
       Change(Kind::kModify, "cn=Bob,ou=People,dc=x", {},
-             {{Op::kAdd, "mail", {"b@x"}}, {Op::kDelete, "phone", {}}, {Op::kReplace, "title", {"Boss", "Chief"}}}),
+             {{Op::kAdd, "mail", {"b@x"}},
+              {Op::kDelete, "phone", {}},
+              {Op::kReplace, "title", {"Boss", "Chief"}}}),
       Change(Kind::kRename, "cn=Cy,ou=People,dc=x", {}, {}, "cn=Cy\\, Jr,ou=Former,dc=x"),
       Change(Kind::kRename, "cn=Dee,ou=People,dc=x", {}, {}, "cn=Dee2,ou=People,dc=x"),
       Change(Kind::kDelete, "cn=Eve,ou=People,dc=x"),
   };
 }
 
-Status RunBatch(Connector& connector, int64_t batch, const std::vector<ExportChange>& changes, bool commit = true) {
+Status RunBatch(Connector& connector, int64_t batch, const std::vector<ExportChange>& changes,
+                bool commit = true) {
   IDSYNC_ASSIGN(auto session, connector.BeginExport(batch));
   for (const auto& c : changes) IDSYNC_TRY(session->Write(c));
   if (commit) return session->Commit();
@@ -52,7 +57,8 @@ TEST(LdifExportTest, ExportedChangesAreReadBackByTheDeltaImport) {
   ASSERT_EQ(sink.records.size(), 5u);
   const auto& add = sink.records[0];
   EXPECT_EQ(add.kind, ImportRecord::Kind::kFull);
-  EXPECT_EQ(add.attrs, (AttributeMap{{"objectClass", {"person"}}, {"cn", {"Ada"}}, {"mail", {"a@x", "ada@x"}}}));
+  EXPECT_EQ(add.attrs,
+            (AttributeMap{{"objectClass", {"person"}}, {"cn", {"Ada"}}, {"mail", {"a@x", "ada@x"}}}));
   const auto& modify = sink.records[1];
   EXPECT_EQ(modify.kind, ImportRecord::Kind::kModify);
   ASSERT_EQ(modify.changes.size(), 3u);
@@ -69,9 +75,11 @@ TEST(LdifExportTest, ExportedChangesAreReadBackByTheDeltaImport) {
   EXPECT_EQ(sink.records[4].dn, "cn=Eve,ou=People,dc=x");
 
   std::string text = ReadFile(path);
-  EXPECT_TRUE(text.starts_with("version: 1\n\ndn: cn=Ada,ou=People,dc=x\nchangetype: add\nobjectClass: person\n"));
-  EXPECT_NE(text.find("changetype: modrdn\nnewrdn: cn=Cy\\, Jr\ndeleteoldrdn: 1\nnewsuperior: ou=Former,dc=x\n"),
-            std::string::npos);
+  EXPECT_TRUE(
+      text.starts_with("version: 1\n\ndn: cn=Ada,ou=People,dc=x\nchangetype: add\nobjectClass: person\n"));
+  EXPECT_NE(
+      text.find("changetype: modrdn\nnewrdn: cn=Cy\\, Jr\ndeleteoldrdn: 1\nnewsuperior: ou=Former,dc=x\n"),
+      std::string::npos);
   // Same parent: no newsuperior.
   EXPECT_NE(text.find("newrdn: cn=Dee2\ndeleteoldrdn: 1\n\n"), std::string::npos);
   EXPECT_NE(text.find("delete: phone\n-\nreplace: title\ntitle: Boss\ntitle: Chief\n-\n"), std::string::npos);
@@ -92,8 +100,10 @@ TEST(LdifExportTest, UnsafeValuesAreBase64AndLongLinesAreFolded) {
             "cn:: PGFuZ2xl\n"
             "cn:: SsO2cmc=\n"
             "cn: plain\n"
-            "description: " + std::string(63, 'x') + "\n " + std::string(37, 'x') + "\n"
-            "objectClass: person\n\n");
+            "description: " +
+                std::string(63, 'x') + "\n " + std::string(37, 'x') +
+                "\n"
+                "objectClass: person\n\n");
   size_t start = 0;
   while (start < out.size()) {
     size_t end = out.find('\n', start);
@@ -130,7 +140,8 @@ TEST(LdifExportTest, BatchRetriedAfterPartialWriteProducesExactlyOneCopy) {
   std::string expected = ReadFile(path);
 
   // A crash halfway through writing batch 2: only part of it reached the file.
-  ASSERT_EQ(::truncate(path.c_str(), static_cast<off_t>(after_first + (expected.size() - after_first) / 2)), 0);
+  ASSERT_EQ(::truncate(path.c_str(), static_cast<off_t>(after_first + (expected.size() - after_first) / 2)),
+            0);
   ASSERT_TRUE(RunBatch(*connector, 2, SampleBatch()));
   EXPECT_EQ(ReadFile(path), expected);
 
@@ -153,7 +164,8 @@ TEST(LdifExportTest, NextBatchAppendsWithoutAnotherVersionLine) {
             "version: 1\n\n"
             "dn: cn=a,dc=x\nchangetype: delete\n\n"
             "dn: cn=b,dc=x\nchangetype: delete\n\n");
-  EXPECT_EQ(ReadFile(LdifBatchSidecarPath(path)), "2 " + std::to_string(std::string("version: 1\n\n").size() + 34) + "\n");
+  EXPECT_EQ(ReadFile(LdifBatchSidecarPath(path)),
+            "2 " + std::to_string(std::string("version: 1\n\n").size() + 34) + "\n");
 }
 
 TEST(LdifExportTest, AbandonedSessionLeavesTheFileAsItWas) {

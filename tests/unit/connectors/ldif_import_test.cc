@@ -90,9 +90,12 @@ TEST(LdifImportTest, UrlValuesAreRefusedWithoutReadingTheFile) {
   WriteFile(secret, "top secret");
   std::string path = dir.File("url.ldif");
   WriteFile(path,
-            "dn: cn=a,dc=x\ncn: a\ndescription:< file://" + secret + "\n\n"
-            "dn: cn=b,dc=x\ncn: b\ndescription:\n <file://" + secret + "\n\n"  // folded after the colon
-            "dn: cn=c,dc=x\ncn: c\n");
+            "dn: cn=a,dc=x\ncn: a\ndescription:< file://" + secret +
+                "\n\n"
+                "dn: cn=b,dc=x\ncn: b\ndescription:\n <file://" +
+                secret +
+                "\n\n"  // folded after the colon
+                "dn: cn=c,dc=x\ncn: c\n");
   RecordingSink sink = Import(path, false);
   ASSERT_EQ(sink.records.size(), 1u);
   EXPECT_EQ(sink.records[0].dn, "cn=c,dc=x");
@@ -123,10 +126,10 @@ TEST(LdifImportTest, MalformedRecordsAreReportedAndTheImportContinues) {
   std::string path = dir.File("bad.ldif");
   WriteFile(path,
             "version: 1\n"
-            "dn: cn=ok,dc=x\ncn: ok\n\n"                          // version then dn: fine
-            "cn: first\ndn: cn=late,dc=x\n\n"                     // line 5: attribute before dn
-            "dn: cn=nocolon,dc=x\nthis line has no colon\n\n"     // line 8
-            "dn: cn=bogus,dc=x\nchangetype: bogus\n\n"            // line 11: libldap refuses
+            "dn: cn=ok,dc=x\ncn: ok\n\n"                       // version then dn: fine
+            "cn: first\ndn: cn=late,dc=x\n\n"                  // line 5: attribute before dn
+            "dn: cn=nocolon,dc=x\nthis line has no colon\n\n"  // line 8
+            "dn: cn=bogus,dc=x\nchangetype: bogus\n\n"         // line 11: libldap refuses
             "dn: cn=last,dc=x\ncn: last\n");
   RecordingSink sink = Import(path, true);
   ASSERT_EQ(sink.records.size(), 2u);
@@ -145,7 +148,9 @@ TEST(LdifImportTest, MalformedRecordsAreReportedAndTheImportContinues) {
 TEST(LdifImportTest, BomAndCrlfAreAccepted) {
   TempDir dir;
   std::string path = dir.File("win.ldif");
-  WriteFile(path, "\xEF\xBB\xBF" "dn: cn=a,dc=x\r\ncn: a\r\ndescription: long\r\n  folded\r\n\r\ndn: cn=b,dc=x\r\ncn: b\r\n");
+  WriteFile(path,
+            "\xEF\xBB\xBF"
+            "dn: cn=a,dc=x\r\ncn: a\r\ndescription: long\r\n  folded\r\n\r\ndn: cn=b,dc=x\r\ncn: b\r\n");
   RecordingSink sink = Import(path, false);
   EXPECT_TRUE(sink.errors.empty());
   ASSERT_EQ(sink.records.size(), 2u);

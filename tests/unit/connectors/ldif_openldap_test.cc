@@ -117,8 +117,8 @@ TEST(LdifOpenLdapTest, LanguageTaggedAttributeNamesKeepTheirSpelling) {
   std::vector<std::string> names;
   for (const auto& [name, values] : r.attrs) names.push_back(name);
   EXPECT_EQ(names, (std::vector<std::string>{"CN;lang-en-US", "dc", "name", "name;lang-en-US", "o",
-                                             "o;lang-zz;lang-y;lang-yy;lang-xx;lang-x;lang-z",
-                                             "objectClass", "SN", "SN;lang-en-US;lang-en-GB"}));
+                                             "o;lang-zz;lang-y;lang-yy;lang-xx;lang-x;lang-z", "objectClass",
+                                             "SN", "SN;lang-en-US;lang-en-GB"}));
   EXPECT_EQ(Attr(&r, "name;lang-en-US"), (Values{"Billy Ray", "Billy Bob"}));
   EXPECT_EQ(Attr(&r, "o;lang-zz;lang-y;lang-yy;lang-xx;lang-x;lang-z"), Values{"Example, Inc."});
   EXPECT_EQ(Attr(&r, "objectClass"), (Values{"organization", "extensibleObject"}));
@@ -149,9 +149,8 @@ TEST(LdifOpenLdapTest, PasswdFileDecodesFoldedBase64Passwords) {
   EXPECT_EQ(Attr(sink.Find("cn=smd5,dc=example,dc=com"), "userpassword"), Values{"secret"});
   const ImportRecord* argon = sink.Find("cn=argon2,dc=example,dc=com");
   ASSERT_NE(argon, nullptr);
-  EXPECT_EQ(Attr(argon, "userPassword"),
-            Values{"{ARGON2}$argon2i$v=19$m=4096,t=3,p=1$vSsZ+Vvc1Hhg74XSkuVK8Q$"
-                   "wPvQG4nQLKlZJDFSKgki4/cXz3KOiNazp/eCZAV8Ymg"});
+  EXPECT_EQ(Attr(argon, "userPassword"), Values{"{ARGON2}$argon2i$v=19$m=4096,t=3,p=1$vSsZ+Vvc1Hhg74XSkuVK8Q$"
+                                                "wPvQG4nQLKlZJDFSKgki4/cXz3KOiNazp/eCZAV8Ymg"});
   // The attribute keeps the spelling of the file: "userPassword" here,
   // "userpassword" in the other entries.
   EXPECT_EQ(argon->attrs.find("userpassword")->first, "userPassword");
@@ -191,7 +190,8 @@ TEST(LdifOpenLdapTest, ModifyFileAsDeltaGivesChangesDeletesAndAdds) {
 
   const ImportRecord& itd = sink.records[2];
   ASSERT_EQ(itd.changes.size(), 4u);
-  EXPECT_EQ(itd.changes[0].values[0], "cn=James A Jones 2,ou=Information Technology Division,ou=People,dc=example,dc=com");
+  EXPECT_EQ(itd.changes[0].values[0],
+            "cn=James A Jones 2,ou=Information Technology Division,ou=People,dc=example,dc=com");
   EXPECT_EQ(itd.changes[2].values.size(), 3u);
 
   const ImportRecord& staff = sink.records[3];
@@ -206,7 +206,8 @@ TEST(LdifOpenLdapTest, ModifyFileAsDeltaGivesChangesDeletesAndAdds) {
   EXPECT_EQ(Attr(&gern, "testTime"), Values{"20050304001801.234Z"});
 
   EXPECT_EQ(sink.records[5].kind, ImportRecord::Kind::kDelete);
-  EXPECT_EQ(sink.records[5].dn, "cn=James A Jones 2,ou=Information Technology Division,ou=People,dc=example,dc=com");
+  EXPECT_EQ(sink.records[5].dn,
+            "cn=James A Jones 2,ou=Information Technology Division,ou=People,dc=example,dc=com");
   EXPECT_EQ(sink.records[6].kind, ImportRecord::Kind::kModify);  // empty sequence of changes
   EXPECT_TRUE(sink.records[6].changes.empty());
 
@@ -219,7 +220,8 @@ TEST(LdifOpenLdapTest, ModifyFileAsDeltaGivesChangesDeletesAndAdds) {
 TEST(LdifOpenLdapTest, ModifyFileAsFullImportKeepsOnlyTheAdd) {
   RecordingSink sink = Import("test-modify.ldif");
   ASSERT_EQ(sink.records.size(), 1u);
-  EXPECT_EQ(sink.records[0].dn, "cn=Gern Jensen,ou=Information Technology Division,ou=People,dc=example,dc=com");
+  EXPECT_EQ(sink.records[0].dn,
+            "cn=Gern Jensen,ou=Information Technology Division,ou=People,dc=example,dc=com");
   ASSERT_EQ(sink.errors.size(), 7u);
   EXPECT_EQ(sink.errors[0].first, LdifFile("test-modify.ldif") + ":5");
   EXPECT_NE(sink.errors[0].second.find("use a delta import"), std::string::npos);
