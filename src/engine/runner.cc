@@ -102,7 +102,8 @@ Result<RunResult> RunProfile(Store& store, const RunRequest& req) {
   std::vector<ExtensionSource> sources;
   for (const auto& e : config.extensions) sources.push_back({e.name, e.code});
   auto host = ExtensionHost::Load(sources);
-  auto connector = CreateConnector(ToConnectorConfig(*ma));
+  auto connector = req.connector_factory ? req.connector_factory(ToConnectorConfig(*ma))
+                                         : CreateConnector(ToConnectorConfig(*ma));
   std::optional<Error> fatal;
   if (!host) fatal = host.error();
   else if (!connector) fatal = connector.error();

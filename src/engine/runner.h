@@ -10,6 +10,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,8 @@
 namespace idsync {
 
 class Store;
+class Connector;
+struct ConnectorConfig;
 
 struct RunRequest {
   std::string ma;
@@ -26,6 +29,9 @@ struct RunRequest {
   std::string server;   // this server's name, for the run lock and history
   std::function<void(std::string_view step, int64_t done)> progress;
   size_t batch_size = 2000;
+  // Creates the MA's connector; tests substitute fakes or fault injectors.
+  // Default: CreateConnector (connectors/connector_config.h).
+  std::function<Result<std::unique_ptr<Connector>>(const ConnectorConfig&)> connector_factory;
 };
 
 struct StepResult {

@@ -1,0 +1,123 @@
+#include "tests/support/fault_injection.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <map>
+
+namespace idsync {
+namespace {
+
+int64_t g_countdown = 0;
+int64_t g_seen = 0;
+
+void Tick() {
+  ++g_seen;
+  if (g_countdown > 0 && --g_countdown == 0) raise(SIGKILL);
+}
+
+class KillingStatement final : public Statement {
+ public:
+  explicit KillingStatement(Statement* inner) : inner_(inner) {}
+  void BindInt(int i, int64_t v) override { inner_->BindInt(i, v); }
+  void BindText(int i, std::string_view v) override { inner_->BindText(i, v); }
+  void BindBlob(int i, std::string_view v) override { inner_->BindBlob(i, v); }
+  void BindNull(int i) override { inner_->BindNull(i); }
+  Result<bool> Step() override {
+    Tick();
+    return inner_->Step();
+  }
+  bool IsNull(int c) override { return inner_->IsNull(c); }
+  int64_t ColumnInt(int c) override { return inner_->ColumnInt(c); }
+  std::string_view ColumnText(int c) override { return inner_->ColumnText(c); }
+  std::string_view ColumnBlob(int c) override { return inner_->ColumnBlob(c); }
+  void Reset() override { inner_->Reset(); }
+  int64_t ChangedRows() override { return inner_->ChangedRows(); }
+
+ private:
+  Statement* inner_;
+};
+
+class KillingDbImpl final : public Db {
+ public:
+  explicit KillingDbImpl(std::unique_ptr<Db> inner) : inner_(std::move(inner)) {}
+  Result<Statement*> Prepare(std::string_view sql) override {
+    IDSYNC_ASSIGN(Statement * st, inner_->Prepare(sql));
+    auto& wrapper = wrappers_[st];
+    if (!wrapper) wrapper = std::make_unique<KillingStatement>(st);
+    return wrapper.get();
+  }
+  Status Exec(std::string_view sql) override {
+    Tick();
+    return inner_->Exec(sql);
+  }
+  Status BeginWrite() override { return inner_->BeginWrite(); }
+  Status BeginRead() override { return inner_->BeginRead(); }
+  Status Commit() override {
+    Tick();
+    return inner_->Commit();
+  }
+  void Rollback() override { inner_->Rollback(); }
+  bool InTransaction() const override { return inner_->InTransaction(); }
+  Result<bool> TableExists(std::string_view name) override { return inner_->TableExists(name); }
+  std::string_view Backend() const override { return inner_->Backend(); }
+  const std::string& Location() const override { return inner_->Location(); }
+
+ private:
+  std::unique_ptr<Db> inner_;
+  std::map<Statement*, std::unique_ptr<KillingStatement>> wrappers_;
+};
+
+class KillingSession final : public ExportSession {
+ public:
+  explicit KillingSession(std::unique_ptr<ExportSession> inner) : inner_(std::move(inner)) {}
+  Status Write(const ExportChange& change) override {
+    Tick();
+    return inner_->Write(change);
+  }
+  Status Commit() override {
+    Tick();
+    return inner_->Commit();
+  }
+
+ private:
+  std::unique_ptr<ExportSession> inner_;
+};
+
+class KillingConnectorImpl final : public Connector {
+ public:
+  explicit KillingConnectorImpl(std::unique_ptr<Connector> inner) : inner_(std::move(inner)) {}
+  Status FullImport(ImportSink& sink) override { return inner_->FullImport(sink); }
+  Status DeltaImport(ImportSink& sink) override { return inner_->DeltaImport(sink); }
+  bool ExportsSnapshots() const override { return inner_->ExportsSnapshots(); }
+  Result<std::unique_ptr<ExportSession>> BeginExport(int64_t batch_id) override {
+    IDSYNC_ASSIGN(auto session, inner_->BeginExport(batch_id));
+    return std::unique_ptr<ExportSession>(std::make_unique<KillingSession>(std::move(session)));
+  }
+  Status ExportSnapshot(const std::function<bool(SnapshotObject&)>& next) override {
+    return inner_->ExportSnapshot([&](SnapshotObject& o) {
+      Tick();
+      return next(o);
+    });
+  }
+
+ private:
+  std::unique_ptr<Connector> inner_;
+};
+
+}  // namespace
+
+void SetKillCountdown(int64_t events) {
+  g_countdown = events;
+  g_seen = 0;
+}
+
+int64_t EventsSeen() { return g_seen; }
+
+std::unique_ptr<Db> KillingDb(std::unique_ptr<Db> inner) { return std::make_unique<KillingDbImpl>(std::move(inner)); }
+
+std::unique_ptr<Connector> KillingConnector(std::unique_ptr<Connector> inner) {
+  return std::make_unique<KillingConnectorImpl>(std::move(inner));
+}
+
+}  // namespace idsync
