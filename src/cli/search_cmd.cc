@@ -28,8 +28,23 @@ nlohmann::json CsJson(const CsObject& o, const std::string& ma) {
   return j;
 }
 
+// "mv:5" -> "-> person 5 (Katherine Johnson)" for people reading `show`.
+std::string DescribeReference(Store* store, const std::string& value) {
+  if (!store || !value.starts_with("mv:")) return value;
+  int64_t id = std::strtoll(value.c_str() + 3, nullptr, 10);
+  auto mv = store->GetMv(id);
+  if (!mv || !*mv) return value + " (missing)";
+  std::string label;
+  for (const char* k : {"displayName", "cn", "name", "employeeId"}) {
+    label = FirstValue((*mv)->attrs, k);
+    if (!label.empty()) break;
+  }
+  return fmt::format("-> {} {}{}", (*mv)->object_type, id, label.empty() ? "" : " (" + label + ")");
+}
+
 void PrintAttrs(const AttributeMap& attrs, const std::string& indent,
-                const std::map<std::string, std::string, CaseInsensitiveLess>* contributors = nullptr) {
+                const std::map<std::string, std::string, CaseInsensitiveLess>* contributors = nullptr,
+                Store* store = nullptr) {
   for (const auto& [k, values] : attrs) {
     std::string from;
     if (contributors) {
@@ -37,7 +52,8 @@ void PrintAttrs(const AttributeMap& attrs, const std::string& indent,
       if (it != contributors->end()) from = "  <- " + it->second;
     }
     for (size_t i = 0; i < values.size(); ++i)
-      std::printf("%s%-20s %s%s\n", indent.c_str(), i ? "" : k.c_str(), values[i].c_str(), i ? "" : from.c_str());
+      std::printf("%s%-20s %s%s\n", indent.c_str(), i ? "" : k.c_str(), DescribeReference(store, values[i]).c_str(),
+                  i ? "" : from.c_str());
   }
 }
 
@@ -66,7 +82,7 @@ int ShowMv(const GlobalFlags& g, Store& store, int64_t id) {
     return 0;
   }
   std::printf("metaverse object %lld (%s)\n", static_cast<long long>(id), (*mv)->object_type.c_str());
-  PrintAttrs((*mv)->attrs, "  ", &(*mv)->contributors);
+  PrintAttrs((*mv)->attrs, "  ", &(*mv)->contributors, &store);
   std::printf("connectors:\n");
   for (const auto& c : *links)
     std::printf("  %-12s %-20s %s  [%s, pending export: %s]\n", MaName(store, c.ma_id).value_or("?").c_str(),
