@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "ha/home.h"
+#include "store/schema.h"
 #include "store/store.h"
 
 namespace idsync {
@@ -25,6 +26,9 @@ Result<std::unique_ptr<Store>> OpenStore(const GlobalFlags& flags, bool read_onl
     return Fail(ErrorCode::kNotFound,
                 fmt::format("database {} holds no idsync installation; create one with `idsync-setup install`",
                             url));
+  // A command that may write refuses a schema it does not know before doing
+  // anything; reading commands go on so administrators can still look.
+  if (!read_only) IDSYNC_TRY(CheckSchemaVersion(store->schema_version(), store->db().Location()));
   return store;
 }
 

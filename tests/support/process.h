@@ -1,0 +1,20 @@
+// tests/support/process: runs a program of the build with arguments, an
+// environment and standard input, and captures what it printed.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace idsync {
+
+struct ProcessResult {
+  int exit_code = -1;
+  std::string out, err;
+};
+
+// Runs PROGRAM (a name in build/src/exe) with ARGS; no shell is involved.
+ProcessResult RunProgram(const std::string& program, const std::vector<std::string>& args,
+                         const std::map<std::string, std::string>& env = {}, const std::string& input = "");
+
+}  // namespace idsync
