@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <numeric>
+#include <optional>
 
 #include "connectors/csv/csv_reader.h"
 #include "connectors/csv/csv_writer.h"
@@ -16,6 +17,7 @@ constexpr ConnectorSetting kCsvSettings[] = {
     {"multi_value_separator", false,
      "when set, a field holds several values separated by this string (export joins with it)"},
     {"object_type", false, "the object type of every row (default: the first object type)"},
+    {"object_type_column", false, "a column whose value names each row's object type"},
 };
 
 Result<char> ParseDelimiter(const ConnectorConfig& config, const std::string& value) {
@@ -49,6 +51,16 @@ class CsvImport final : public CsvRowHandler {
     ImportRecord record;
     record.kind = ImportRecord::Kind::kFull;
     record.object_type = options_.object_type;
+    if (type_column_) {
+      std::string_view type = *type_column_ < row.fields.size() ? row.fields[*type_column_] : "";
+      auto it = std::find_if(options_.object_types.begin(), options_.object_types.end(),
+                             [&](const std::string& t) { return EqualsIgnoreCase(t, type); });
+      if (it == options_.object_types.end()) {
+        return sink_.OnRecordError(location, "column '" + options_.object_type_column + "' holds '" +
+                                                 std::string(type) + "', which is not an object type of this agent");
+      }
+      record.object_type = *it;
+    }
     record.location = std::move(location);
     // Columns in map order, so every insert goes at the end: no searching.
     for (size_t column : sorted_columns_) {
@@ -80,6 +92,15 @@ class CsvImport final : public CsvRowHandler {
       }
       header_.emplace_back(name);
     }
+    if (!options_.object_type_column.empty()) {
+      auto it = std::find_if(header_.begin(), header_.end(),
+                             [&](const std::string& h) { return EqualsIgnoreCase(h, options_.object_type_column); });
+      if (it == header_.end()) {
+        return Fail(ErrorCode::kParse, where + ": the header has no column '" + options_.object_type_column +
+                                           "' (named by the setting object_type_column)");
+      }
+      type_column_ = static_cast<size_t>(it - header_.begin());
+    }
     sorted_columns_.resize(header_.size());
     std::iota(sorted_columns_.begin(), sorted_columns_.end(), 0);
     std::sort(sorted_columns_.begin(), sorted_columns_.end(),
@@ -106,6 +127,7 @@ class CsvImport final : public CsvRowHandler {
   bool have_header_ = false;
   std::vector<std::string> header_;
   std::vector<size_t> sorted_columns_;
+  std::optional<size_t> type_column_;
 };
 
 }  // namespace
@@ -156,6 +178,21 @@ Result<CsvOptions> ParseCsvOptions(const ConnectorConfig& config) {
   }
   options.object_type = type->name;
   options.columns = type->attributes;
+  if (const std::string* column = setting("object_type_column")) {
+    if (column->empty())
+      return tl::unexpected(ConnectorSettingError(config, "object_type_column", "is empty; name a column"));
+    options.object_type_column = *column;
+    // One file holds every type: its columns are the type column and then
+    // every type's attributes, in order of first appearance.
+    options.columns = {*column};
+    for (const auto& t : config.object_types) {
+      options.object_types.push_back(t.name);
+      for (const auto& a : t.attributes)
+        if (std::none_of(options.columns.begin(), options.columns.end(),
+                         [&](const std::string& c) { return EqualsIgnoreCase(c, a); }))
+          options.columns.push_back(a);
+    }
+  }
   return options;
 }
 
@@ -198,6 +235,10 @@ Status CsvConnector::ExportSnapshot(const std::function<bool(SnapshotObject&)>& 
   while (next(object)) {
     for (size_t i = 0; i < columns.size(); ++i) {
       fields[i].clear();
+      if (!options_.object_type_column.empty() && i == 0) {
+        fields[i] = object.object_type;
+        continue;
+      }
       auto it = object.attrs.find(columns[i]);
       if (it == object.attrs.end()) continue;
       const Values& values = it->second;

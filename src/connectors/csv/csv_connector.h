@@ -27,10 +27,14 @@ struct CsvOptions {
   std::string multi_value_separator;  // empty: a field is one value
   std::string object_type;            // set on every imported record
   std::vector<std::string> columns;   // export header: the object type's attributes
+  // When set, this column names each row's object type (several types in one
+  // file); export then writes the union of the types' attributes.
+  std::string object_type_column;
+  std::vector<std::string> object_types;  // the agent's type names
 };
 
 // Settings keys: path (required), delimiter, multi_value_separator,
-// object_type.
+// object_type, object_type_column.
 std::span<const ConnectorSetting> CsvSettings();
 
 // Reads the csv settings of `config`, whose keys have already been checked

@@ -29,7 +29,7 @@ TEST(ConnectorConfigTest, ValidConfigsPass) {
 TEST(ConnectorConfigTest, UnknownKeyIsNamedWithTheAllowedKeys) {
   EXPECT_EQ(ErrorOf(CsvConfig("p.csv", {}, {{"delimter", ";"}})),
             "management agent 'hr': setting 'delimter' is not known for a csv connector; allowed: "
-            "path, delimiter, multi_value_separator, object_type");
+            "path, delimiter, multi_value_separator, object_type, object_type_column");
   auto ldif = LdifConfig("d.ldif");
   ldif.settings["delimiter"] = ",";
   EXPECT_EQ(ErrorOf(ldif),
@@ -73,7 +73,7 @@ TEST(ConnectorConfigTest, TypeAndObjectTypesAreChecked) {
 
 TEST(ConnectorConfigTest, SettingsTablesListEveryKey) {
   ASSERT_EQ(ConnectorTypes().size(), 2u);
-  EXPECT_EQ(ConnectorSettings("CSV").size(), 4u);
+  EXPECT_EQ(ConnectorSettings("CSV").size(), 5u);
   EXPECT_TRUE(ConnectorSettings("csv")[0].required);
   EXPECT_EQ(ConnectorSettings("ldif").size(), 2u);
   EXPECT_TRUE(ConnectorSettings("xml").empty());

@@ -130,3 +130,47 @@ TEST(CsvExportTest, ExportReplacesTheFileAndKeepsItsMode) {
 
 }  // namespace
 }  // namespace idsync
+
+namespace idsync {
+namespace {
+
+TEST(CsvObjectTypeColumnTest, OneFileHoldsSeveralObjectTypes) {
+  testing::TempDir dir;
+  std::string path = dir.File("hr.csv");
+  ConnectorConfig config = testing::CsvConfig(path, {"id", "name"}, {{"object_type_column", "kind"}});
+  config.object_types.push_back({"group", "", {"id", "member"}});
+  auto connector = testing::MakeConnector(config);
+  testing::WriteFile(path, "kind,id,name,member\nperson,1,Ada,\nGROUP,g1,,1\nrobot,r1,R2,\n");
+  testing::RecordingSink sink;
+  ASSERT_TRUE(connector->FullImport(sink));
+  ASSERT_EQ(sink.records.size(), 2u);
+  EXPECT_EQ(sink.records[0].object_type, "person");
+  EXPECT_EQ(sink.records[1].object_type, "group");
+  ASSERT_EQ(sink.errors.size(), 1u);
+  EXPECT_EQ(sink.errors[0].first, path + ":4");
+  EXPECT_NE(sink.errors[0].second.find("'robot', which is not an object type"), std::string::npos);
+
+  std::vector<SnapshotObject> objects = {{"1", "", "person", {{"id", {"1"}}, {"name", {"Ada"}}}},
+                                         {"g1", "", "group", {{"id", {"g1"}}, {"member", {"1"}}}}};
+  size_t i = 0;
+  ASSERT_TRUE(connector->ExportSnapshot([&](SnapshotObject& o) {
+    if (i == objects.size()) return false;
+    o = objects[i++];
+    return true;
+  }));
+  EXPECT_EQ(testing::ReadFile(path), "kind,id,name,member\nperson,1,Ada,\ngroup,g1,,1\n");
+}
+
+TEST(CsvObjectTypeColumnTest, MissingTypeColumnFailsTheImportNamingIt) {
+  testing::TempDir dir;
+  std::string path = dir.File("hr.csv");
+  auto connector = testing::MakeConnector(testing::CsvConfig(path, {"id"}, {{"object_type_column", "kind"}}));
+  testing::WriteFile(path, "id\n1\n");
+  testing::RecordingSink sink;
+  auto st = connector->FullImport(sink);
+  ASSERT_FALSE(st);
+  EXPECT_NE(st.error().message.find("no column 'kind'"), std::string::npos) << st.error().message;
+}
+
+}  // namespace
+}  // namespace idsync
