@@ -13,7 +13,7 @@ packages=(
   liblua5.4-dev libexpected-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libcpp-httplib-dev
-  python3
+  python3 time bc
 )
 
 missing=()
