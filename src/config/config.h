@@ -100,10 +100,12 @@ struct Config {
   std::vector<MvObjectType> mv_types;
   // Ranked precedence: MA names in order; MAs not listed follow by name.
   std::vector<std::string> precedence_default;
+  std::string precedence_where;  // where `default` was written
   // Per attribute: an explicit order, or empty with equal = true.
   struct AttributePrecedence {
     bool equal = false;
     std::vector<std::string> order;
+    std::string where;
   };
   std::map<std::string, AttributePrecedence, CaseInsensitiveLess> precedence;
   std::vector<ManagementAgent> mas;

@@ -211,12 +211,16 @@ Status MergeDocument(Config& config, const std::string& text, const std::string&
   IDSYNC_ASSIGN(auto prec, r.OptTable("precedence"));
   if (prec) {
     IDSYNC_ASSIGN(auto def, prec->OptStrings("default"));
-    if (def) config.precedence_default = *def;
+    if (def) {
+      config.precedence_default = *def;
+      config.precedence_where = prec->Where("default");
+    }
     IDSYNC_ASSIGN(auto attrs, prec->OptTable("attributes"));
     if (attrs) {
       for (const auto& attr : attrs->Keys()) {
         const toml::node* node = attrs->Node(attr);
         Config::AttributePrecedence p;
+        p.where = attrs->Where(attr);
         if (node->is_string() && node->as_string()->get() == "equal") {
           p.equal = true;
         } else {

@@ -100,9 +100,9 @@ Status Validate(const Config& config) {
   for (const auto& mv : config.mv_types) {
     if (mv.deletion == DeletionRule::kSourceMa) IDSYNC_TRY(CheckMaName(config, mv.deletion_ma, mv.where));
   }
-  for (const auto& name : config.precedence_default) IDSYNC_TRY(CheckMaName(config, name, "precedence.default"));
+  for (const auto& name : config.precedence_default) IDSYNC_TRY(CheckMaName(config, name, config.precedence_where));
   for (const auto& [attr, p] : config.precedence)
-    for (const auto& name : p.order) IDSYNC_TRY(CheckMaName(config, name, "precedence.attributes." + attr));
+    for (const auto& name : p.order) IDSYNC_TRY(CheckMaName(config, name, p.where));
   for (const auto& ma : config.mas) {
     auto st = ValidateConnectorConfig(ToConnectorConfig(ma));
     if (!st) return At(ma.where, st.error().message);

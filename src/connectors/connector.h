@@ -40,7 +40,9 @@ struct ImportRecord {
   std::string new_dn;        // kRename only
   std::string object_type;   // empty: the connector could not tell
   AttributeMap attrs;        // kFull: all attributes
-  std::vector<AttributeChange> changes;  // kModify only
+  // kModify: the changes; kRename: the naming attribute values the rename
+  // adds and (with deleteoldrdn) removes.
+  std::vector<AttributeChange> changes;
   std::string location;      // "FILE:LINE" of the record, for messages
 };
 

@@ -166,6 +166,7 @@ class StagingSink final : public ImportSink {
     if (r.kind == ImportRecord::Kind::kRename) {
       o.dn = r.new_dn;
       if (by_dn) o.anchor = r.new_dn;
+      for (const auto& c : r.changes) ApplyChange(o.attrs, c);
       ++ctx_.counters.stage_renames;
     } else {
       AttributeMap before = o.attrs;
@@ -185,6 +186,14 @@ class StagingSink final : public ImportSink {
   std::vector<ImportRecord> batch_;
   std::unordered_set<int64_t> seen_;
 };
+
+// Records read before the connector stopped (error limit, unreadable rest)
+// are staged all the same; the first failure is what the step reports.
+Status FlushAfter(Status read, StagingSink& sink) {
+  auto flushed = sink.Flush();
+  if (!read) return read;
+  return flushed;
+}
 
 std::string StatusFor(const RunContext& ctx, const char* ok) {
   return ctx.counters.errors ? run_status::kCompletedErrors : ok;
@@ -253,8 +262,7 @@ bool ExceedsDeletionThreshold(const RunContext& ctx, int64_t deletes, int64_t to
 
 Result<std::string> RunFullImport(RunContext& ctx, Connector& connector) {
   StagingSink sink(ctx, /*full=*/true);
-  auto st = connector.FullImport(sink);
-  if (st) st = sink.Flush();
+  auto st = FlushAfter(connector.FullImport(sink), sink);
   if (!st) return Stopped(ctx, st.error());
   IDSYNC_ASSIGN(std::string obsolete_status, StageObsoletes(ctx, sink.seen()));
   if (obsolete_status != run_status::kSuccess) return obsolete_status;
@@ -267,14 +275,13 @@ Result<std::string> RunDeltaImport(RunContext& ctx, Connector& connector) {
   if (!st && st.error().code == ErrorCode::kUnsupported) {
     // The source cannot tell what changed: read it whole and stage the difference.
     StagingSink full_sink(ctx, /*full=*/true);
-    auto full = connector.FullImport(full_sink);
-    if (full) full = full_sink.Flush();
+    auto full = FlushAfter(connector.FullImport(full_sink), full_sink);
     if (!full) return Stopped(ctx, full.error());
     IDSYNC_ASSIGN(std::string obsolete_status, StageObsoletes(ctx, full_sink.seen()));
     if (obsolete_status != run_status::kSuccess) return obsolete_status;
     return StatusFor(ctx, run_status::kSuccess);
   }
-  if (st) st = sink.Flush();
+  st = FlushAfter(std::move(st), sink);
   if (!st) return Stopped(ctx, st.error());
   return StatusFor(ctx, run_status::kSuccess);
 }

@@ -8,12 +8,13 @@
 
 namespace idsync {
 
-Result<std::optional<int64_t>> Synchronizer::Join(const CsObject& cs, const MaObjectType& type) {
-  AttributeMap attrs = cs.attrs;
-  attrs.try_emplace("dn", Values{cs.dn});
+Result<std::optional<int64_t>> Synchronizer::Join(CsObject& cs, const MaObjectType& type) {
   for (size_t rule = 0; rule < type.join.size(); ++rule) {
     const JoinRule& j = type.join[rule];
-    IDSYNC_ASSIGN(Values values, Eval(j.cs_value, attrs, "join rule"));
+    bool added_dn = cs.attrs.try_emplace("dn", Values{cs.dn}).second;
+    auto evaluated = Eval(j.cs_value, cs.attrs, "join rule");
+    if (added_dn) cs.attrs.erase("dn");
+    IDSYNC_ASSIGN(Values values, std::move(evaluated));
     std::vector<int64_t> candidates;
     for (const auto& v : values) {
       IDSYNC_ASSIGN(auto ids, ctx_.store.FindMvByKey(ToLower(j.mv_attribute), ToLower(v)));
@@ -76,14 +77,14 @@ Result<Values> Synchronizer::RefsIn(int64_t ma_id, const MaObjectType& type, std
   ReferenceKind kind = kind_it == type.references.end() ? ReferenceKind::kAnchor : kind_it->second;
   Values mv_refs;
   for (const auto& v : values) {
-    std::optional<CsObject> target;
+    std::optional<int64_t> mv_id;
     if (kind == ReferenceKind::kDn) {
-      IDSYNC_ASSIGN(target, ctx_.store.FindCsByDn(ma_id, v));
+      IDSYNC_ASSIGN(mv_id, ctx_.store.FindMvIdByDn(ma_id, v));
     } else {
-      IDSYNC_ASSIGN(target, ctx_.store.FindCsByAnchor(ma_id, v));
+      IDSYNC_ASSIGN(mv_id, ctx_.store.FindMvIdByAnchor(ma_id, v));
     }
-    if (target && target->mv_id) {
-      mv_refs.push_back("mv:" + std::to_string(*target->mv_id));
+    if (mv_id) {
+      mv_refs.push_back("mv:" + std::to_string(*mv_id));
     } else {
       out.unresolved = true;
       if (final_pass) ++ctx_.counters.unresolved_references;
@@ -147,25 +148,26 @@ Status Synchronizer::Recall(MvObject& mv, const std::vector<std::string>& attrs,
   return {};
 }
 
-Status Synchronizer::UpdateJoinKeys(const MvObject& before, const MvObject& after, bool is_new) {
-  if (join_attrs_.empty()) return {};
+std::vector<std::pair<std::string, std::string>> Synchronizer::JoinKeys(const MvObject& mv) const {
   std::vector<std::pair<std::string, std::string>> keys;
-  bool differs = is_new;
   for (const auto& attr : join_attrs_) {
-    auto a = before.attrs.find(attr);
-    auto b = after.attrs.find(attr);
-    bool had = a != before.attrs.end(), has = b != after.attrs.end();
-    if (had != has || (had && a->second != b->second)) differs = true;
-    if (has)
-      for (const auto& v : b->second) keys.emplace_back(ToLower(attr), ToLower(v));
+    auto it = mv.attrs.find(attr);
+    if (it == mv.attrs.end()) continue;
+    for (const auto& v : it->second) keys.emplace_back(ToLower(attr), ToLower(v));
   }
-  if (!differs) return {};
-  if (is_new && keys.empty()) return {};
-  return ctx_.store.SetMvKeys(after.id, keys);
+  return keys;
+}
+
+Status Synchronizer::UpdateJoinKeys(const std::vector<std::pair<std::string, std::string>>& before,
+                                    const MvObject& after, bool is_new) {
+  if (join_attrs_.empty()) return {};
+  auto keys = JoinKeys(after);
+  if (is_new ? keys.empty() : keys == before) return {};
+  return ctx_.store.SetMvKeys(after.id, keys, is_new);
 }
 
 Status Synchronizer::Disconnect(CsObject& cs, MvObject& mv, std::vector<CsObject>& others, Outcome& out) {
-  MvObject before = mv;
+  auto before = JoinKeys(mv);
   std::vector<std::string> recall;
   for (auto it = mv.contributors.begin(); it != mv.contributors.end();) {
     if (it->second == ctx_.ma.name) {

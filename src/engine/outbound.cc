@@ -15,17 +15,13 @@ Result<Values> Synchronizer::RefsOut(int64_t target_id, ReferenceKind kind, cons
   for (const auto& v : values) {
     if (!v.starts_with("mv:")) continue;
     int64_t id = std::strtoll(v.c_str() + 3, nullptr, 10);
-    IDSYNC_ASSIGN(auto links, ctx_.store.ListCsByMv(id));
-    auto it = std::find_if(links.begin(), links.end(), [&](const CsObject& c) {
-      return c.ma_id == target_id && c.link == LinkState::kConnector && c.pending_export != PendingExport::kDelete;
-    });
-    if (it == links.end()) {
+    IDSYNC_ASSIGN(auto name, ctx_.store.FindConnectorName(id, target_id));
+    if (!name) {
       out.unresolved = true;
       if (final_pass) ++ctx_.counters.unresolved_references;
       continue;
     }
-    if (kind == ReferenceKind::kAnchor) refs.push_back(it->anchor);
-    else refs.push_back(it->export_dn.empty() ? it->dn : it->export_dn);
+    refs.push_back(kind == ReferenceKind::kAnchor ? std::move(name->anchor) : std::move(name->dn));
   }
   return refs;
 }
@@ -94,18 +90,6 @@ Status Synchronizer::FlowOutTo(MvObject& mv, int64_t target_id, const MaObjectTy
     if (anchor.empty())
       return Fail(ErrorCode::kInvalidArgument,
                   fmt::format("cannot provision: the export flows give no value for the anchor '{}'", type.anchor));
-    IDSYNC_ASSIGN(auto clash, ctx_.store.FindCsByAnchor(target_id, anchor));
-    if (clash) {
-      if (clash->link != LinkState::kNormalDisconnector || clash->mv_id)
-        return Fail(ErrorCode::kInvalidArgument,
-                    fmt::format("cannot provision: anchor '{}' is already held by another object in the target",
-                                anchor));
-      // An unlinked object with the same anchor is this identity: link it.
-      clash->link = LinkState::kConnector;
-      clash->mv_id = mv.id;
-      ++ctx_.counters.joins;
-      return FlowOutTo(mv, target_id, type, &*clash, true, final_pass, out);
-    }
     CsObject c;
     c.ma_id = target_id;
     c.anchor = anchor;
@@ -116,8 +100,21 @@ Status Synchronizer::FlowOutTo(MvObject& mv, int64_t target_id, const MaObjectTy
     c.mv_id = mv.id;
     c.pending_export = PendingExport::kAdd;
     c.export_attrs = std::move(attrs);
-    ++ctx_.counters.provisioned_adds;
-    return ctx_.store.InsertCs(c);
+    IDSYNC_ASSIGN(bool inserted, ctx_.store.InsertCsIfNew(c));
+    if (inserted) {
+      ++ctx_.counters.provisioned_adds;
+      return {};
+    }
+    IDSYNC_ASSIGN(auto clash, ctx_.store.FindCsByAnchor(target_id, anchor));
+    if (!clash || clash->link != LinkState::kNormalDisconnector || clash->mv_id)
+      return Fail(ErrorCode::kInvalidArgument,
+                  fmt::format("cannot provision: anchor '{}' is already held by another object in the target", anchor));
+    // An unlinked object with the same anchor is this identity: link it.
+    clash->link = LinkState::kConnector;
+    clash->mv_id = mv.id;
+    ++ctx_.counters.joins;
+    IDSYNC_TRY(FlowOutTo(mv, target_id, type, &*clash, /*write=*/false, final_pass, out));
+    return ctx_.store.UpdateCs(*clash);  // the new link is saved even when no value changes
   }
 
   CsObject& c = *existing;

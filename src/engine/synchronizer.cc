@@ -100,15 +100,15 @@ Status Synchronizer::Process(CsObject& cs, bool final_pass, bool* deferred) {
     }
   }
 
-  MvObject before = *mv;
+  auto keys_before = is_new ? decltype(JoinKeys(*mv)){} : JoinKeys(*mv);
   bool changed = false;
   IDSYNC_TRY(FlowIn(cs, *type, *mv, connectors, &changed, out));
   if (is_new) {
     IDSYNC_TRY(ctx_.store.InsertMv(*mv));
-    IDSYNC_TRY(UpdateJoinKeys(before, *mv, true));
+    IDSYNC_TRY(UpdateJoinKeys(keys_before, *mv, true));
   } else if (changed) {
     IDSYNC_TRY(ctx_.store.UpdateMv(*mv));
-    IDSYNC_TRY(UpdateJoinKeys(before, *mv, false));
+    IDSYNC_TRY(UpdateJoinKeys(keys_before, *mv, false));
   }
   if (changed && !is_new) ++ctx_.counters.flow_updates;
   cs.mv_id = mv->id;

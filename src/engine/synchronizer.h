@@ -33,7 +33,7 @@ class Synchronizer {
   };
 
   // inbound (inbound.cc)
-  Result<std::optional<int64_t>> Join(const CsObject& cs, const MaObjectType& type);
+  Result<std::optional<int64_t>> Join(CsObject& cs, const MaObjectType& type);
   Status FlowIn(CsObject& cs, const MaObjectType& type, MvObject& mv,
                 const std::vector<CsObject>& connectors, bool* mv_changed, Outcome& out);
   Status Recall(MvObject& mv, const std::vector<std::string>& attrs, const std::vector<CsObject>& connectors,
@@ -43,7 +43,11 @@ class Synchronizer {
   bool Contribute(MvObject& mv, const std::string& attr, std::string_view ma, Values values,
                   bool* changed) const;
   Status Disconnect(CsObject& cs, MvObject& mv, std::vector<CsObject>& others, Outcome& out);
-  Status UpdateJoinKeys(const MvObject& before, const MvObject& after, bool is_new);
+  // The join attributes' values of an MV object (what the key index holds).
+  std::vector<std::pair<std::string, std::string>> JoinKeys(const MvObject& mv) const;
+  // Rewrites the key index when the join attributes' values changed.
+  Status UpdateJoinKeys(const std::vector<std::pair<std::string, std::string>>& before, const MvObject& after,
+                        bool is_new);
   Result<Values> RefsIn(int64_t ma_id, const MaObjectType& type, std::string_view attr,
                         const Values& values, bool final_pass, Outcome& out);
 

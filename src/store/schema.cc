@@ -51,7 +51,7 @@ CREATE TABLE cs_objects (
   import_run INTEGER NOT NULL DEFAULT 0,
   UNIQUE (ma_id, anchor));
 CREATE INDEX cs_objects_dn ON cs_objects (ma_id, dn);
-CREATE INDEX cs_objects_mv ON cs_objects (mv_id) WHERE mv_id IS NOT NULL;
+CREATE INDEX cs_objects_mv ON cs_objects (mv_id, ma_id) WHERE mv_id IS NOT NULL;
 CREATE INDEX cs_objects_pending_import ON cs_objects (ma_id, id) WHERE pending_import <> 0;
 CREATE INDEX cs_objects_pending_export ON cs_objects (ma_id, id) WHERE pending_export <> 0;
 CREATE TABLE mv_objects (

@@ -136,6 +136,20 @@ class Store {
   Result<std::optional<CsObject>> GetCs(int64_t id);
   Result<std::vector<CsObject>> ListCs(const CsQuery& query);
   Result<std::vector<CsObject>> ListCsByMv(int64_t mv_id);
+  // The metaverse link of the object with this anchor (or DN), without
+  // reading the object: nullopt when there is no such object or no link.
+  Result<std::optional<int64_t>> FindMvIdByAnchor(int64_t ma_id, std::string_view anchor);
+  Result<std::optional<int64_t>> FindMvIdByDn(int64_t ma_id, std::string_view dn);
+  // How the connector of an MV object in an MA is named there (for
+  // translating references), without reading its attributes.
+  struct ConnectorName {
+    std::string anchor;
+    std::string dn;  // the DN it has, or will have after its pending export
+  };
+  Result<std::optional<ConnectorName>> FindConnectorName(int64_t mv_id, int64_t ma_id);
+  // Inserts unless the MA already has an object with this anchor; returns
+  // false (and inserts nothing) in that case. REQUIRES: write txn.
+  Result<bool> InsertCsIfNew(CsObject& object);
   Status InsertCs(CsObject& object);  // sets object.id; REQUIRES: write txn
   Status UpdateCs(const CsObject& object);  // REQUIRES: write txn
   Status DeleteCs(int64_t id);              // REQUIRES: write txn
@@ -154,7 +168,9 @@ class Store {
   Status UpdateMv(const MvObject& object);  // REQUIRES: write txn
   Status DeleteMv(int64_t id);              // also drops its keys; REQUIRES: write txn
   // Index of values of join attributes: replaces the keys of one object.
-  Status SetMvKeys(int64_t mv_id, const std::vector<std::pair<std::string, std::string>>& keys);
+  // `is_new`: the object has no keys yet (skips removing old ones).
+  Status SetMvKeys(int64_t mv_id, const std::vector<std::pair<std::string, std::string>>& keys,
+                   bool is_new = false);
   Result<std::vector<int64_t>> FindMvByKey(std::string_view attr, std::string_view value);
   // Scans (or uses the key index when `attr` is indexed) for objects with the value.
   Result<std::vector<MvObject>> SearchMv(std::string_view attr, std::string_view value, int limit);

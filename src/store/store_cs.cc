@@ -131,6 +131,57 @@ Result<std::vector<CsObject>> Store::ListCsByMv(int64_t mv_id) {
   return ReadAll(*st);
 }
 
+Result<std::optional<int64_t>> Store::FindMvIdByAnchor(int64_t ma_id, std::string_view anchor) {
+  IDSYNC_ASSIGN(Statement * st, db_->Prepare("SELECT mv_id FROM cs_objects WHERE ma_id = ? AND anchor = ?"));
+  st->BindInt(1, ma_id);
+  st->BindText(2, anchor);
+  IDSYNC_ASSIGN(bool row, st->Step());
+  std::optional<int64_t> id;
+  if (row && !st->IsNull(0)) id = st->ColumnInt(0);
+  st->Reset();
+  return id;
+}
+
+Result<std::optional<int64_t>> Store::FindMvIdByDn(int64_t ma_id, std::string_view dn) {
+  IDSYNC_ASSIGN(Statement * st, db_->Prepare("SELECT mv_id FROM cs_objects WHERE ma_id = ? AND dn = ? "
+                                             "ORDER BY id LIMIT 1"));
+  st->BindInt(1, ma_id);
+  st->BindText(2, dn);
+  IDSYNC_ASSIGN(bool row, st->Step());
+  std::optional<int64_t> id;
+  if (row && !st->IsNull(0)) id = st->ColumnInt(0);
+  st->Reset();
+  return id;
+}
+
+Result<std::optional<Store::ConnectorName>> Store::FindConnectorName(int64_t mv_id, int64_t ma_id) {
+  IDSYNC_ASSIGN(Statement * st, db_->Prepare("SELECT anchor, dn, export_dn FROM cs_objects WHERE mv_id = ? "
+                                             "AND ma_id = ? AND link_state = 1 AND pending_export <> 3 LIMIT 1"));
+  st->BindInt(1, mv_id);
+  st->BindInt(2, ma_id);
+  IDSYNC_ASSIGN(bool row, st->Step());
+  std::optional<ConnectorName> name;
+  if (row) {
+    name = ConnectorName{std::string(st->ColumnText(0)),
+                         std::string(st->IsNull(2) ? st->ColumnText(1) : st->ColumnText(2))};
+  }
+  st->Reset();
+  return name;
+}
+
+Result<bool> Store::InsertCsIfNew(CsObject& o) {
+  IDSYNC_ASSIGN(Statement * st,
+                db_->Prepare(fmt::format("INSERT INTO cs_objects ({}) VALUES "
+                                         "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                                         "ON CONFLICT (ma_id, anchor) DO NOTHING RETURNING id",
+                                         kCsDataColumns)));
+  BindCs(*st, o);
+  IDSYNC_ASSIGN(bool row, st->Step());
+  if (row) o.id = st->ColumnInt(0);
+  st->Reset();
+  return row;
+}
+
 Status Store::InsertCs(CsObject& o) {
   IDSYNC_ASSIGN(Statement * st,
                 db_->Prepare(fmt::format("INSERT INTO cs_objects ({}) VALUES "

@@ -75,11 +75,14 @@ Status Store::DeleteMv(int64_t id) {
   return {};
 }
 
-Status Store::SetMvKeys(int64_t mv_id, const std::vector<std::pair<std::string, std::string>>& keys) {
-  IDSYNC_ASSIGN(Statement * del, db_->Prepare("DELETE FROM mv_keys WHERE mv_id = ?"));
-  del->BindInt(1, mv_id);
-  IDSYNC_TRY(del->Step());
-  del->Reset();
+Status Store::SetMvKeys(int64_t mv_id, const std::vector<std::pair<std::string, std::string>>& keys,
+                        bool is_new) {
+  if (!is_new) {
+    IDSYNC_ASSIGN(Statement * del, db_->Prepare("DELETE FROM mv_keys WHERE mv_id = ?"));
+    del->BindInt(1, mv_id);
+    IDSYNC_TRY(del->Step());
+    del->Reset();
+  }
   if (keys.empty()) return {};
   IDSYNC_ASSIGN(Statement * ins, db_->Prepare("INSERT INTO mv_keys (attr, value, mv_id) VALUES "
                                               "(?, ?, ?) ON CONFLICT DO NOTHING"));

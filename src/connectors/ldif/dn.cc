@@ -1,5 +1,7 @@
 #include "connectors/ldif/dn.h"
 
+#include <ldap.h>
+
 namespace idsync {
 
 DnParts SplitDn(std::string_view dn) {
@@ -25,6 +27,21 @@ std::string JoinDn(std::string_view rdn, std::string_view parent) {
     out.push_back(',');
     out.append(parent);
   }
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>> RdnValues(std::string_view rdn) {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::string text(rdn);
+  LDAPRDN parsed = nullptr;
+  char* next = nullptr;
+  if (ldap_str2rdn(text.c_str(), &parsed, &next, LDAP_DN_FORMAT_LDAPV3) != LDAP_SUCCESS || !parsed) return out;
+  for (int i = 0; parsed[i]; ++i) {
+    const LDAPAVA* ava = parsed[i];
+    out.emplace_back(std::string(ava->la_attr.bv_val, ava->la_attr.bv_len),
+                     std::string(ava->la_value.bv_val, ava->la_value.bv_len));
+  }
+  ldap_rdnfree(parsed);
   return out;
 }
 

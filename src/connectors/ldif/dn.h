@@ -9,6 +9,8 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace idsync {
 
@@ -22,5 +24,9 @@ DnParts SplitDn(std::string_view dn);
 
 // "rdn,parent", or just `rdn` when `parent` is empty.
 std::string JoinDn(std::string_view rdn, std::string_view parent);
+
+// The attribute values an RDN names ("cn=a+sn=b" -> {cn,a},{sn,b}), unescaped,
+// parsed by libldap. Empty when the RDN is malformed.
+std::vector<std::pair<std::string, std::string>> RdnValues(std::string_view rdn);
 
 }  // namespace idsync

@@ -95,6 +95,15 @@ std::string Convert(const LDIFRecord& lr, ImportRecord& out) {
       // keeps the old parent.
       std::string_view parent = lr.lrop_newsup.bv_val ? View(lr.lrop_newsup) : SplitDn(out.dn).parent;
       out.new_dn = JoinDn(new_rdn, parent);
+      // The directory adds the new RDN's values to the entry and, with
+      // deleteoldrdn, removes the old RDN's values; so does the import.
+      auto added = RdnValues(new_rdn);
+      if (added.empty()) return "the modrdn record's 'newrdn:' is not a valid RDN";
+      if (lr.lrop_delold) {
+        for (auto& [attr, value] : RdnValues(SplitDn(out.dn).rdn))
+          out.changes.push_back({AttributeChange::Op::kDelete, attr, {value}});
+      }
+      for (auto& [attr, value] : added) out.changes.push_back({AttributeChange::Op::kAdd, attr, {value}});
       return {};
     }
     default:
