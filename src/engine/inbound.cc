@@ -71,7 +71,7 @@ bool Synchronizer::Contribute(MvObject& mv, const std::string& attr, std::string
   return true;
 }
 
-Result<Values> Synchronizer::RefsIn(int64_t ma_id, const MaObjectType& type, std::string_view attr,
+Result<Values> Synchronizer::RefsIn(int64_t ma_id, int64_t cs_id, const MaObjectType& type, std::string_view attr,
                                     const Values& values, bool final_pass, Outcome& out) {
   auto kind_it = type.references.find(std::string(attr));
   ReferenceKind kind = kind_it == type.references.end() ? ReferenceKind::kAnchor : kind_it->second;
@@ -87,7 +87,13 @@ Result<Values> Synchronizer::RefsIn(int64_t ma_id, const MaObjectType& type, std
       mv_refs.push_back("mv:" + std::to_string(*mv_id));
     } else {
       out.unresolved = true;
-      if (final_pass) ++ctx_.counters.unresolved_references;
+      if (final_pass && cs_id) {
+        // Left out for now; the object is synchronized again when the
+        // referenced object is linked (WakeWaiters).
+        ++ctx_.counters.unresolved_references;
+        IDSYNC_TRY(ctx_.store.AddRefWait(ma_id, v, cs_id));
+        waits_exist_[ma_id] = true;
+      }
     }
   }
   return mv_refs;
@@ -108,7 +114,8 @@ Status Synchronizer::FlowIn(CsObject& cs, const MaObjectType& type, MvObject& mv
     bool is_ref = mv_type && std::any_of(mv_type->references.begin(), mv_type->references.end(),
                                          [&](const auto& r) { return EqualsIgnoreCase(r, flow.target); });
     if (is_ref) {
-      auto refs = RefsIn(cs.ma_id, type, flow.expression.ReferencedAttributes()[0], *values, out.final_pass, out);
+      auto refs = RefsIn(cs.ma_id, cs.id, type, flow.expression.ReferencedAttributes()[0], *values,
+                         out.final_pass, out);
       if (!refs) {
         st = tl::unexpected(refs.error());
         break;
@@ -139,7 +146,7 @@ Status Synchronizer::Recall(MvObject& mv, const std::vector<std::string>& attrs,
       const MvObjectType* mv_type = ctx_.config.FindMvType(mv.object_type);
       if (mv_type && std::any_of(mv_type->references.begin(), mv_type->references.end(),
                                  [&](const auto& r) { return EqualsIgnoreCase(r, flow.target); })) {
-        IDSYNC_ASSIGN(values, RefsIn(c.ma_id, *type, flow.expression.ReferencedAttributes()[0], values,
+        IDSYNC_ASSIGN(values, RefsIn(c.ma_id, c.id, *type, flow.expression.ReferencedAttributes()[0], values,
                                      out.final_pass, out));
       }
       Contribute(mv, flow.target, ma->name, std::move(values), &changed);
@@ -158,16 +165,50 @@ std::vector<std::pair<std::string, std::string>> Synchronizer::JoinKeys(const Mv
   return keys;
 }
 
-Status Synchronizer::UpdateJoinKeys(const std::vector<std::pair<std::string, std::string>>& before,
-                                    const MvObject& after, bool is_new) {
-  if (join_attrs_.empty()) return {};
-  auto keys = JoinKeys(after);
-  if (is_new ? keys.empty() : keys == before) return {};
-  return ctx_.store.SetMvKeys(after.id, keys, is_new);
+Synchronizer::Indexed Synchronizer::IndexedOf(const MvObject& mv) const {
+  Indexed out{JoinKeys(mv), {}};
+  if (const MvObjectType* type = ctx_.config.FindMvType(mv.object_type)) {
+    for (const auto& ref : type->references) {
+      auto it = mv.attrs.find(ref);
+      if (it == mv.attrs.end()) continue;
+      for (const auto& v : it->second)
+        if (v.starts_with("mv:")) out.refs.push_back(std::strtoll(v.c_str() + 3, nullptr, 10));
+    }
+  }
+  std::sort(out.refs.begin(), out.refs.end());
+  out.refs.erase(std::unique(out.refs.begin(), out.refs.end()), out.refs.end());
+  return out;
+}
+
+Status Synchronizer::SaveMv(MvObject& mv, const Indexed& before, bool is_new) {
+  if (is_new) IDSYNC_TRY(ctx_.store.InsertMv(mv));
+  else IDSYNC_TRY(ctx_.store.UpdateMv(mv));
+  Indexed after = IndexedOf(mv);
+  if (!join_attrs_.empty() && (is_new ? !after.keys.empty() : after.keys != before.keys))
+    IDSYNC_TRY(ctx_.store.SetMvKeys(mv.id, after.keys, is_new));
+  if (is_new ? !after.refs.empty() : after.refs != before.refs)
+    IDSYNC_TRY(ctx_.store.SetMvRefs(mv.id, after.refs, is_new));
+  return {};
+}
+
+Status Synchronizer::WakeWaiters(const CsObject& cs) {
+  auto it = waits_exist_.find(cs.ma_id);
+  if (it == waits_exist_.end() || !it->second) return {};
+  IDSYNC_ASSIGN(auto by_anchor, ctx_.store.TakeRefWaits(cs.ma_id, cs.anchor));
+  std::vector<int64_t> ids = std::move(by_anchor);
+  if (cs.dn != cs.anchor) {
+    IDSYNC_ASSIGN(auto by_dn, ctx_.store.TakeRefWaits(cs.ma_id, cs.dn));
+    ids.insert(ids.end(), by_dn.begin(), by_dn.end());
+  }
+  std::erase(ids, cs.id);
+  if (ids.empty()) return {};
+  IDSYNC_TRY(ctx_.store.MarkPendingSync(ids));  // a crash before they are processed loses nothing
+  woken_.insert(woken_.end(), ids.begin(), ids.end());
+  return {};
 }
 
 Status Synchronizer::Disconnect(CsObject& cs, MvObject& mv, std::vector<CsObject>& others, Outcome& out) {
-  auto before = JoinKeys(mv);
+  Indexed before = IndexedOf(mv);
   std::vector<std::string> recall;
   for (auto it = mv.contributors.begin(); it != mv.contributors.end();) {
     if (it->second == ctx_.ma.name) {
@@ -188,8 +229,7 @@ Status Synchronizer::Disconnect(CsObject& cs, MvObject& mv, std::vector<CsObject
                                (mv_type->deletion == DeletionRule::kSourceMa && mv_type->deletion_ma == ctx_.ma.name));
   if (delete_mv) return DeleteMv(mv, others);
   IDSYNC_TRY(Recall(mv, recall, others, out));
-  IDSYNC_TRY(ctx_.store.UpdateMv(mv));
-  IDSYNC_TRY(UpdateJoinKeys(before, mv, false));
+  IDSYNC_TRY(SaveMv(mv, before, false));
   return FlowOut(mv, others, nullptr, true, out);
 }
 

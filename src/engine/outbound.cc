@@ -9,7 +9,7 @@
 
 namespace idsync {
 
-Result<Values> Synchronizer::RefsOut(int64_t target_id, ReferenceKind kind, const Values& values,
+Result<Values> Synchronizer::RefsOut(int64_t target_id, int64_t from_mv, ReferenceKind kind, const Values& values,
                                      bool final_pass, Outcome& out) {
   Values refs;
   for (const auto& v : values) {
@@ -18,7 +18,12 @@ Result<Values> Synchronizer::RefsOut(int64_t target_id, ReferenceKind kind, cons
     IDSYNC_ASSIGN(auto name, ctx_.store.FindConnectorName(id, target_id));
     if (!name) {
       out.unresolved = true;
-      if (final_pass) ++ctx_.counters.unresolved_references;
+      if (final_pass && from_mv) {
+        // Exported when the referenced object gets an object there.
+        ++ctx_.counters.unresolved_references;
+        IDSYNC_TRY(ctx_.store.AddExportWait(target_id, id, from_mv));
+        export_waits_exist_[target_id] = true;
+      }
       continue;
     }
     refs.push_back(kind == ReferenceKind::kAnchor ? std::move(name->anchor) : std::move(name->dn));
@@ -32,7 +37,7 @@ Result<AttributeMap> Synchronizer::ExportValues(const MvObject& mv, int64_t targ
     IDSYNC_ASSIGN(Values values, Eval(flow.expression, mv.attrs, "export flow to " + flow.target));
     auto ref = type.references.find(flow.target);
     if (ref != type.references.end()) {
-      IDSYNC_ASSIGN(values, RefsOut(target_id, ref->second, values, final_pass, out));
+      IDSYNC_ASSIGN(values, RefsOut(target_id, mv.id, ref->second, values, final_pass, out));
     }
     if (values.empty()) base.erase(flow.target);
     else base[flow.target] = std::move(values);
@@ -103,7 +108,9 @@ Status Synchronizer::FlowOutTo(MvObject& mv, int64_t target_id, const MaObjectTy
     IDSYNC_ASSIGN(bool inserted, ctx_.store.InsertCsIfNew(c));
     if (inserted) {
       ++ctx_.counters.provisioned_adds;
-      return {};
+      if (!export_waits_exist_[target_id]) return {};
+      IDSYNC_ASSIGN(auto waiting, ctx_.store.TakeExportWaits(target_id, mv.id));
+      return RefreshReferrers(mv.id, target_id, waiting);
     }
     IDSYNC_ASSIGN(auto clash, ctx_.store.FindCsByAnchor(target_id, anchor));
     if (!clash || clash->link != LinkState::kNormalDisconnector || clash->mv_id)
@@ -125,7 +132,9 @@ Status Synchronizer::FlowOutTo(MvObject& mv, int64_t target_id, const MaObjectTy
   IDSYNC_ASSIGN(AttributeMap desired,
                 ExportValues(mv, target_id, type, pending ? c.export_attrs : c.attrs, final_pass, out));
   bool dirty = false;
+  bool renamed = false;
   if (c.pending_export == PendingExport::kAdd) {
+    renamed = dn != c.export_dn;
     if (desired != c.export_attrs || dn != c.export_dn) {
       c.export_attrs = std::move(desired);
       c.export_dn = dn;
@@ -134,6 +143,7 @@ Status Synchronizer::FlowOutTo(MvObject& mv, int64_t target_id, const MaObjectTy
       dirty = true;
     }
   } else if (desired == c.attrs && dn == c.dn) {
+    renamed = !c.export_dn.empty() && c.export_dn != c.dn;  // a pending rename taken back
     if (pending) {
       c.pending_export = PendingExport::kNone;
       c.export_attrs.clear();
@@ -142,6 +152,7 @@ Status Synchronizer::FlowOutTo(MvObject& mv, int64_t target_id, const MaObjectTy
     }
   } else {
     std::string export_dn = dn == c.dn ? "" : dn;
+    renamed = export_dn != c.export_dn;
     if (!pending || desired != c.export_attrs || export_dn != c.export_dn) {
       if (!export_dn.empty() && export_dn != c.export_dn) ++ctx_.counters.export_renames;
       else ++ctx_.counters.export_updates;
@@ -151,7 +162,72 @@ Status Synchronizer::FlowOutTo(MvObject& mv, int64_t target_id, const MaObjectTy
       dirty = true;
     }
   }
-  if (dirty && write) return ctx_.store.UpdateCs(c);
+  if (dirty && write) IDSYNC_TRY(ctx_.store.UpdateCs(c));
+  if (renamed) {
+    // Objects that refer to this one hold its old DN there.
+    IDSYNC_ASSIGN(auto referrers, ctx_.store.ListMvReferrers(mv.id));
+    IDSYNC_TRY(RefreshReferrers(mv.id, target_id, referrers));
+  }
+  return {};
+}
+
+Status Synchronizer::RefreshReferrers(int64_t mv_id, std::optional<int64_t> target_id,
+                                      const std::vector<int64_t>& referrers) {
+  if (refresh_depth_ > 0) return {};
+  ++refresh_depth_;
+  Status st;
+  for (int64_t id : referrers) {
+    if (id == mv_id) continue;
+    auto mv = ctx_.store.GetMv(id);
+    if (!mv) st = tl::unexpected(mv.error());
+    if (!st || !*mv) break;
+    auto connectors = ctx_.store.ListCsByMv(id);
+    if (!connectors) st = tl::unexpected(connectors.error());
+    if (!st) break;
+    Outcome out;
+    out.final_pass = true;
+    for (auto& c : *connectors) {
+      if (c.link != LinkState::kConnector || (target_id && c.ma_id != *target_id)) continue;
+      const MaObjectType* type = TypeOf(c);
+      if (!type || type->export_flows.empty()) continue;
+      st = FlowOutTo(**mv, c.ma_id, *type, &c, /*write=*/true, /*final_pass=*/true, out);
+      if (!st) break;
+    }
+    if (!st) break;
+  }
+  --refresh_depth_;
+  return st;
+}
+
+Status Synchronizer::DropReferencesTo(int64_t mv_id) {
+  IDSYNC_ASSIGN(auto referrers, ctx_.store.ListMvReferrers(mv_id));
+  const std::string value = "mv:" + std::to_string(mv_id);
+  for (int64_t id : referrers) {
+    if (id == mv_id) continue;
+    IDSYNC_ASSIGN(auto mv, ctx_.store.GetMv(id));
+    if (!mv) continue;
+    Indexed before = IndexedOf(*mv);
+    for (auto& [attr, values] : mv->attrs) std::erase(values, value);
+    Normalize(mv->attrs);
+    IDSYNC_TRY(SaveMv(*mv, before, false));
+    ++ctx_.counters.flow_updates;
+    IDSYNC_ASSIGN(auto connectors, ctx_.store.ListCsByMv(id));
+    Outcome out;
+    out.final_pass = true;
+    IDSYNC_TRY(FlowOut(*mv, connectors, nullptr, true, out));
+    // The referrer's sources still name the deleted object: synchronize them
+    // again, so the reference waits for that object to come back.
+    std::vector<int64_t> sources;
+    for (const auto& c : connectors) {
+      const MaObjectType* type = TypeOf(c);
+      bool imports_references = type && !type->references.empty() && !type->import_flows.empty();
+      if (c.link == LinkState::kConnector && imports_references) sources.push_back(c.id);
+    }
+    IDSYNC_TRY(ctx_.store.MarkPendingSync(sources));
+    for (const auto& c : connectors)
+      if (c.ma_id == ctx_.ma_id && std::find(sources.begin(), sources.end(), c.id) != sources.end())
+        woken_.push_back(c.id);
+  }
   return {};
 }
 
@@ -179,6 +255,7 @@ Status Synchronizer::DeleteMv(MvObject& mv, std::vector<CsObject>& connectors) {
     IDSYNC_TRY(ctx_.store.UpdateCs(c));
   }
   ++ctx_.counters.mv_deletes;
+  IDSYNC_TRY(DropReferencesTo(mv.id));
   return ctx_.store.DeleteMv(mv.id);
 }
 

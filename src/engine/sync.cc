@@ -1,5 +1,7 @@
 #include "engine/sync.h"
 
+#include <set>
+
 #include <fmt/format.h>
 
 #include "engine/run_context.h"
@@ -26,6 +28,7 @@ Status ProcessBatch(RunContext& ctx, Synchronizer& sync, std::vector<CsObject>& 
     }
     IDSYNC_TRY(ctx.store.ReleaseSavepoint());
     if (defer) deferred.push_back(cs.id);
+    for (int64_t id : sync.TakeWoken()) deferred.push_back(id);
   }
   ctx.counters.processed += batch.size();
   if (ctx.progress) ctx.progress(final_pass ? "sync (references)" : "sync", ctx.counters.processed);
@@ -68,18 +71,31 @@ Result<std::string> RunSync(RunContext& ctx, bool full) {
     }, &limit));
     if (empty) break;
   }
-  // Second pass: objects whose references pointed at objects not yet linked.
-  for (size_t i = 0; i < deferred.size() && !limit; i += ctx.batch_size) {
+  // Second pass: objects whose references pointed at objects not yet linked,
+  // and objects woken because what they referred to was linked meanwhile
+  // (which may wake more, so this drains a queue).
+  std::vector<int64_t> queue;
+  std::set<int64_t> queued;
+  auto enqueue = [&](const std::vector<int64_t>& ids) {
+    for (int64_t id : ids)
+      if (queued.insert(id).second) queue.push_back(id);
+  };
+  enqueue(deferred);
+  for (size_t i = 0; i < queue.size() && !limit; i += ctx.batch_size) {
+    std::vector<int64_t> more;
     IDSYNC_TRY(CommitBatch(ctx, [&]() -> Status {
       std::vector<CsObject> batch;
-      for (size_t j = i; j < std::min(deferred.size(), i + ctx.batch_size); ++j) {
-        IDSYNC_ASSIGN(auto cs, ctx.store.GetCs(deferred[j]));
-        if (cs) batch.push_back(std::move(*cs));
+      for (size_t j = i; j < std::min(queue.size(), i + ctx.batch_size); ++j) {
+        IDSYNC_ASSIGN(auto cs, ctx.store.GetCs(queue[j]));
+        if (cs && cs->ma_id == ctx.ma_id) batch.push_back(std::move(*cs));
       }
-      std::vector<int64_t> ignored;
       ctx.counters.processed -= batch.size();  // counted in the first pass
-      return ProcessBatch(ctx, sync, batch, /*final_pass=*/true, ignored);
+      return ProcessBatch(ctx, sync, batch, /*final_pass=*/true, more);
     }, &limit));
+    // Objects woken by this batch are synchronized again, even those
+    // already handled in this pass.
+    for (int64_t id : more) queued.erase(id);
+    enqueue(more);
   }
   if (limit) return std::string(run_status::kStoppedErrorLimit);
   return std::string(ctx.counters.errors ? run_status::kCompletedSyncErrors : run_status::kSuccess);

@@ -13,6 +13,8 @@ Status Synchronizer::Init() {
     IDSYNC_ASSIGN(int64_t id, ctx_.store.EnsureManagementAgent(ma.name));
     ma_ids_[ma.name] = id;
     mas_by_id_[id] = &ma;
+    IDSYNC_ASSIGN(waits_exist_[id], ctx_.store.HasRefWaits(id));
+    IDSYNC_ASSIGN(export_waits_exist_[id], ctx_.store.HasExportWaits(id));
   }
   return {};
 }
@@ -100,19 +102,15 @@ Status Synchronizer::Process(CsObject& cs, bool final_pass, bool* deferred) {
     }
   }
 
-  auto keys_before = is_new ? decltype(JoinKeys(*mv)){} : JoinKeys(*mv);
+  Indexed before = is_new ? Indexed{} : IndexedOf(*mv);
+  bool newly_linked = !cs.mv_id;
   bool changed = false;
   IDSYNC_TRY(FlowIn(cs, *type, *mv, connectors, &changed, out));
-  if (is_new) {
-    IDSYNC_TRY(ctx_.store.InsertMv(*mv));
-    IDSYNC_TRY(UpdateJoinKeys(keys_before, *mv, true));
-  } else if (changed) {
-    IDSYNC_TRY(ctx_.store.UpdateMv(*mv));
-    IDSYNC_TRY(UpdateJoinKeys(keys_before, *mv, false));
-  }
+  if (is_new || changed) IDSYNC_TRY(SaveMv(*mv, before, is_new));
   if (changed && !is_new) ++ctx_.counters.flow_updates;
   cs.mv_id = mv->id;
   cs.link = LinkState::kConnector;
+  if (newly_linked) IDSYNC_TRY(WakeWaiters(cs));
 
   IDSYNC_TRY(FlowOut(*mv, connectors, &cs, final_pass, out));
 

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <map>
+#include <optional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -26,6 +28,10 @@ class Synchronizer {
   // Object-level failures come back as kInvalidArgument with a message.
   Status Process(CsObject& cs, bool final_pass, bool* deferred);
 
+  // CS objects of this MA whose unresolved references can now be resolved
+  // (their target was just linked); the caller processes them again.
+  std::vector<int64_t> TakeWoken() { return std::exchange(woken_, {}); }
+
  private:
   struct Outcome {
     bool unresolved = false;
@@ -43,12 +49,27 @@ class Synchronizer {
   bool Contribute(MvObject& mv, const std::string& attr, std::string_view ma, Values values,
                   bool* changed) const;
   Status Disconnect(CsObject& cs, MvObject& mv, std::vector<CsObject>& others, Outcome& out);
+  // What the indexes hold for an MV object, to tell whether a save must
+  // rewrite them.
+  struct Indexed {
+    std::vector<std::pair<std::string, std::string>> keys;
+    std::vector<int64_t> refs;
+  };
+  Indexed IndexedOf(const MvObject& mv) const;
+  // Inserts or updates the MV object and keeps its join keys and reverse
+  // references in step.
+  Status SaveMv(MvObject& mv, const Indexed& before, bool is_new);
+  // Wakes CS objects waiting for `cs` (now linked) to resolve a reference.
+  Status WakeWaiters(const CsObject& cs);
+  // Re-runs export flows into `target_id` for the MV objects that reference
+  // `mv_id` (after it was renamed or provisioned there).
+  Status RefreshReferrers(int64_t mv_id, std::optional<int64_t> target_id, const std::vector<int64_t>& referrers);
+  // Removes references to a deleted MV object and re-exports the referrers.
+  Status DropReferencesTo(int64_t mv_id);
   // The join attributes' values of an MV object (what the key index holds).
   std::vector<std::pair<std::string, std::string>> JoinKeys(const MvObject& mv) const;
-  // Rewrites the key index when the join attributes' values changed.
-  Status UpdateJoinKeys(const std::vector<std::pair<std::string, std::string>>& before, const MvObject& after,
-                        bool is_new);
-  Result<Values> RefsIn(int64_t ma_id, const MaObjectType& type, std::string_view attr,
+
+  Result<Values> RefsIn(int64_t ma_id, int64_t cs_id, const MaObjectType& type, std::string_view attr,
                         const Values& values, bool final_pass, Outcome& out);
 
   // outbound (outbound.cc)
@@ -57,8 +78,8 @@ class Synchronizer {
   Status FlowOutTo(MvObject& mv, int64_t target_id, const MaObjectType& type, CsObject* existing,
                    bool write, bool final_pass, Outcome& out);
   Status DeleteMv(MvObject& mv, std::vector<CsObject>& connectors);
-  Result<Values> RefsOut(int64_t target_id, ReferenceKind kind, const Values& values, bool final_pass,
-                         Outcome& out);
+  Result<Values> RefsOut(int64_t target_id, int64_t from_mv, ReferenceKind kind, const Values& values,
+                         bool final_pass, Outcome& out);
   Result<AttributeMap> ExportValues(const MvObject& mv, int64_t target_id, const MaObjectType& type,
                                     AttributeMap base, bool final_pass, Outcome& out);
   const MaObjectType* TypeOf(const CsObject& cs, const ManagementAgent** ma = nullptr) const;
@@ -68,6 +89,10 @@ class Synchronizer {
   std::map<std::string, int64_t> ma_ids_;
   std::map<int64_t, const ManagementAgent*> mas_by_id_;
   std::vector<std::string> join_attrs_;
+  std::vector<int64_t> woken_;
+  std::map<int64_t, bool> waits_exist_;         // per MA id: ref_waits may hold rows for it
+  std::map<int64_t, bool> export_waits_exist_;  // per MA id: export_waits may hold rows
+  int refresh_depth_ = 0;                 // RefreshReferrers does not recurse
 };
 
 }  // namespace idsync

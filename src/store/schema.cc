@@ -65,6 +65,22 @@ CREATE TABLE mv_keys (
   mv_id INTEGER NOT NULL,
   PRIMARY KEY (attr, value, mv_id));
 CREATE INDEX mv_keys_object ON mv_keys (mv_id);
+CREATE TABLE mv_refs (
+  to_id INTEGER NOT NULL,
+  from_id INTEGER NOT NULL,
+  PRIMARY KEY (to_id, from_id));
+CREATE INDEX mv_refs_from ON mv_refs (from_id);
+CREATE TABLE ref_waits (
+  ma_id INTEGER NOT NULL,
+  value TEXT NOT NULL,
+  cs_id INTEGER NOT NULL,
+  PRIMARY KEY (ma_id, value, cs_id));
+CREATE INDEX ref_waits_cs ON ref_waits (cs_id);
+CREATE TABLE export_waits (
+  ma_id INTEGER NOT NULL,
+  to_id INTEGER NOT NULL,
+  from_id INTEGER NOT NULL,
+  PRIMARY KEY (ma_id, to_id, from_id));
 CREATE TABLE runs (
   id INTEGER PRIMARY KEY,
   ma TEXT NOT NULL,

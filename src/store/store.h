@@ -172,6 +172,25 @@ class Store {
   Status SetMvKeys(int64_t mv_id, const std::vector<std::pair<std::string, std::string>>& keys,
                    bool is_new = false);
   Result<std::vector<int64_t>> FindMvByKey(std::string_view attr, std::string_view value);
+  // Reverse references: which MV objects point at which. SetMvRefs replaces
+  // the targets of `from_id`; ListMvReferrers gives the objects pointing at
+  // `to_id`. REQUIRES: write txn for SetMvRefs.
+  Status SetMvRefs(int64_t from_id, const std::vector<int64_t>& to_ids, bool is_new = false);
+  Result<std::vector<int64_t>> ListMvReferrers(int64_t to_id);
+  // References that could not be resolved: CS object `cs_id` refers to
+  // `value` (an anchor or DN in MA `ma_id`) that has no linked object yet.
+  Status AddRefWait(int64_t ma_id, std::string_view value, int64_t cs_id);
+  // Removes and returns the CS objects waiting for `value` in the MA.
+  Result<std::vector<int64_t>> TakeRefWaits(int64_t ma_id, std::string_view value);
+  Status ClearRefWaits(int64_t cs_id);
+  Result<bool> HasRefWaits(int64_t ma_id);
+  // Export references that could not be translated: MV object `from_id`
+  // refers to `to_id`, which has no object in MA `ma_id` yet.
+  Status AddExportWait(int64_t ma_id, int64_t to_id, int64_t from_id);
+  Result<std::vector<int64_t>> TakeExportWaits(int64_t ma_id, int64_t to_id);
+  Result<bool> HasExportWaits(int64_t ma_id);
+  // Marks CS objects as needing sync. REQUIRES: write txn.
+  Status MarkPendingSync(const std::vector<int64_t>& cs_ids);
   // Scans (or uses the key index when `attr` is indexed) for objects with the value.
   Result<std::vector<MvObject>> SearchMv(std::string_view attr, std::string_view value, int limit);
   Result<int64_t> CountMv();

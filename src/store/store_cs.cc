@@ -208,7 +208,20 @@ Status Store::UpdateCs(const CsObject& o) {
   return {};
 }
 
+Status Store::MarkPendingSync(const std::vector<int64_t>& cs_ids) {
+  IDSYNC_ASSIGN(Statement * st, db_->Prepare("UPDATE cs_objects SET pending_import = 2 WHERE id = ? AND "
+                                             "pending_import = 0"));
+  for (int64_t id : cs_ids) {
+    st->Reset();
+    st->BindInt(1, id);
+    IDSYNC_TRY(st->Step());
+  }
+  st->Reset();
+  return {};
+}
+
 Status Store::DeleteCs(int64_t id) {
+  IDSYNC_TRY(ClearRefWaits(id));
   IDSYNC_ASSIGN(Statement * st, db_->Prepare("DELETE FROM cs_objects WHERE id = ?"));
   st->BindInt(1, id);
   IDSYNC_TRY(st->Step());

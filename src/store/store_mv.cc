@@ -68,6 +68,11 @@ Status Store::UpdateMv(const MvObject& o) {
 
 Status Store::DeleteMv(int64_t id) {
   IDSYNC_TRY(SetMvKeys(id, {}));
+  IDSYNC_TRY(SetMvRefs(id, {}));
+  IDSYNC_ASSIGN(Statement * refs, db_->Prepare("DELETE FROM mv_refs WHERE to_id = ?"));
+  refs->BindInt(1, id);
+  IDSYNC_TRY(refs->Step());
+  refs->Reset();
   IDSYNC_ASSIGN(Statement * st, db_->Prepare("DELETE FROM mv_objects WHERE id = ?"));
   st->BindInt(1, id);
   IDSYNC_TRY(st->Step());
@@ -94,6 +99,114 @@ Status Store::SetMvKeys(int64_t mv_id, const std::vector<std::pair<std::string, 
     IDSYNC_TRY(ins->Step());
   }
   ins->Reset();
+  return {};
+}
+
+Status Store::SetMvRefs(int64_t from_id, const std::vector<int64_t>& to_ids, bool is_new) {
+  if (!is_new) {
+    IDSYNC_ASSIGN(Statement * del, db_->Prepare("DELETE FROM mv_refs WHERE from_id = ?"));
+    del->BindInt(1, from_id);
+    IDSYNC_TRY(del->Step());
+    del->Reset();
+  }
+  if (to_ids.empty()) return {};
+  IDSYNC_ASSIGN(Statement * ins, db_->Prepare("INSERT INTO mv_refs (to_id, from_id) VALUES (?, ?) "
+                                              "ON CONFLICT DO NOTHING"));
+  for (int64_t to : to_ids) {
+    ins->Reset();
+    ins->BindInt(1, to);
+    ins->BindInt(2, from_id);
+    IDSYNC_TRY(ins->Step());
+  }
+  ins->Reset();
+  return {};
+}
+
+Result<std::vector<int64_t>> Store::ListMvReferrers(int64_t to_id) {
+  IDSYNC_ASSIGN(Statement * st, db_->Prepare("SELECT from_id FROM mv_refs WHERE to_id = ? ORDER BY from_id"));
+  st->BindInt(1, to_id);
+  std::vector<int64_t> ids;
+  while (true) {
+    IDSYNC_ASSIGN(bool row, st->Step());
+    if (!row) break;
+    ids.push_back(st->ColumnInt(0));
+  }
+  st->Reset();
+  return ids;
+}
+
+Status Store::AddRefWait(int64_t ma_id, std::string_view value, int64_t cs_id) {
+  IDSYNC_ASSIGN(Statement * st, db_->Prepare("INSERT INTO ref_waits (ma_id, value, cs_id) VALUES (?, ?, ?) "
+                                             "ON CONFLICT DO NOTHING"));
+  st->BindInt(1, ma_id);
+  st->BindText(2, value);
+  st->BindInt(3, cs_id);
+  IDSYNC_TRY(st->Step());
+  st->Reset();
+  return {};
+}
+
+Result<std::vector<int64_t>> Store::TakeRefWaits(int64_t ma_id, std::string_view value) {
+  IDSYNC_ASSIGN(Statement * st, db_->Prepare("DELETE FROM ref_waits WHERE ma_id = ? AND value = ? RETURNING cs_id"));
+  st->BindInt(1, ma_id);
+  st->BindText(2, value);
+  std::vector<int64_t> ids;
+  while (true) {
+    IDSYNC_ASSIGN(bool row, st->Step());
+    if (!row) break;
+    ids.push_back(st->ColumnInt(0));
+  }
+  st->Reset();
+  return ids;
+}
+
+Result<bool> Store::HasRefWaits(int64_t ma_id) {
+  IDSYNC_ASSIGN(Statement * st, db_->Prepare("SELECT 1 FROM ref_waits WHERE ma_id = ? LIMIT 1"));
+  st->BindInt(1, ma_id);
+  IDSYNC_ASSIGN(bool row, st->Step());
+  st->Reset();
+  return row;
+}
+
+Status Store::AddExportWait(int64_t ma_id, int64_t to_id, int64_t from_id) {
+  IDSYNC_ASSIGN(Statement * st, db_->Prepare("INSERT INTO export_waits (ma_id, to_id, from_id) VALUES (?, ?, ?) "
+                                             "ON CONFLICT DO NOTHING"));
+  st->BindInt(1, ma_id);
+  st->BindInt(2, to_id);
+  st->BindInt(3, from_id);
+  IDSYNC_TRY(st->Step());
+  st->Reset();
+  return {};
+}
+
+Result<std::vector<int64_t>> Store::TakeExportWaits(int64_t ma_id, int64_t to_id) {
+  IDSYNC_ASSIGN(Statement * st,
+                db_->Prepare("DELETE FROM export_waits WHERE ma_id = ? AND to_id = ? RETURNING from_id"));
+  st->BindInt(1, ma_id);
+  st->BindInt(2, to_id);
+  std::vector<int64_t> ids;
+  while (true) {
+    IDSYNC_ASSIGN(bool row, st->Step());
+    if (!row) break;
+    ids.push_back(st->ColumnInt(0));
+  }
+  st->Reset();
+  return ids;
+}
+
+Result<bool> Store::HasExportWaits(int64_t ma_id) {
+  IDSYNC_ASSIGN(Statement * st, db_->Prepare("SELECT 1 FROM export_waits WHERE ma_id = ? LIMIT 1"));
+  st->BindInt(1, ma_id);
+  IDSYNC_ASSIGN(bool row, st->Step());
+  st->Reset();
+  return row;
+}
+
+Status Store::ClearRefWaits(int64_t cs_id) {
+  IDSYNC_ASSIGN(Statement * st, db_->Prepare("DELETE FROM ref_waits WHERE cs_id = ?"));
+  st->BindInt(1, cs_id);
+  IDSYNC_TRY(st->Step());
+  st->Reset();
   return {};
 }
 
