@@ -1,4 +1,4 @@
-// Every csv-spectrum case (shared/testdata/csv-spectrum): importing csvs/NAME.csv
+// Every csv-spectrum case (tests/data/conformance/csv-spectrum): importing csvs/NAME.csv
 // yields exactly the rows of json/NAME.json. The JSON spells absent fields as
 // "", which the connector reports as absent attributes.
 //

@@ -1,4 +1,4 @@
-// The LDIF files from OpenLDAP's test suite (shared/testdata/openldap-ldif)
+// The LDIF files from OpenLDAP's test suite (tests/data/conformance/openldap-ldif)
 // read through the LDIF connector.
 //
 // Note: test-modify.ldif has add/delete/replace, increment, changetype add and

@@ -10,7 +10,7 @@
 
 namespace idsync::testing {
 
-std::string TestDataDir() { return IDSYNC_SOURCE_DIR "/../shared/testdata"; }
+std::string TestDataDir() { return IDSYNC_SOURCE_DIR "/tests/data/conformance"; }
 
 TempDir::TempDir() {
   std::string pattern = (std::filesystem::temp_directory_path() / "idsync-conn-XXXXXX").string();
