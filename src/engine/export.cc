@@ -62,55 +62,18 @@ std::vector<ExportChange> ChangesFor(const CsObject& o) {
   return out;
 }
 
-// Records one object's export as done (its new state becomes the known state).
-Status Confirm(RunContext& ctx, CsObject& o, bool dn_anchor) {
-  switch (o.pending_export) {
-    case PendingExport::kNone: break;
-    case PendingExport::kDelete:
-      ++ctx.counters.exported_deletes;
-      return ctx.store.DeleteCs(o.id);
-    case PendingExport::kAdd: ++ctx.counters.exported_adds; break;
-    case PendingExport::kUpdate:
-      if (!o.export_dn.empty() && o.export_dn != o.dn) ++ctx.counters.exported_renames;
-      if (o.export_attrs != o.attrs) ++ctx.counters.exported_updates;
-      break;
-  }
-  if (o.pending_export != PendingExport::kNone) {
-    o.attrs = std::move(o.export_attrs);
-    if (!o.export_dn.empty()) o.dn = o.export_dn;
-    if (dn_anchor) o.anchor = o.dn;
-  }
-  o.export_attrs.clear();
-  o.export_dn.clear();
-  o.pending_export = PendingExport::kNone;
-  o.export_batch.reset();
-  return ctx.store.UpdateCs(o);
-}
-
-bool DnAnchored(const RunContext& ctx, const CsObject& o) {
-  const MaObjectType* t = ctx.FindType(o.object_type);
-  return t && EqualsIgnoreCase(t->anchor, "dn");
-}
-
-// Confirms every object the query selects, one transaction per page.
-Status ConfirmAll(RunContext& ctx, CsQuery q, const std::function<Status()>& last_in_txn = nullptr) {
-  q.limit = static_cast<int>(ctx.batch_size);
-  while (true) {
-    bool done = false;
-    IDSYNC_TRY(ctx.store.WithWrite([&]() -> Status {
-      IDSYNC_ASSIGN(auto page, ctx.store.ListCs(q));
-      for (auto& o : page) {
-        q.after_id = o.id;
-        IDSYNC_TRY(Confirm(ctx, o, DnAnchored(ctx, o)));
-      }
-      if (page.empty()) {
-        done = true;
-        if (last_in_txn) return last_in_txn();
-      }
-      return {};
-    }));
-    if (done) return {};
-  }
+// Records the exports as done (all pending of the MA, or one batch) in the
+// current transaction, and counts them.
+Status ConfirmExports(RunContext& ctx, std::optional<int64_t> batch) {
+  std::vector<std::string> dn_types;
+  for (const auto& t : ctx.ma.object_types)
+    if (EqualsIgnoreCase(t.anchor, "dn")) dn_types.push_back(t.name);
+  IDSYNC_ASSIGN(auto counts, ctx.store.ConfirmExports(ctx.ma_id, batch, dn_types));
+  ctx.counters.exported_adds += counts.adds;
+  ctx.counters.exported_updates += counts.updates;
+  ctx.counters.exported_renames += counts.renames;
+  ctx.counters.exported_deletes += counts.deletes;
+  return {};
 }
 
 Status ExportBatches(RunContext& ctx, Connector& connector, int64_t batch_objects) {
@@ -147,12 +110,7 @@ Status ExportBatches(RunContext& ctx, Connector& connector, int64_t batch_object
     IDSYNC_TRY(session->Commit());
     // The batch is durable in the connected system: record it, all at once.
     IDSYNC_TRY(ctx.store.WithWrite([&]() -> Status {
-      CsQuery all;
-      all.ma_id = ctx.ma_id;
-      all.export_batch = batch;
-      all.limit = INT32_MAX;
-      IDSYNC_ASSIGN(auto objects, ctx.store.ListCs(all));
-      for (auto& o : objects) IDSYNC_TRY(Confirm(ctx, o, DnAnchored(ctx, o)));
+      IDSYNC_TRY(ConfirmExports(ctx, batch));
       return ctx.store.CompleteExportBatch(batch);
     }));
   }
@@ -195,10 +153,9 @@ Status ExportSnapshot(RunContext& ctx, Connector& connector) {
   auto st = connector.ExportSnapshot(next);
   if (!read_error) return read_error;
   IDSYNC_TRY(st);
-  CsQuery confirm;
-  confirm.ma_id = ctx.ma_id;
-  confirm.pending_export_only = true;
-  return ConfirmAll(ctx, confirm);
+  // The file now holds every pending change: record them in one transaction
+  // (a crash before it rewrites the same file on the next export).
+  return ctx.store.WithWrite([&] { return ConfirmExports(ctx, std::nullopt); });
 }
 
 }  // namespace

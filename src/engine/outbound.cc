@@ -163,6 +163,7 @@ Status Synchronizer::FlowOutTo(MvObject& mv, int64_t target_id, const MaObjectTy
     }
   }
   if (dirty && write) IDSYNC_TRY(ctx_.store.UpdateCs(c));
+  if (dirty && !write) source_changed_ = true;
   if (renamed) {
     // Objects that refer to this one hold its old DN there.
     IDSYNC_ASSIGN(auto referrers, ctx_.store.ListMvReferrers(mv.id));

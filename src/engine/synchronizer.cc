@@ -37,6 +37,7 @@ Result<Values> Synchronizer::Eval(const Expression& e, const AttributeMap& attrs
 
 Status Synchronizer::Process(CsObject& cs, bool final_pass, bool* deferred) {
   *deferred = false;
+  source_changed_ = false;
   Outcome out;
   out.final_pass = final_pass;
   const MaObjectType* type = TypeOf(cs);
@@ -120,7 +121,9 @@ Status Synchronizer::Process(CsObject& cs, bool final_pass, bool* deferred) {
   } else {
     cs.pending_import = PendingImport::kNone;
   }
-  return ctx_.store.UpdateCs(cs);
+  // Sync changes only the link and the pending flag, unless export flows
+  // write back to this object.
+  return source_changed_ ? ctx_.store.UpdateCs(cs) : ctx_.store.UpdateCsLink(cs);
 }
 
 }  // namespace idsync

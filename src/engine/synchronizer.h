@@ -93,6 +93,7 @@ class Synchronizer {
   std::map<int64_t, bool> waits_exist_;         // per MA id: ref_waits may hold rows for it
   std::map<int64_t, bool> export_waits_exist_;  // per MA id: export_waits may hold rows
   int refresh_depth_ = 0;                 // RefreshReferrers does not recurse
+  bool source_changed_ = false;           // export flows changed the object being synchronized
 };
 
 }  // namespace idsync

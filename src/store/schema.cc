@@ -8,6 +8,8 @@ namespace idsync {
 namespace {
 
 // Written for both backends: no AUTOINCREMENT, BLOB columns, `?` placeholders.
+// cs_objects_dn only holds objects whose DN is not their anchor (for
+// DN-anchored objects the unique anchor index already finds them by DN).
 // cs_objects.link_state: 0 normal disconnector, 1 connector, 2 explicit
 // disconnector, 3 filtered disconnector. pending_import: 0 none, 1 add,
 // 2 update, 3 delete. pending_export: 0 none, 1 add, 2 update, 3 delete.
@@ -50,7 +52,7 @@ CREATE TABLE cs_objects (
   export_batch INTEGER,
   import_run INTEGER NOT NULL DEFAULT 0,
   UNIQUE (ma_id, anchor));
-CREATE INDEX cs_objects_dn ON cs_objects (ma_id, dn);
+CREATE INDEX cs_objects_dn ON cs_objects (ma_id, dn) WHERE dn <> anchor;
 CREATE INDEX cs_objects_mv ON cs_objects (mv_id, ma_id) WHERE mv_id IS NOT NULL;
 CREATE INDEX cs_objects_pending_import ON cs_objects (ma_id, id) WHERE pending_import <> 0;
 CREATE INDEX cs_objects_pending_export ON cs_objects (ma_id, id) WHERE pending_export <> 0;

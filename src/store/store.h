@@ -152,6 +152,17 @@ class Store {
   Result<bool> InsertCsIfNew(CsObject& object);
   Status InsertCs(CsObject& object);  // sets object.id; REQUIRES: write txn
   Status UpdateCs(const CsObject& object);  // REQUIRES: write txn
+  // Writes only the link, MV id and pending import of an object (what a
+  // sync changes most often). REQUIRES: write txn.
+  Status UpdateCsLink(const CsObject& object);
+  // Records the pending exports of an MA (of one batch, if given) as done:
+  // their exported state becomes their known state and deleted objects go.
+  // Returns how many of each kind there were. REQUIRES: write txn.
+  struct ExportCounts {
+    int64_t adds = 0, updates = 0, renames = 0, deletes = 0;
+  };
+  Result<ExportCounts> ConfirmExports(int64_t ma_id, std::optional<int64_t> batch,
+                                      const std::vector<std::string>& dn_anchored_types);
   Status DeleteCs(int64_t id);              // REQUIRES: write txn
   Result<int64_t> CountCs(int64_t ma_id);
   // Objects of the MA not seen by full import `run` (and not awaiting their

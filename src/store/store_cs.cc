@@ -9,8 +9,8 @@ namespace {
 #define IDSYNC_CS_DATA_COLUMNS                                                   \
   "ma_id, anchor, dn, object_type, attrs, link_state, mv_id, pending_import, " \
   "pending_export, export_attrs, export_dn, export_batch, import_run"
-constexpr const char* kCsColumns = "id, " IDSYNC_CS_DATA_COLUMNS;
-constexpr const char* kCsDataColumns = IDSYNC_CS_DATA_COLUMNS;
+#define IDSYNC_CS_COLUMNS "id, " IDSYNC_CS_DATA_COLUMNS
+constexpr const char* kCsColumns = IDSYNC_CS_COLUMNS;
 
 Result<CsObject> ReadCs(Statement& st) {
   CsObject o;
@@ -84,18 +84,21 @@ Result<int64_t> ReadCount(Statement& st) {
 }  // namespace
 
 Result<std::optional<CsObject>> Store::FindCsByAnchor(int64_t ma_id, std::string_view anchor) {
-  IDSYNC_ASSIGN(Statement * st, db_->Prepare(fmt::format(
-                                    "SELECT {} FROM cs_objects WHERE ma_id = ? AND anchor = ?", kCsColumns)));
+  IDSYNC_ASSIGN(Statement * st, db_->Prepare("SELECT " IDSYNC_CS_COLUMNS " FROM cs_objects WHERE ma_id = ? AND anchor = ?"));
   st->BindInt(1, ma_id);
   st->BindText(2, anchor);
   return ReadOne(*st);
 }
 
 Result<std::optional<CsObject>> Store::FindCsByDn(int64_t ma_id, std::string_view dn) {
-  IDSYNC_ASSIGN(Statement * st,
-                db_->Prepare(fmt::format("SELECT {} FROM cs_objects WHERE ma_id = ? AND dn = ? "
-                                         "ORDER BY id LIMIT 1",
-                                         kCsColumns)));
+  IDSYNC_ASSIGN(Statement * by_anchor, db_->Prepare("SELECT " IDSYNC_CS_COLUMNS " FROM cs_objects WHERE ma_id = ? "
+                                                    "AND anchor = ? AND dn = anchor"));
+  by_anchor->BindInt(1, ma_id);
+  by_anchor->BindText(2, dn);
+  IDSYNC_ASSIGN(auto found, ReadOne(*by_anchor));
+  if (found) return found;
+  IDSYNC_ASSIGN(Statement * st, db_->Prepare("SELECT " IDSYNC_CS_COLUMNS " FROM cs_objects WHERE ma_id = ? "
+                                             "AND dn = ? AND dn <> anchor ORDER BY id LIMIT 1"));
   st->BindInt(1, ma_id);
   st->BindText(2, dn);
   return ReadOne(*st);
@@ -103,15 +106,19 @@ Result<std::optional<CsObject>> Store::FindCsByDn(int64_t ma_id, std::string_vie
 
 Result<std::optional<CsObject>> Store::GetCs(int64_t id) {
   IDSYNC_ASSIGN(Statement * st,
-                db_->Prepare(fmt::format("SELECT {} FROM cs_objects WHERE id = ?", kCsColumns)));
+                db_->Prepare("SELECT " IDSYNC_CS_COLUMNS " FROM cs_objects WHERE id = ?"));
   st->BindInt(1, id);
   return ReadOne(*st);
 }
 
 Result<std::vector<CsObject>> Store::ListCs(const CsQuery& q) {
-  std::string where = "ma_id = ? AND id > ?";
+  // Pages must cost what they return: pending objects come from the partial
+  // indexes (ma_id, id); anything else walks the table in id order, where
+  // `+ma_id` keeps the planner from using the anchor index and sorting.
+  bool pending = q.pending_import_only || q.pending_export_only || q.export_batch;
+  std::string where = pending ? "ma_id = ? AND id > ?" : "+ma_id = ? AND id > ?";
   if (q.pending_import_only) where += " AND pending_import <> 0";
-  if (q.pending_export_only) where += " AND pending_export <> 0";
+  if (q.pending_export_only || q.export_batch) where += " AND pending_export <> 0";
   if (q.disconnectors_only) where += " AND link_state <> 1";
   if (q.export_batch) where += " AND export_batch = ?";
   IDSYNC_ASSIGN(Statement * st, db_->Prepare(fmt::format(
@@ -125,8 +132,7 @@ Result<std::vector<CsObject>> Store::ListCs(const CsQuery& q) {
 }
 
 Result<std::vector<CsObject>> Store::ListCsByMv(int64_t mv_id) {
-  IDSYNC_ASSIGN(Statement * st, db_->Prepare(fmt::format(
-                                    "SELECT {} FROM cs_objects WHERE mv_id = ? ORDER BY id", kCsColumns)));
+  IDSYNC_ASSIGN(Statement * st, db_->Prepare("SELECT " IDSYNC_CS_COLUMNS " FROM cs_objects WHERE mv_id = ? ORDER BY id"));
   st->BindInt(1, mv_id);
   return ReadAll(*st);
 }
@@ -143,10 +149,13 @@ Result<std::optional<int64_t>> Store::FindMvIdByAnchor(int64_t ma_id, std::strin
 }
 
 Result<std::optional<int64_t>> Store::FindMvIdByDn(int64_t ma_id, std::string_view dn) {
-  IDSYNC_ASSIGN(Statement * st, db_->Prepare("SELECT mv_id FROM cs_objects WHERE ma_id = ? AND dn = ? "
-                                             "ORDER BY id LIMIT 1"));
+  IDSYNC_ASSIGN(Statement * st, db_->Prepare("SELECT mv_id FROM cs_objects WHERE ma_id = ? AND anchor = ? AND "
+                                             "dn = anchor UNION ALL SELECT mv_id FROM cs_objects WHERE ma_id = ? "
+                                             "AND dn = ? AND dn <> anchor LIMIT 1"));
   st->BindInt(1, ma_id);
   st->BindText(2, dn);
+  st->BindInt(3, ma_id);
+  st->BindText(4, dn);
   IDSYNC_ASSIGN(bool row, st->Step());
   std::optional<int64_t> id;
   if (row && !st->IsNull(0)) id = st->ColumnInt(0);
@@ -171,10 +180,7 @@ Result<std::optional<Store::ConnectorName>> Store::FindConnectorName(int64_t mv_
 
 Result<bool> Store::InsertCsIfNew(CsObject& o) {
   IDSYNC_ASSIGN(Statement * st,
-                db_->Prepare(fmt::format("INSERT INTO cs_objects ({}) VALUES "
-                                         "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                                         "ON CONFLICT (ma_id, anchor) DO NOTHING RETURNING id",
-                                         kCsDataColumns)));
+                db_->Prepare("INSERT INTO cs_objects (" IDSYNC_CS_DATA_COLUMNS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (ma_id, anchor) DO NOTHING RETURNING id"));
   BindCs(*st, o);
   IDSYNC_ASSIGN(bool row, st->Step());
   if (row) o.id = st->ColumnInt(0);
@@ -184,15 +190,83 @@ Result<bool> Store::InsertCsIfNew(CsObject& o) {
 
 Status Store::InsertCs(CsObject& o) {
   IDSYNC_ASSIGN(Statement * st,
-                db_->Prepare(fmt::format("INSERT INTO cs_objects ({}) VALUES "
-                                         "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                                         kCsDataColumns)));
+                db_->Prepare("INSERT INTO cs_objects (" IDSYNC_CS_DATA_COLUMNS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"));
   BindCs(*st, o);
   IDSYNC_ASSIGN(bool row, st->Step());
   if (!row) return Fail(ErrorCode::kDatabase, "connector space insert returned no id");
   o.id = st->ColumnInt(0);
   st->Reset();
   return {};
+}
+
+Status Store::UpdateCsLink(const CsObject& o) {
+  IDSYNC_ASSIGN(Statement * st, db_->Prepare("UPDATE cs_objects SET link_state = ?, mv_id = ?, pending_import = ? "
+                                             "WHERE id = ?"));
+  st->BindInt(1, static_cast<int>(o.link));
+  if (o.mv_id) st->BindInt(2, *o.mv_id);
+  else st->BindNull(2);
+  st->BindInt(3, static_cast<int>(o.pending_import));
+  st->BindInt(4, o.id);
+  IDSYNC_TRY(st->Step());
+  st->Reset();
+  return {};
+}
+
+Result<Store::ExportCounts> Store::ConfirmExports(int64_t ma_id, std::optional<int64_t> batch,
+                                                  const std::vector<std::string>& dn_anchored_types) {
+  std::string where = "ma_id = ? AND pending_export <> 0";
+  if (batch) where += " AND export_batch = ?";
+  auto bind_where = [&](Statement* st, int first) {
+    st->BindInt(first, ma_id);
+    if (batch) st->BindInt(first + 1, *batch);
+  };
+  ExportCounts counts;
+  IDSYNC_ASSIGN(Statement * count, db_->Prepare(
+      "SELECT pending_export, export_dn IS NOT NULL AND export_dn <> dn, export_attrs IS NULL OR "
+      "export_attrs <> attrs, count(*) FROM cs_objects WHERE " + where + " GROUP BY 1, 2, 3"));
+  bind_where(count, 1);
+  while (true) {
+    IDSYNC_ASSIGN(bool row, count->Step());
+    if (!row) break;
+    auto kind = static_cast<PendingExport>(count->ColumnInt(0));
+    int64_t n = count->ColumnInt(3);
+    if (kind == PendingExport::kAdd) counts.adds += n;
+    if (kind == PendingExport::kDelete) counts.deletes += n;
+    if (kind == PendingExport::kUpdate && count->ColumnInt(1)) counts.renames += n;
+    if (kind == PendingExport::kUpdate && count->ColumnInt(2)) counts.updates += n;
+  }
+  count->Reset();
+  IDSYNC_ASSIGN(Statement * waits, db_->Prepare("DELETE FROM ref_waits WHERE cs_id IN (SELECT id FROM cs_objects "
+                                                "WHERE " + where + " AND pending_export = 3)"));
+  bind_where(waits, 1);
+  IDSYNC_TRY(waits->Step());
+  waits->Reset();
+  IDSYNC_ASSIGN(Statement * del, db_->Prepare("DELETE FROM cs_objects WHERE " + where + " AND pending_export = 3"));
+  bind_where(del, 1);
+  IDSYNC_TRY(del->Step());
+  del->Reset();
+  // The exported state becomes the known state; a DN-anchored object's
+  // anchor follows its new DN.
+  std::string dn_types = "''";
+  for (size_t i = 0; i < dn_anchored_types.size(); ++i) dn_types += ", ?";
+  IDSYNC_ASSIGN(Statement * upd, db_->Prepare(
+      "UPDATE cs_objects SET attrs = COALESCE(export_attrs, ?), dn = COALESCE(export_dn, dn), anchor = CASE "
+      "WHEN object_type IN (" + dn_types + ") THEN COALESCE(export_dn, dn) ELSE anchor END, export_attrs = NULL, "
+      "export_dn = NULL, pending_export = 0, export_batch = NULL WHERE " + where));
+  int i = 1;
+  upd->BindBlob(i++, EncodeAttributes({}));
+  for (const auto& t : dn_anchored_types) upd->BindText(i++, t);
+  bind_where(upd, i);
+  IDSYNC_TRY(upd->Step());
+  upd->Reset();
+  if (batch) {
+    // Members whose export was taken back by a later sync leave the batch.
+    IDSYNC_ASSIGN(Statement * rest, db_->Prepare("UPDATE cs_objects SET export_batch = NULL WHERE export_batch = ?"));
+    rest->BindInt(1, *batch);
+    IDSYNC_TRY(rest->Step());
+    rest->Reset();
+  }
+  return counts;
 }
 
 Status Store::UpdateCs(const CsObject& o) {

@@ -84,7 +84,7 @@ class SqliteDb final : public Db {
   }
 
   Result<Statement*> Prepare(std::string_view sql) override {
-    auto it = cache_.find(std::string(sql));
+    auto it = cache_.find(sql);
     if (it != cache_.end()) {
       it->second->Reset();
       return it->second.get();
@@ -140,7 +140,12 @@ class SqliteDb final : public Db {
 
   sqlite3* db_;
   std::string location_;
-  std::unordered_map<std::string, std::unique_ptr<SqliteStatement>> cache_;
+  // Looked up by string_view without building a key string per call.
+  struct SqlHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, std::unique_ptr<SqliteStatement>, SqlHash, std::equal_to<>> cache_;
 };
 
 }  // namespace
