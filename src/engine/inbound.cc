@@ -1,6 +1,7 @@
 // Synchronizer, inbound: join, import flows with precedence, recall and
 // disconnection (connector space -> metaverse).
 #include <algorithm>
+#include <iterator>
 
 #include <fmt/format.h>
 
@@ -186,8 +187,16 @@ Status Synchronizer::SaveMv(MvObject& mv, const Indexed& before, bool is_new) {
   Indexed after = IndexedOf(mv);
   if (!join_attrs_.empty() && (is_new ? !after.keys.empty() : after.keys != before.keys))
     IDSYNC_TRY(ctx_.store.SetMvKeys(mv.id, after.keys, is_new));
-  if (is_new ? !after.refs.empty() : after.refs != before.refs)
-    IDSYNC_TRY(ctx_.store.SetMvRefs(mv.id, after.refs, is_new));
+  if (is_new) {
+    if (!after.refs.empty()) IDSYNC_TRY(ctx_.store.SetMvRefs(mv.id, after.refs, true));
+  } else if (after.refs != before.refs) {
+    std::vector<int64_t> removed, added;  // both lists are sorted and unique
+    std::set_difference(before.refs.begin(), before.refs.end(), after.refs.begin(), after.refs.end(),
+                        std::back_inserter(removed));
+    std::set_difference(after.refs.begin(), after.refs.end(), before.refs.begin(), before.refs.end(),
+                        std::back_inserter(added));
+    IDSYNC_TRY(ctx_.store.ChangeMvRefs(mv.id, removed, added));
+  }
   return {};
 }
 

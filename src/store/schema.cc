@@ -56,6 +56,7 @@ CREATE INDEX cs_objects_dn ON cs_objects (ma_id, dn) WHERE dn <> anchor;
 CREATE INDEX cs_objects_mv ON cs_objects (mv_id, ma_id) WHERE mv_id IS NOT NULL;
 CREATE INDEX cs_objects_pending_import ON cs_objects (ma_id, id) WHERE pending_import <> 0;
 CREATE INDEX cs_objects_pending_export ON cs_objects (ma_id, id) WHERE pending_export <> 0;
+CREATE INDEX cs_objects_export_batch ON cs_objects (export_batch, id) WHERE export_batch IS NOT NULL;
 CREATE TABLE mv_objects (
   id INTEGER PRIMARY KEY,
   object_type TEXT NOT NULL,

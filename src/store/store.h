@@ -152,6 +152,16 @@ class Store {
   Result<bool> InsertCsIfNew(CsObject& object);
   Status InsertCs(CsObject& object);  // sets object.id; REQUIRES: write txn
   Status UpdateCs(const CsObject& object);  // REQUIRES: write txn
+  // What an import compares a record with, read without decoding the
+  // attributes: `attrs` is the stored encoding (core/attributes.h).
+  struct ImportedState {
+    int64_t id = 0;
+    std::string dn, object_type, attrs;
+    PendingImport pending_import = PendingImport::kNone;
+  };
+  Result<std::optional<ImportedState>> FindImportedState(int64_t ma_id, std::string_view anchor);
+  // Stages a changed import. REQUIRES: write txn.
+  Status UpdateImported(const ImportedState& state);
   // Writes only the link, MV id and pending import of an object (what a
   // sync changes most often). REQUIRES: write txn.
   Status UpdateCsLink(const CsObject& object);
@@ -188,6 +198,8 @@ class Store {
   // `to_id`. REQUIRES: write txn for SetMvRefs.
   Status SetMvRefs(int64_t from_id, const std::vector<int64_t>& to_ids, bool is_new = false);
   Result<std::vector<int64_t>> ListMvReferrers(int64_t to_id);
+  // Changes the targets of `from_id` by the given differences.
+  Status ChangeMvRefs(int64_t from_id, const std::vector<int64_t>& removed, const std::vector<int64_t>& added);
   // References that could not be resolved: CS object `cs_id` refers to
   // `value` (an anchor or DN in MA `ma_id`) that has no linked object yet.
   Status AddRefWait(int64_t ma_id, std::string_view value, int64_t cs_id);

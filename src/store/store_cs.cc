@@ -115,12 +115,13 @@ Result<std::vector<CsObject>> Store::ListCs(const CsQuery& q) {
   // Pages must cost what they return: pending objects come from the partial
   // indexes (ma_id, id); anything else walks the table in id order, where
   // `+ma_id` keeps the planner from using the anchor index and sorting.
-  bool pending = q.pending_import_only || q.pending_export_only || q.export_batch;
+  bool pending = q.pending_import_only || q.pending_export_only;
   std::string where = pending ? "ma_id = ? AND id > ?" : "+ma_id = ? AND id > ?";
   if (q.pending_import_only) where += " AND pending_import <> 0";
-  if (q.pending_export_only || q.export_batch) where += " AND pending_export <> 0";
+  if (q.pending_export_only) where += " AND pending_export <> 0";
   if (q.disconnectors_only) where += " AND link_state <> 1";
-  if (q.export_batch) where += " AND export_batch = ?";
+  // A batch is found through its own index, whatever else is pending.
+  if (q.export_batch) where += " AND +pending_export <> 0 AND export_batch = ?";
   IDSYNC_ASSIGN(Statement * st, db_->Prepare(fmt::format(
                                     "SELECT {} FROM cs_objects WHERE {} ORDER BY id LIMIT ?", kCsColumns, where)));
   int i = 1;
@@ -199,6 +200,34 @@ Status Store::InsertCs(CsObject& o) {
   return {};
 }
 
+Result<std::optional<Store::ImportedState>> Store::FindImportedState(int64_t ma_id, std::string_view anchor) {
+  IDSYNC_ASSIGN(Statement * st, db_->Prepare("SELECT id, dn, object_type, attrs, pending_import FROM cs_objects "
+                                             "WHERE ma_id = ? AND anchor = ?"));
+  st->BindInt(1, ma_id);
+  st->BindText(2, anchor);
+  IDSYNC_ASSIGN(bool row, st->Step());
+  std::optional<ImportedState> state;
+  if (row) {
+    state = ImportedState{st->ColumnInt(0), std::string(st->ColumnText(1)), std::string(st->ColumnText(2)),
+                          std::string(st->ColumnBlob(3)), static_cast<PendingImport>(st->ColumnInt(4))};
+  }
+  st->Reset();
+  return state;
+}
+
+Status Store::UpdateImported(const ImportedState& state) {
+  IDSYNC_ASSIGN(Statement * st, db_->Prepare("UPDATE cs_objects SET dn = ?, object_type = ?, attrs = ?, "
+                                             "pending_import = ? WHERE id = ?"));
+  st->BindText(1, state.dn);
+  st->BindText(2, state.object_type);
+  st->BindBlob(3, state.attrs);
+  st->BindInt(4, static_cast<int>(state.pending_import));
+  st->BindInt(5, state.id);
+  IDSYNC_TRY(st->Step());
+  st->Reset();
+  return {};
+}
+
 Status Store::UpdateCsLink(const CsObject& o) {
   IDSYNC_ASSIGN(Statement * st, db_->Prepare("UPDATE cs_objects SET link_state = ?, mv_id = ?, pending_import = ? "
                                              "WHERE id = ?"));
@@ -214,8 +243,11 @@ Status Store::UpdateCsLink(const CsObject& o) {
 
 Result<Store::ExportCounts> Store::ConfirmExports(int64_t ma_id, std::optional<int64_t> batch,
                                                   const std::vector<std::string>& dn_anchored_types) {
-  std::string where = "ma_id = ? AND pending_export <> 0";
-  if (batch) where += " AND export_batch = ?";
+  // With a batch, select through the batch index (the unary plus keeps the
+  // planner off the index of every pending export, which would make each
+  // batch cost as much as all of them).
+  std::string where = batch ? "+ma_id = ? AND +pending_export <> 0 AND export_batch = ?"
+                            : "ma_id = ? AND pending_export <> 0";
   auto bind_where = [&](Statement* st, int first) {
     st->BindInt(first, ma_id);
     if (batch) st->BindInt(first + 1, *batch);

@@ -122,6 +122,30 @@ Status Store::SetMvRefs(int64_t from_id, const std::vector<int64_t>& to_ids, boo
   return {};
 }
 
+Status Store::ChangeMvRefs(int64_t from_id, const std::vector<int64_t>& removed, const std::vector<int64_t>& added) {
+  if (!removed.empty()) {
+    IDSYNC_ASSIGN(Statement * del, db_->Prepare("DELETE FROM mv_refs WHERE to_id = ? AND from_id = ?"));
+    for (int64_t to : removed) {
+      del->Reset();
+      del->BindInt(1, to);
+      del->BindInt(2, from_id);
+      IDSYNC_TRY(del->Step());
+    }
+    del->Reset();
+  }
+  if (added.empty()) return {};
+  IDSYNC_ASSIGN(Statement * ins, db_->Prepare("INSERT INTO mv_refs (to_id, from_id) VALUES (?, ?) "
+                                              "ON CONFLICT DO NOTHING"));
+  for (int64_t to : added) {
+    ins->Reset();
+    ins->BindInt(1, to);
+    ins->BindInt(2, from_id);
+    IDSYNC_TRY(ins->Step());
+  }
+  ins->Reset();
+  return {};
+}
+
 Result<std::vector<int64_t>> Store::ListMvReferrers(int64_t to_id) {
   IDSYNC_ASSIGN(Statement * st, db_->Prepare("SELECT from_id FROM mv_refs WHERE to_id = ? ORDER BY from_id"));
   st->BindInt(1, to_id);
