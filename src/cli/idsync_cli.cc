@@ -1,6 +1,7 @@
 // The `idsync` program: one table of subcommands, parsed with CLI11.
 #include <CLI/CLI.hpp>
 
+#include "cli/cli_parse.h"
 #include "cli/commands.h"
 
 namespace idsync {
@@ -69,13 +70,7 @@ int IdsyncMain(int argc, char** argv) {
   show->add_option("args", args, "ID, or MA and ANCHOR|DN")->required();
   show->callback([&] { code = ShowObject(g, kind, args); });
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    int rc = app.exit(e);
-    return rc == 0 ? 0 : ExitCodeFor(ErrorCode::kInvalidArgument);
-  }
-  return code;
+  return ParseAndRun(app, argc, argv, code);
 }
 
 }  // namespace idsync

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "cli/cli_parse.h"
 #include "cli/commands.h"
 #include "ha/home.h"
 #include "ha/install.h"
@@ -77,13 +78,7 @@ int SetupMain(int argc, char** argv) {
                   static_cast<long long>(result->epoch), result->database.c_str(), result->installation_id.c_str());
     }
   });
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    int rc = app.exit(e);
-    return rc == 0 ? 0 : ExitCodeFor(ErrorCode::kInvalidArgument);
-  }
-  return code;
+  return ParseAndRun(app, argc, argv, code);
 }
 
 }  // namespace idsync

@@ -16,6 +16,18 @@ std::string EncodeContributors(const MvObject& o) {
   return EncodeStrings(flat);
 }
 
+// The first column of every row, as ids.
+Result<std::vector<int64_t>> ReadIds(Statement& st) {
+  std::vector<int64_t> ids;
+  while (true) {
+    IDSYNC_ASSIGN(bool row, st.Step());
+    if (!row) break;
+    ids.push_back(st.ColumnInt(0));
+  }
+  st.Reset();
+  return ids;
+}
+
 Result<MvObject> ReadMv(Statement& st) {
   MvObject o;
   o.id = st.ColumnInt(0);
@@ -149,14 +161,7 @@ Status Store::ChangeMvRefs(int64_t from_id, const std::vector<int64_t>& removed,
 Result<std::vector<int64_t>> Store::ListMvReferrers(int64_t to_id) {
   IDSYNC_ASSIGN(Statement * st, db_->Prepare("SELECT from_id FROM mv_refs WHERE to_id = ? ORDER BY from_id"));
   st->BindInt(1, to_id);
-  std::vector<int64_t> ids;
-  while (true) {
-    IDSYNC_ASSIGN(bool row, st->Step());
-    if (!row) break;
-    ids.push_back(st->ColumnInt(0));
-  }
-  st->Reset();
-  return ids;
+  return ReadIds(*st);
 }
 
 Status Store::AddRefWait(int64_t ma_id, std::string_view value, int64_t cs_id) {
@@ -174,14 +179,7 @@ Result<std::vector<int64_t>> Store::TakeRefWaits(int64_t ma_id, std::string_view
   IDSYNC_ASSIGN(Statement * st, db_->Prepare("DELETE FROM ref_waits WHERE ma_id = ? AND value = ? RETURNING cs_id"));
   st->BindInt(1, ma_id);
   st->BindText(2, value);
-  std::vector<int64_t> ids;
-  while (true) {
-    IDSYNC_ASSIGN(bool row, st->Step());
-    if (!row) break;
-    ids.push_back(st->ColumnInt(0));
-  }
-  st->Reset();
-  return ids;
+  return ReadIds(*st);
 }
 
 Result<bool> Store::HasRefWaits(int64_t ma_id) {
@@ -208,14 +206,7 @@ Result<std::vector<int64_t>> Store::TakeExportWaits(int64_t ma_id, int64_t to_id
                 db_->Prepare("DELETE FROM export_waits WHERE ma_id = ? AND to_id = ? RETURNING from_id"));
   st->BindInt(1, ma_id);
   st->BindInt(2, to_id);
-  std::vector<int64_t> ids;
-  while (true) {
-    IDSYNC_ASSIGN(bool row, st->Step());
-    if (!row) break;
-    ids.push_back(st->ColumnInt(0));
-  }
-  st->Reset();
-  return ids;
+  return ReadIds(*st);
 }
 
 Result<bool> Store::HasExportWaits(int64_t ma_id) {
@@ -239,14 +230,7 @@ Result<std::vector<int64_t>> Store::FindMvByKey(std::string_view attr, std::stri
                                              "ORDER BY mv_id"));
   st->BindText(1, attr);
   st->BindText(2, value);
-  std::vector<int64_t> ids;
-  while (true) {
-    IDSYNC_ASSIGN(bool row, st->Step());
-    if (!row) break;
-    ids.push_back(st->ColumnInt(0));
-  }
-  st->Reset();
-  return ids;
+  return ReadIds(*st);
 }
 
 Result<std::vector<MvObject>> Store::SearchMv(std::string_view attr, std::string_view value, int limit) {

@@ -1,0 +1,137 @@
+// The Store's guarantees that the engine and the service rely on.
+#include "store/store.h"
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "store/schema.h"
+#include "store/sqlite/sqlite_db.h"
+#include "tests/support/temp_dir.h"
+
+namespace idsync {
+namespace {
+
+std::unique_ptr<Store> MemoryStore() {
+  auto db = OpenSqlite(":memory:", DbOptions{});
+  EXPECT_TRUE(db);
+  auto store = Store::Wrap(std::move(*db));
+  EXPECT_TRUE(store) << store.error().message;
+  return std::move(*store);
+}
+
+Status SetCluster(Store& store, const std::string& server, int64_t epoch) {
+  return store.db().Exec("UPDATE cluster SET active_server = '" + server + "', epoch = " + std::to_string(epoch));
+}
+
+TEST(StoreTest, AFencedWriteFailsInsideItsTransactionAndWritesNothing) {
+  auto store = MemoryStore();
+  ASSERT_TRUE(SetCluster(*store, "alpha", 3));
+  store->FenceAs("alpha", 3);
+  ASSERT_TRUE(store->WithWrite([&] { return store->SetMeta("k", "v1"); }));
+  ASSERT_TRUE(SetCluster(*store, "beta", 4));  // another server was activated
+  auto st = store->WithWrite([&] { return store->SetMeta("k", "v2"); });
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code, ErrorCode::kFenced);
+  EXPECT_NE(st.error().message.find("names beta active at epoch 4"), std::string::npos) << st.error().message;
+  EXPECT_FALSE(store->db().InTransaction());
+  EXPECT_EQ(store->GetMeta("k")->value_or(""), "v1");
+}
+
+TEST(StoreTest, ANewerSchemaRefusesWritesButAllowsReads) {
+  TempDir dir;
+  std::string url = "sqlite:" + (dir.path() / "db").string();
+  {
+    auto store = Store::Open(url, StoreOptions{.create_if_missing = true});
+    ASSERT_TRUE(store);
+    ASSERT_TRUE((*store)->Migrate());
+    ASSERT_TRUE((*store)->db().Exec("UPDATE meta SET value = '7' WHERE key = 'schema_version'"));
+  }
+  auto store = Store::Open(url, {});
+  ASSERT_TRUE(store);
+  EXPECT_EQ((*store)->schema_version(), 7);
+  auto st = (*store)->WithWrite([&] { return (*store)->SetMeta("k", "v"); });
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code, ErrorCode::kSchemaMismatch);
+  EXPECT_EQ(HexCodeFor(st.error().code), 0x80230443u);
+  EXPECT_TRUE((*store)->ListRuns(10));
+  auto migrate = (*store)->Migrate();
+  ASSERT_FALSE(migrate);
+  EXPECT_EQ(migrate.error().code, ErrorCode::kSchemaMismatch);
+}
+
+TEST(StoreTest, ARunLockOfADeadProcessIsTakenOverAndItsRunMarkedInterrupted) {
+  auto store = MemoryStore();
+  pid_t child = fork();
+  if (child == 0) _exit(0);
+  waitpid(child, nullptr, 0);  // `child` is now a pid with no process
+  int64_t run = 0;
+  ASSERT_TRUE(store->WithWrite([&]() -> Status {
+    RunRecord record;
+    record.ma = "hr";
+    record.profile = "full-import";
+    record.status = "in-progress";
+    record.server = "alpha";
+    IDSYNC_ASSIGN(run, store->StartRun(record));
+    IDSYNC_ASSIGN(bool got, store->AcquireRunLock("hr", run, "alpha", child));
+    EXPECT_TRUE(got);
+    return {};
+  }));
+  ASSERT_TRUE(store->WithWrite([&]() -> Status {
+    IDSYNC_ASSIGN(bool live_other, store->AcquireRunLock("hr", run + 1, "alpha", getpid()));
+    EXPECT_TRUE(live_other) << "the dead holder's lock must be taken over";
+    IDSYNC_ASSIGN(bool again, store->AcquireRunLock("hr", run + 2, "alpha", getpid()));
+    EXPECT_FALSE(again) << "a live holder keeps its lock";
+    IDSYNC_ASSIGN(bool other_server, store->AcquireRunLock("hr", run + 3, "beta", 1));
+    EXPECT_FALSE(other_server) << "another server's lock is never taken over by pid";
+    return {};
+  }));
+  EXPECT_EQ((*store->GetRun(run))->status, "stopped-interrupted");
+}
+
+TEST(StoreTest, RollingBackToASavepointUndoesOnlyThatObject) {
+  auto store = MemoryStore();
+  ASSERT_TRUE(store->WithWrite([&]() -> Status {
+    IDSYNC_TRY(store->SetMeta("a", "1"));
+    IDSYNC_TRY(store->Savepoint());
+    IDSYNC_TRY(store->SetMeta("b", "2"));
+    IDSYNC_TRY(store->RollbackToSavepoint());
+    IDSYNC_TRY(store->Savepoint());
+    IDSYNC_TRY(store->SetMeta("c", "3"));
+    return store->ReleaseSavepoint();
+  }));
+  EXPECT_EQ(store->GetMeta("a")->value_or(""), "1");
+  EXPECT_FALSE(store->GetMeta("b")->has_value());
+  EXPECT_EQ(store->GetMeta("c")->value_or(""), "3");
+}
+
+TEST(StoreTest, ConnectorSpaceObjectsRoundTripAndAreFoundByAnchorAndDn) {
+  auto store = MemoryStore();
+  CsObject o;
+  o.ma_id = 1;
+  o.anchor = "42";
+  o.dn = "cn=x,dc=example";
+  o.object_type = "person";
+  o.attrs["cn"] = {"x"};
+  o.pending_export = PendingExport::kUpdate;
+  o.export_attrs["cn"] = {"y"};
+  o.export_dn = "cn=y,dc=example";
+  ASSERT_TRUE(store->WithWrite([&] { return store->InsertCs(o); }));
+  auto by_anchor = store->FindCsByAnchor(1, "42");
+  ASSERT_TRUE(by_anchor && *by_anchor);
+  EXPECT_EQ((*by_anchor)->export_attrs, o.export_attrs);
+  EXPECT_EQ((*by_anchor)->export_dn, "cn=y,dc=example");
+  auto by_dn = store->FindCsByDn(1, "cn=x,dc=example");
+  ASSERT_TRUE(by_dn && *by_dn);
+  EXPECT_EQ((*by_dn)->id, o.id);
+  EXPECT_FALSE(*store->FindCsByDn(2, "cn=x,dc=example"));
+  CsObject twin = o;
+  ASSERT_TRUE(store->WithWrite([&]() -> Status {
+    IDSYNC_ASSIGN(bool inserted, store->InsertCsIfNew(twin));
+    EXPECT_FALSE(inserted) << "the anchor is unique per MA";
+    return {};
+  }));
+}
+
+}  // namespace
+}  // namespace idsync
