@@ -189,7 +189,10 @@ Result<std::unique_ptr<Db>> OpenSqlite(const std::string& path, const DbOptions&
   // committed transaction across a process crash (not across power loss of
   // the last few). The cache is bounded to keep peak memory predictable.
   std::string pragmas = "PRAGMA foreign_keys=OFF; PRAGMA cache_size=-131072; PRAGMA temp_store=MEMORY;";
-  if (!options.read_only && !memory) pragmas += "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;";
+  // A checkpoint every 8192 pages (32 MiB) instead of 1000: pages changed by
+  // several transactions are written back once.
+  if (!options.read_only && !memory)
+    pragmas += "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=8192;";
   auto st = db->Exec(pragmas);
   if (!st) {
     Error e = st.error();
