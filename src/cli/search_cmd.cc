@@ -57,15 +57,6 @@ void PrintAttrs(const AttributeMap& attrs, const std::string& indent,
   }
 }
 
-Result<std::string> MaName(Store& store, int64_t ma_id) {
-  IDSYNC_ASSIGN(Statement * st, store.db().Prepare("SELECT name FROM management_agents WHERE id = ?"));
-  st->BindInt(1, ma_id);
-  IDSYNC_ASSIGN(bool row, st->Step());
-  std::string name = row ? std::string(st->ColumnText(0)) : std::to_string(ma_id);
-  st->Reset();
-  return name;
-}
-
 int ShowMv(const GlobalFlags& g, Store& store, int64_t id) {
   auto mv = store.GetMv(id);
   if (!mv) return ReportError(mv.error());
@@ -76,7 +67,7 @@ int ShowMv(const GlobalFlags& g, Store& store, int64_t id) {
     nlohmann::json contributors = nlohmann::json::object();
     for (const auto& [k, v] : (*mv)->contributors) contributors[k] = v;
     auto arr = nlohmann::json::array();
-    for (const auto& c : *links) arr.push_back(CsJson(c, MaName(store, c.ma_id).value_or("")));
+    for (const auto& c : *links) arr.push_back(CsJson(c, store.ManagementAgentName(c.ma_id).value_or("")));
     std::puts(nlohmann::json{{"id", id}, {"object_type", (*mv)->object_type}, {"attributes", AttrsJson((*mv)->attrs)},
                              {"contributors", contributors}, {"connectors", arr}}.dump().c_str());
     return 0;
@@ -85,7 +76,7 @@ int ShowMv(const GlobalFlags& g, Store& store, int64_t id) {
   PrintAttrs((*mv)->attrs, "  ", &(*mv)->contributors, &store);
   std::printf("connectors:\n");
   for (const auto& c : *links)
-    std::printf("  %-12s %-20s %s  [%s, pending export: %s]\n", MaName(store, c.ma_id).value_or("?").c_str(),
+    std::printf("  %-12s %-20s %s  [%s, pending export: %s]\n", store.ManagementAgentName(c.ma_id).value_or("?").c_str(),
                 c.anchor.c_str(), c.dn.c_str(), std::string(LinkStateName(c.link)).c_str(),
                 std::string(PendingExportName(c.pending_export)).c_str());
   return 0;

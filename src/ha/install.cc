@@ -46,27 +46,10 @@ Status Record(Store& store, const InstallOptions& o, const AccountName& account,
   result.installation_id = RandomId();
   IDSYNC_TRY(store.SetMeta("installation_id", result.installation_id));
   IDSYNC_TRY(store.SetMeta("created_at", NowUtc()));
-  Db& db = store.db();
-  IDSYNC_ASSIGN(Statement * acct, db.Prepare("INSERT INTO service_account (id, domain, name, password_hash) "
-                                              "VALUES (1, ?, ?, ?)"));
-  acct->BindText(1, account.domain);
-  acct->BindText(2, account.user);
-  acct->BindText(3, hash);
-  IDSYNC_TRY(acct->Step());
-  IDSYNC_ASSIGN(Statement * group, db.Prepare("INSERT INTO role_groups (role, scope, name) VALUES (?, ?, ?)"));
-  group->BindText(1, "admins");
-  group->BindText(2, admins.scope);
-  group->BindText(3, admins.name);
-  IDSYNC_TRY(group->Step());
-  IDSYNC_ASSIGN(Statement * server, db.Prepare("INSERT INTO servers (name, home, registered_at, state) "
-                                                "VALUES (?, ?, ?, 'stopped')"));
-  server->BindText(1, result.server);
-  server->BindText(2, fs::absolute(o.home_dir).string());
-  server->BindText(3, NowUtc());
-  IDSYNC_TRY(server->Step());
-  IDSYNC_ASSIGN(Statement * cluster, db.Prepare("UPDATE cluster SET active_server = ?, epoch = 1 WHERE id = 1"));
-  cluster->BindText(1, result.server);
-  IDSYNC_TRY(cluster->Step());
+  IDSYNC_TRY(store.SetServiceAccount(account.domain, account.user, hash));
+  IDSYNC_TRY(store.SetRoleGroup("admins", admins.scope, admins.name));
+  IDSYNC_TRY(store.RegisterServer(result.server, fs::absolute(o.home_dir).string()));
+  IDSYNC_TRY(store.SetActiveServer(result.server, 1));
   result.epoch = 1;
   return {};
 }

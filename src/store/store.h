@@ -129,6 +129,16 @@ class Store {
   Status ReplaceConfig(const std::vector<ConfigDocument>& docs);  // REQUIRES: write txn
   Result<int64_t> EnsureManagementAgent(std::string_view name);   // REQUIRES: write txn
   Result<std::optional<int64_t>> FindManagementAgent(std::string_view name);
+  // The name of an MA id; the id as text when it is unknown.
+  Result<std::string> ManagementAgentName(int64_t id);
+
+  // ---- installation (store_config.cc)
+  // The service account, a role group, a server, the active server: what
+  // setup records. REQUIRES: write txn.
+  Status SetServiceAccount(std::string_view domain, std::string_view user, std::string_view password_hash);
+  Status SetRoleGroup(std::string_view role, std::string_view scope, std::string_view name);
+  Status RegisterServer(std::string_view name, std::string_view home);
+  Status SetActiveServer(std::string_view server, int64_t epoch);
 
   // ---- connector space (store_cs.cc)
   Result<std::optional<CsObject>> FindCsByAnchor(int64_t ma_id, std::string_view anchor);

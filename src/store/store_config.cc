@@ -55,6 +55,55 @@ Result<std::optional<int64_t>> Store::FindManagementAgent(std::string_view name)
   return id;
 }
 
+namespace {
+// Runs one statement with text parameters.
+Status RunWith(Db& db, const char* sql, std::initializer_list<std::string_view> params) {
+  IDSYNC_ASSIGN(Statement * st, db.Prepare(sql));
+  int i = 1;
+  for (auto p : params) st->BindText(i++, p);
+  IDSYNC_TRY(st->Step());
+  st->Reset();
+  return {};
+}
+}  // namespace
+
+Status Store::SetServiceAccount(std::string_view domain, std::string_view user, std::string_view password_hash) {
+  return RunWith(*db_, "INSERT INTO service_account (id, domain, name, password_hash) VALUES (1, ?, ?, ?) "
+                       "ON CONFLICT (id) DO UPDATE SET domain = excluded.domain, name = excluded.name, "
+                       "password_hash = excluded.password_hash",
+                 {domain, user, password_hash});
+}
+
+Status Store::SetRoleGroup(std::string_view role, std::string_view scope, std::string_view name) {
+  return RunWith(*db_, "INSERT INTO role_groups (role, scope, name) VALUES (?, ?, ?) ON CONFLICT (role) DO "
+                       "UPDATE SET scope = excluded.scope, name = excluded.name",
+                 {role, scope, name});
+}
+
+Status Store::RegisterServer(std::string_view name, std::string_view home) {
+  std::string now = NowUtc();
+  return RunWith(*db_, "INSERT INTO servers (name, home, registered_at, state) VALUES (?, ?, ?, 'stopped')",
+                 {name, home, now});
+}
+
+Status Store::SetActiveServer(std::string_view server, int64_t epoch) {
+  IDSYNC_ASSIGN(Statement * st, db_->Prepare("UPDATE cluster SET active_server = ?, epoch = ? WHERE id = 1"));
+  st->BindText(1, server);
+  st->BindInt(2, epoch);
+  IDSYNC_TRY(st->Step());
+  st->Reset();
+  return {};
+}
+
+Result<std::string> Store::ManagementAgentName(int64_t id) {
+  IDSYNC_ASSIGN(Statement * st, db_->Prepare("SELECT name FROM management_agents WHERE id = ?"));
+  st->BindInt(1, id);
+  IDSYNC_ASSIGN(bool row, st->Step());
+  std::string name = row ? std::string(st->ColumnText(0)) : std::to_string(id);
+  st->Reset();
+  return name;
+}
+
 Result<int64_t> Store::EnsureManagementAgent(std::string_view name) {
   IDSYNC_ASSIGN(auto existing, FindManagementAgent(name));
   if (existing) return *existing;
