@@ -108,7 +108,7 @@ Result<RunResult> RunProfile(Store& store, const RunRequest& req) {
   if (!host) fatal = host.error();
   else if (!connector) fatal = connector.error();
 
-  RunContext ctx{store, config, *ma, ma_id, result.run_id};
+  RunContext ctx{.store = store, .config = config, .ma = *ma, .ma_id = ma_id, .run_id = result.run_id};
   ctx.progress = req.progress;
   ctx.batch_size = req.batch_size;
   if (host) ctx.extensions = host->get();

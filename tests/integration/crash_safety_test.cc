@@ -255,7 +255,9 @@ TEST_F(CrashSafetyTest, KilledAtRandomPointsThenResumedReachesTheUninterruptedSt
     inst.RunFrom(step, /*killing=*/false);
     ASSERT_EQ(inst.State(), reference_);
   }
-  if (trials >= 100) EXPECT_GE(steps_hit.size(), 6u) << "kill points should spread over import, sync and export";
+  if (trials >= 100) {
+    EXPECT_GE(steps_hit.size(), 6u) << "kill points should spread over import, sync and export";
+  }
 }
 
 }  // namespace
