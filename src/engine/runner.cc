@@ -108,10 +108,16 @@ Result<RunResult> RunProfile(Store& store, const RunRequest& req) {
   if (!host) fatal = host.error();
   else if (!connector) fatal = connector.error();
 
-  RunContext ctx{.store = store, .config = config, .ma = *ma, .ma_id = ma_id, .run_id = result.run_id};
-  ctx.progress = req.progress;
-  ctx.batch_size = req.batch_size;
-  if (host) ctx.extensions = host->get();
+  RunContext ctx{.store = store,
+                 .config = config,
+                 .ma = *ma,
+                 .ma_id = ma_id,
+                 .run_id = result.run_id,
+                 .extensions = host ? host->get() : nullptr,
+                 .counters = {},
+                 .error_seq = 0,
+                 .progress = req.progress,
+                 .batch_size = req.batch_size};
   result.status = run_status::kSuccess;
   for (size_t i = 0; !fatal && i < steps.size(); ++i) {
     ctx.counters = RunCounters{};
