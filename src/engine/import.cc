@@ -218,15 +218,12 @@ Result<std::string> Stopped(RunContext& ctx, const Error& e) {
 // Marks every object the full import did not see as pending delete.
 Result<std::string> StageObsoletes(RunContext& ctx, const std::unordered_set<int64_t>& seen) {
   std::vector<int64_t> unseen;
-  CsQuery q;
-  q.ma_id = ctx.ma_id;
-  q.limit = 10000;
-  int64_t total = 0;
+  int64_t total = 0, after = 0;
   while (true) {
-    IDSYNC_ASSIGN(auto page, ctx.store.ListCs(q));
+    IDSYNC_ASSIGN(auto page, ctx.store.ListCsStates(ctx.ma_id, after, 20000));
     if (page.empty()) break;
     for (const auto& o : page) {
-      q.after_id = o.id;
+      after = o.id;
       if (o.pending_export == PendingExport::kAdd) continue;  // provisioned, not yet exported
       ++total;
       if (!seen.count(o.id) && o.pending_import != PendingImport::kDelete) unseen.push_back(o.id);
@@ -243,10 +240,7 @@ Result<std::string> StageObsoletes(RunContext& ctx, const std::unordered_set<int
   for (size_t i = 0; i < unseen.size(); i += ctx.batch_size) {
     IDSYNC_TRY(ctx.store.WithWrite([&]() -> Status {
       for (size_t j = i; j < std::min(unseen.size(), i + ctx.batch_size); ++j) {
-        IDSYNC_ASSIGN(auto o, ctx.store.GetCs(unseen[j]));
-        if (!o) continue;
-        o->pending_import = PendingImport::kDelete;
-        IDSYNC_TRY(ctx.store.UpdateCs(*o));
+        IDSYNC_TRY(ctx.store.SetPendingImport(unseen[j], PendingImport::kDelete));
         ++ctx.counters.stage_deletes;
       }
       return {};

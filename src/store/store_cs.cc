@@ -228,6 +228,32 @@ Status Store::UpdateImported(const ImportedState& state) {
   return {};
 }
 
+Result<std::vector<Store::CsState>> Store::ListCsStates(int64_t ma_id, int64_t after_id, int limit) {
+  IDSYNC_ASSIGN(Statement * st, db_->Prepare("SELECT id, pending_import, pending_export FROM cs_objects WHERE "
+                                             "+ma_id = ? AND id > ? ORDER BY id LIMIT ?"));
+  st->BindInt(1, ma_id);
+  st->BindInt(2, after_id);
+  st->BindInt(3, limit);
+  std::vector<CsState> out;
+  while (true) {
+    IDSYNC_ASSIGN(bool row, st->Step());
+    if (!row) break;
+    out.push_back({st->ColumnInt(0), static_cast<PendingImport>(st->ColumnInt(1)),
+                   static_cast<PendingExport>(st->ColumnInt(2))});
+  }
+  st->Reset();
+  return out;
+}
+
+Status Store::SetPendingImport(int64_t id, PendingImport pending) {
+  IDSYNC_ASSIGN(Statement * st, db_->Prepare("UPDATE cs_objects SET pending_import = ? WHERE id = ?"));
+  st->BindInt(1, static_cast<int>(pending));
+  st->BindInt(2, id);
+  IDSYNC_TRY(st->Step());
+  st->Reset();
+  return {};
+}
+
 Status Store::UpdateCsLink(const CsObject& o) {
   IDSYNC_ASSIGN(Statement * st, db_->Prepare("UPDATE cs_objects SET link_state = ?, mv_id = ?, pending_import = ? "
                                              "WHERE id = ?"));
@@ -373,8 +399,10 @@ Result<int64_t> Store::CountPendingExports(int64_t ma_id) {
 }
 
 Result<int64_t> Store::CountPendingExportDeletes(int64_t ma_id) {
+  // `pending_export <> 0` lets the planner use the partial index of pending
+  // exports instead of reading every object of the MA.
   IDSYNC_ASSIGN(Statement * st, db_->Prepare("SELECT count(*) FROM cs_objects WHERE ma_id = ? AND "
-                                             "pending_export = 3"));
+                                             "pending_export <> 0 AND pending_export = 3"));
   st->BindInt(1, ma_id);
   return ReadCount(*st);
 }

@@ -97,9 +97,11 @@ TEST_F(CliTest, InstallCreatesTheDatabaseAndAPrivateHomeWithoutTheClearPassword)
   EXPECT_EQ(st.st_mode & 0777, 0700u);
   ASSERT_EQ(stat((home() / "server.toml").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
-  for (const auto& entry : fs::directory_iterator(dir_.path()))
-    if (entry.is_regular_file())
+  for (const auto& entry : fs::directory_iterator(dir_.path())) {
+    if (entry.is_regular_file()) {
       EXPECT_EQ(ReadAll(entry.path()).find("Correct-Horse-9"), std::string::npos) << entry.path();
+    }
+  }
   auto store = Store::Open("sqlite:" + db_path().string(), {});
   ASSERT_TRUE(store);
   auto hash = (*store)->db().Prepare("SELECT password_hash, domain, name FROM service_account");
