@@ -1,5 +1,6 @@
 #include "engine/import.h"
 
+#include <algorithm>
 #include <unordered_set>
 
 #include <fmt/format.h>
@@ -217,18 +218,21 @@ Result<std::string> Stopped(RunContext& ctx, const Error& e) {
 
 // Marks every object the full import did not see as pending delete.
 Result<std::string> StageObsoletes(RunContext& ctx, const std::unordered_set<int64_t>& seen) {
+  // Ids come from the anchor index; only the few unseen objects are read.
+  IDSYNC_ASSIGN(auto ids, ctx.store.ListCsIds(ctx.ma_id));
   std::vector<int64_t> unseen;
-  int64_t total = 0, after = 0;
-  while (true) {
-    IDSYNC_ASSIGN(auto page, ctx.store.ListCsStates(ctx.ma_id, after, 20000));
-    if (page.empty()) break;
-    for (const auto& o : page) {
-      after = o.id;
-      if (o.pending_export == PendingExport::kAdd) continue;  // provisioned, not yet exported
-      ++total;
-      if (!seen.count(o.id) && o.pending_import != PendingImport::kDelete) unseen.push_back(o.id);
+  int64_t total = static_cast<int64_t>(ids.size());
+  for (int64_t id : ids) {
+    if (seen.count(id)) continue;
+    IDSYNC_ASSIGN(auto state, ctx.store.GetCsState(id));
+    if (!state) continue;
+    if (state->pending_export == PendingExport::kAdd) {  // provisioned, not yet exported
+      --total;
+      continue;
     }
+    if (state->pending_import != PendingImport::kDelete) unseen.push_back(id);
   }
+  std::sort(unseen.begin(), unseen.end());
   if (ExceedsDeletionThreshold(ctx, static_cast<int64_t>(unseen.size()), total)) {
     IDSYNC_TRY(ctx.ObjectError("", "", "deletion-threshold",
                                fmt::format("the import would delete {} of {} objects, more than the "

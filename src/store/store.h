@@ -172,13 +172,16 @@ class Store {
   Result<std::optional<ImportedState>> FindImportedState(int64_t ma_id, std::string_view anchor);
   // Stages a changed import. REQUIRES: write txn.
   Status UpdateImported(const ImportedState& state);
-  // The pending flags of an MA's objects, in id order, without reading them.
+  // The pending flags of an object, without reading the object.
   struct CsState {
     int64_t id = 0;
     PendingImport pending_import = PendingImport::kNone;
     PendingExport pending_export = PendingExport::kNone;
   };
-  Result<std::vector<CsState>> ListCsStates(int64_t ma_id, int64_t after_id, int limit);
+  // Every object id of an MA, read from the anchor index alone (no table
+  // pages), in no particular order.
+  Result<std::vector<int64_t>> ListCsIds(int64_t ma_id);
+  Result<std::optional<CsState>> GetCsState(int64_t id);
   Status SetPendingImport(int64_t id, PendingImport pending);  // REQUIRES: write txn
   // Writes only the link, MV id and pending import of an object (what a
   // sync changes most often). REQUIRES: write txn.

@@ -228,21 +228,30 @@ Status Store::UpdateImported(const ImportedState& state) {
   return {};
 }
 
-Result<std::vector<Store::CsState>> Store::ListCsStates(int64_t ma_id, int64_t after_id, int limit) {
-  IDSYNC_ASSIGN(Statement * st, db_->Prepare("SELECT id, pending_import, pending_export FROM cs_objects WHERE "
-                                             "+ma_id = ? AND id > ? ORDER BY id LIMIT ?"));
+Result<std::vector<int64_t>> Store::ListCsIds(int64_t ma_id) {
+  IDSYNC_ASSIGN(Statement * st, db_->Prepare("SELECT id FROM cs_objects WHERE ma_id = ?"));
   st->BindInt(1, ma_id);
-  st->BindInt(2, after_id);
-  st->BindInt(3, limit);
-  std::vector<CsState> out;
+  std::vector<int64_t> ids;
   while (true) {
     IDSYNC_ASSIGN(bool row, st->Step());
     if (!row) break;
-    out.push_back({st->ColumnInt(0), static_cast<PendingImport>(st->ColumnInt(1)),
-                   static_cast<PendingExport>(st->ColumnInt(2))});
+    ids.push_back(st->ColumnInt(0));
   }
   st->Reset();
-  return out;
+  return ids;
+}
+
+Result<std::optional<Store::CsState>> Store::GetCsState(int64_t id) {
+  IDSYNC_ASSIGN(Statement * st, db_->Prepare("SELECT id, pending_import, pending_export FROM cs_objects WHERE id = ?"));
+  st->BindInt(1, id);
+  IDSYNC_ASSIGN(bool row, st->Step());
+  std::optional<CsState> state;
+  if (row) {
+    state = CsState{st->ColumnInt(0), static_cast<PendingImport>(st->ColumnInt(1)),
+                    static_cast<PendingExport>(st->ColumnInt(2))};
+  }
+  st->Reset();
+  return state;
 }
 
 Status Store::SetPendingImport(int64_t id, PendingImport pending) {
