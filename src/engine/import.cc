@@ -275,15 +275,9 @@ Result<std::string> RunFullImport(RunContext& ctx, Connector& connector) {
 Result<std::string> RunDeltaImport(RunContext& ctx, Connector& connector) {
   StagingSink sink(ctx, /*full=*/false);
   auto st = connector.DeltaImport(sink);
-  if (!st && st.error().code == ErrorCode::kUnsupported) {
-    // The source cannot tell what changed: read it whole and stage the difference.
-    StagingSink full_sink(ctx, /*full=*/true);
-    auto full = FlushAfter(connector.FullImport(full_sink), full_sink);
-    if (!full) return Stopped(ctx, full.error());
-    IDSYNC_ASSIGN(std::string obsolete_status, StageObsoletes(ctx, full_sink.seen()));
-    if (obsolete_status != run_status::kSuccess) return obsolete_status;
-    return StatusFor(ctx, run_status::kSuccess);
-  }
+  // The source cannot tell what changed: read it whole and stage the
+  // difference, exactly as a full import does.
+  if (!st && st.error().code == ErrorCode::kUnsupported) return RunFullImport(ctx, connector);
   st = FlushAfter(std::move(st), sink);
   if (!st) return Stopped(ctx, st.error());
   return StatusFor(ctx, run_status::kSuccess);

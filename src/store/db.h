@@ -53,7 +53,6 @@ class Db {
   // fencing check made inside it holds until commit. kBusy if another
   // process holds the lock beyond the busy timeout.
   virtual Status BeginWrite() = 0;
-  virtual Status BeginRead() = 0;
   virtual Status Commit() = 0;
   virtual void Rollback() = 0;
   virtual bool InTransaction() const = 0;

@@ -50,7 +50,6 @@ CREATE TABLE cs_objects (
   export_attrs BLOB,
   export_dn TEXT,
   export_batch INTEGER,
-  import_run INTEGER NOT NULL DEFAULT 0,
   UNIQUE (ma_id, anchor));
 CREATE INDEX cs_objects_dn ON cs_objects (ma_id, dn) WHERE dn <> anchor;
 CREATE INDEX cs_objects_mv ON cs_objects (mv_id, ma_id) WHERE mv_id IS NOT NULL;
@@ -112,7 +111,6 @@ CREATE TABLE export_batches (
   ma_id INTEGER NOT NULL,
   state TEXT NOT NULL,
   created_at TEXT NOT NULL);
-CREATE TABLE watermarks (ma_id INTEGER PRIMARY KEY, value TEXT NOT NULL);
 )sql",
 };
 

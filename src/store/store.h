@@ -46,7 +46,6 @@ struct CsObject {
   AttributeMap export_attrs;  // desired state when pending_export is add/update
   std::string export_dn;      // desired DN when it differs from dn (add, rename)
   std::optional<int64_t> export_batch;
-  int64_t import_run = 0;     // last full import that saw this object
 };
 
 struct MvObject {
@@ -196,11 +195,6 @@ class Store {
                                       const std::vector<std::string>& dn_anchored_types);
   Status DeleteCs(int64_t id);              // REQUIRES: write txn
   Result<int64_t> CountCs(int64_t ma_id);
-  // Objects of the MA not seen by full import `run` (and not awaiting their
-  // first export): how many, and marking them pending delete.
-  Result<int64_t> CountUnseen(int64_t ma_id, int64_t run);
-  Result<int64_t> MarkUnseenDeleted(int64_t ma_id, int64_t run);  // REQUIRES: write txn
-  // Marks every object of the MA as needing sync (used by full sync).
   Result<int64_t> CountPendingExports(int64_t ma_id);
   Result<int64_t> CountPendingExportDeletes(int64_t ma_id);
 
@@ -237,7 +231,6 @@ class Store {
   Status MarkPendingSync(const std::vector<int64_t>& cs_ids);
   // Scans (or uses the key index when `attr` is indexed) for objects with the value.
   Result<std::vector<MvObject>> SearchMv(std::string_view attr, std::string_view value, int limit);
-  Result<int64_t> CountMv();
 
   // ---- runs, locks, batches (store_runs.cc)
   Result<int64_t> StartRun(const RunRecord& run);  // REQUIRES: write txn
@@ -255,8 +248,6 @@ class Store {
   // A new batch holding up to max_objects pending exports; REQUIRES: write txn.
   Result<int64_t> CreateExportBatch(int64_t ma_id, int64_t max_objects);
   Status CompleteExportBatch(int64_t batch_id);       // REQUIRES: write txn
-  Result<std::optional<std::string>> GetWatermark(int64_t ma_id);
-  Status SetWatermark(int64_t ma_id, std::string_view value);  // REQUIRES: write txn
 
  private:
   explicit Store(std::unique_ptr<Db> db);

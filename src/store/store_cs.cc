@@ -1,6 +1,7 @@
 // Store: connector space objects.
 #include <fmt/format.h>
 
+#include "store/statement_util.h"
 #include "store/store.h"
 
 namespace idsync {
@@ -8,7 +9,7 @@ namespace {
 
 #define IDSYNC_CS_DATA_COLUMNS                                                   \
   "ma_id, anchor, dn, object_type, attrs, link_state, mv_id, pending_import, " \
-  "pending_export, export_attrs, export_dn, export_batch, import_run"
+  "pending_export, export_attrs, export_dn, export_batch"
 #define IDSYNC_CS_COLUMNS "id, " IDSYNC_CS_DATA_COLUMNS
 constexpr const char* kCsColumns = IDSYNC_CS_COLUMNS;
 
@@ -27,7 +28,6 @@ Result<CsObject> ReadCs(Statement& st) {
   IDSYNC_ASSIGN(o.export_attrs, DecodeAttributes(st.ColumnBlob(10)));
   o.export_dn = st.ColumnText(11);
   if (!st.IsNull(12)) o.export_batch = st.ColumnInt(12);
-  o.import_run = st.ColumnInt(13);
   return o;
 }
 
@@ -49,7 +49,6 @@ void BindCs(Statement& st, const CsObject& o) {
   else st.BindText(11, o.export_dn);
   if (o.export_batch) st.BindInt(12, *o.export_batch);
   else st.BindNull(12);
-  st.BindInt(13, o.import_run);
 }
 
 Result<std::optional<CsObject>> ReadOne(Statement& st) {
@@ -72,13 +71,6 @@ Result<std::vector<CsObject>> ReadAll(Statement& st) {
   }
   st.Reset();
   return out;
-}
-
-Result<int64_t> ReadCount(Statement& st) {
-  IDSYNC_ASSIGN(bool row, st.Step());
-  int64_t n = row ? st.ColumnInt(0) : 0;
-  st.Reset();
-  return n;
 }
 
 }  // namespace
@@ -181,7 +173,7 @@ Result<std::optional<Store::ConnectorName>> Store::FindConnectorName(int64_t mv_
 
 Result<bool> Store::InsertCsIfNew(CsObject& o) {
   IDSYNC_ASSIGN(Statement * st,
-                db_->Prepare("INSERT INTO cs_objects (" IDSYNC_CS_DATA_COLUMNS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (ma_id, anchor) DO NOTHING RETURNING id"));
+                db_->Prepare("INSERT INTO cs_objects (" IDSYNC_CS_DATA_COLUMNS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (ma_id, anchor) DO NOTHING RETURNING id"));
   BindCs(*st, o);
   IDSYNC_ASSIGN(bool row, st->Step());
   if (row) o.id = st->ColumnInt(0);
@@ -191,7 +183,7 @@ Result<bool> Store::InsertCsIfNew(CsObject& o) {
 
 Status Store::InsertCs(CsObject& o) {
   IDSYNC_ASSIGN(Statement * st,
-                db_->Prepare("INSERT INTO cs_objects (" IDSYNC_CS_DATA_COLUMNS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"));
+                db_->Prepare("INSERT INTO cs_objects (" IDSYNC_CS_DATA_COLUMNS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"));
   BindCs(*st, o);
   IDSYNC_ASSIGN(bool row, st->Step());
   if (!row) return Fail(ErrorCode::kDatabase, "connector space insert returned no id");
@@ -231,14 +223,7 @@ Status Store::UpdateImported(const ImportedState& state) {
 Result<std::vector<int64_t>> Store::ListCsIds(int64_t ma_id) {
   IDSYNC_ASSIGN(Statement * st, db_->Prepare("SELECT id FROM cs_objects WHERE ma_id = ?"));
   st->BindInt(1, ma_id);
-  std::vector<int64_t> ids;
-  while (true) {
-    IDSYNC_ASSIGN(bool row, st->Step());
-    if (!row) break;
-    ids.push_back(st->ColumnInt(0));
-  }
-  st->Reset();
-  return ids;
+  return ReadIds(*st);
 }
 
 Result<std::optional<Store::CsState>> Store::GetCsState(int64_t id) {
@@ -340,10 +325,10 @@ Status Store::UpdateCs(const CsObject& o) {
   IDSYNC_ASSIGN(Statement * st,
                 db_->Prepare("UPDATE cs_objects SET ma_id = ?, anchor = ?, dn = ?, object_type = ?, "
                              "attrs = ?, link_state = ?, mv_id = ?, pending_import = ?, "
-                             "pending_export = ?, export_attrs = ?, export_dn = ?, export_batch = ?, "
-                             "import_run = ? WHERE id = ?"));
+                             "pending_export = ?, export_attrs = ?, export_dn = ?, export_batch = ? "
+                             "WHERE id = ?"));
   BindCs(*st, o);
-  st->BindInt(14, o.id);
+  st->BindInt(13, o.id);
   IDSYNC_TRY(st->Step());
   st->Reset();
   return {};
@@ -374,30 +359,6 @@ Result<int64_t> Store::CountCs(int64_t ma_id) {
   IDSYNC_ASSIGN(Statement * st, db_->Prepare("SELECT count(*) FROM cs_objects WHERE ma_id = ?"));
   st->BindInt(1, ma_id);
   return ReadCount(*st);
-}
-
-// "Unseen" excludes objects awaiting their first export (provisioned, never
-// imported) and objects already pending delete.
-static constexpr const char* kUnseen =
-    "ma_id = ? AND import_run < ? AND pending_export <> 1 AND pending_import <> 3";
-
-Result<int64_t> Store::CountUnseen(int64_t ma_id, int64_t run) {
-  IDSYNC_ASSIGN(Statement * st,
-                db_->Prepare(fmt::format("SELECT count(*) FROM cs_objects WHERE {}", kUnseen)));
-  st->BindInt(1, ma_id);
-  st->BindInt(2, run);
-  return ReadCount(*st);
-}
-
-Result<int64_t> Store::MarkUnseenDeleted(int64_t ma_id, int64_t run) {
-  IDSYNC_ASSIGN(Statement * st,
-                db_->Prepare(fmt::format("UPDATE cs_objects SET pending_import = 3 WHERE {}", kUnseen)));
-  st->BindInt(1, ma_id);
-  st->BindInt(2, run);
-  IDSYNC_TRY(st->Step());
-  int64_t n = st->ChangedRows();
-  st->Reset();
-  return n;
 }
 
 Result<int64_t> Store::CountPendingExports(int64_t ma_id) {

@@ -1,6 +1,7 @@
 // Store: metaverse objects and the join-key index.
 #include <fmt/format.h>
 
+#include "store/statement_util.h"
 #include "store/store.h"
 
 namespace idsync {
@@ -14,18 +15,6 @@ std::string EncodeContributors(const MvObject& o) {
     flat.push_back(ma);
   }
   return EncodeStrings(flat);
-}
-
-// The first column of every row, as ids.
-Result<std::vector<int64_t>> ReadIds(Statement& st) {
-  std::vector<int64_t> ids;
-  while (true) {
-    IDSYNC_ASSIGN(bool row, st.Step());
-    if (!row) break;
-    ids.push_back(st.ColumnInt(0));
-  }
-  st.Reset();
-  return ids;
 }
 
 Result<MvObject> ReadMv(Statement& st) {
@@ -114,6 +103,9 @@ Status Store::SetMvKeys(int64_t mv_id, const std::vector<std::pair<std::string, 
   return {};
 }
 
+static constexpr const char* kInsertRef =
+    "INSERT INTO mv_refs (to_id, from_id) VALUES (?, ?) ON CONFLICT DO NOTHING";
+
 Status Store::SetMvRefs(int64_t from_id, const std::vector<int64_t>& to_ids, bool is_new) {
   if (!is_new) {
     IDSYNC_ASSIGN(Statement * del, db_->Prepare("DELETE FROM mv_refs WHERE from_id = ?"));
@@ -122,40 +114,18 @@ Status Store::SetMvRefs(int64_t from_id, const std::vector<int64_t>& to_ids, boo
     del->Reset();
   }
   if (to_ids.empty()) return {};
-  IDSYNC_ASSIGN(Statement * ins, db_->Prepare("INSERT INTO mv_refs (to_id, from_id) VALUES (?, ?) "
-                                              "ON CONFLICT DO NOTHING"));
-  for (int64_t to : to_ids) {
-    ins->Reset();
-    ins->BindInt(1, to);
-    ins->BindInt(2, from_id);
-    IDSYNC_TRY(ins->Step());
-  }
-  ins->Reset();
-  return {};
+  IDSYNC_ASSIGN(Statement * ins, db_->Prepare(kInsertRef));
+  return StepEach(*ins, to_ids, from_id);
 }
 
 Status Store::ChangeMvRefs(int64_t from_id, const std::vector<int64_t>& removed, const std::vector<int64_t>& added) {
   if (!removed.empty()) {
     IDSYNC_ASSIGN(Statement * del, db_->Prepare("DELETE FROM mv_refs WHERE to_id = ? AND from_id = ?"));
-    for (int64_t to : removed) {
-      del->Reset();
-      del->BindInt(1, to);
-      del->BindInt(2, from_id);
-      IDSYNC_TRY(del->Step());
-    }
-    del->Reset();
+    IDSYNC_TRY(StepEach(*del, removed, from_id));
   }
   if (added.empty()) return {};
-  IDSYNC_ASSIGN(Statement * ins, db_->Prepare("INSERT INTO mv_refs (to_id, from_id) VALUES (?, ?) "
-                                              "ON CONFLICT DO NOTHING"));
-  for (int64_t to : added) {
-    ins->Reset();
-    ins->BindInt(1, to);
-    ins->BindInt(2, from_id);
-    IDSYNC_TRY(ins->Step());
-  }
-  ins->Reset();
-  return {};
+  IDSYNC_ASSIGN(Statement * ins, db_->Prepare(kInsertRef));
+  return StepEach(*ins, added, from_id);
 }
 
 Result<std::vector<int64_t>> Store::ListMvReferrers(int64_t to_id) {
@@ -185,9 +155,7 @@ Result<std::vector<int64_t>> Store::TakeRefWaits(int64_t ma_id, std::string_view
 Result<bool> Store::HasRefWaits(int64_t ma_id) {
   IDSYNC_ASSIGN(Statement * st, db_->Prepare("SELECT 1 FROM ref_waits WHERE ma_id = ? LIMIT 1"));
   st->BindInt(1, ma_id);
-  IDSYNC_ASSIGN(bool row, st->Step());
-  st->Reset();
-  return row;
+  return ReadExists(*st);
 }
 
 Status Store::AddExportWait(int64_t ma_id, int64_t to_id, int64_t from_id) {
@@ -212,9 +180,7 @@ Result<std::vector<int64_t>> Store::TakeExportWaits(int64_t ma_id, int64_t to_id
 Result<bool> Store::HasExportWaits(int64_t ma_id) {
   IDSYNC_ASSIGN(Statement * st, db_->Prepare("SELECT 1 FROM export_waits WHERE ma_id = ? LIMIT 1"));
   st->BindInt(1, ma_id);
-  IDSYNC_ASSIGN(bool row, st->Step());
-  st->Reset();
-  return row;
+  return ReadExists(*st);
 }
 
 Status Store::ClearRefWaits(int64_t cs_id) {
@@ -265,12 +231,5 @@ Result<std::vector<MvObject>> Store::SearchMv(std::string_view attr, std::string
   return out;
 }
 
-Result<int64_t> Store::CountMv() {
-  IDSYNC_ASSIGN(Statement * st, db_->Prepare("SELECT count(*) FROM mv_objects"));
-  IDSYNC_ASSIGN(bool row, st->Step());
-  int64_t n = row ? st->ColumnInt(0) : 0;
-  st->Reset();
-  return n;
-}
 
 }  // namespace idsync

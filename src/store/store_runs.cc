@@ -1,4 +1,4 @@
-// Store: run history, run locks, export batches and import watermarks.
+// Store: run history, run locks and export batches.
 #include <signal.h>
 
 #include <cerrno>
@@ -193,26 +193,6 @@ Status Store::CompleteExportBatch(int64_t batch_id) {
   IDSYNC_ASSIGN(Statement * st,
                 db_->Prepare("UPDATE export_batches SET state = 'done' WHERE id = ?"));
   st->BindInt(1, batch_id);
-  IDSYNC_TRY(st->Step());
-  st->Reset();
-  return {};
-}
-
-Result<std::optional<std::string>> Store::GetWatermark(int64_t ma_id) {
-  IDSYNC_ASSIGN(Statement * st, db_->Prepare("SELECT value FROM watermarks WHERE ma_id = ?"));
-  st->BindInt(1, ma_id);
-  IDSYNC_ASSIGN(bool row, st->Step());
-  std::optional<std::string> v;
-  if (row) v = std::string(st->ColumnText(0));
-  st->Reset();
-  return v;
-}
-
-Status Store::SetWatermark(int64_t ma_id, std::string_view value) {
-  IDSYNC_ASSIGN(Statement * st, db_->Prepare("INSERT INTO watermarks (ma_id, value) VALUES (?, ?) "
-                                             "ON CONFLICT (ma_id) DO UPDATE SET value = excluded.value"));
-  st->BindInt(1, ma_id);
-  st->BindText(2, value);
   IDSYNC_TRY(st->Step());
   st->Reset();
   return {};

@@ -52,7 +52,6 @@ class KillingDbImpl final : public Db {
     return inner_->Exec(sql);
   }
   Status BeginWrite() override { return inner_->BeginWrite(); }
-  Status BeginRead() override { return inner_->BeginRead(); }
   Status Commit() override {
     Tick();
     return inner_->Commit();

@@ -111,7 +111,6 @@ class SqliteDb final : public Db {
   }
 
   Status BeginWrite() override { return Begin("BEGIN IMMEDIATE"); }
-  Status BeginRead() override { return Begin("BEGIN DEFERRED"); }
   Status Commit() override {
     IDSYNC_TRY(Exec("COMMIT"));
     return {};
