@@ -8,39 +8,51 @@
 #include "engine/synchronizer.h"
 
 namespace idsync {
+namespace {
 
-Result<std::optional<int64_t>> Synchronizer::Join(CsObject& cs, const MaObjectType& type) {
+// Whether `attr` is a reference attribute of the metaverse type.
+bool IsReference(const MvObjectType* type, std::string_view attr) {
+  return type && std::any_of(type->references.begin(), type->references.end(),
+                             [&](const std::string& r) { return EqualsIgnoreCase(r, attr); });
+}
+
+}  // namespace
+
+Result<std::optional<Synchronizer::JoinMatch>> Synchronizer::Join(CsObject& cs, const MaObjectType& type) {
   for (size_t rule = 0; rule < type.join.size(); ++rule) {
     const JoinRule& j = type.join[rule];
-    bool added_dn = cs.attrs.try_emplace("dn", Values{cs.dn}).second;
-    auto evaluated = Eval(j.cs_value, cs.attrs, "join rule");
-    if (added_dn) cs.attrs.erase("dn");
+    Result<Values> evaluated;
+    {
+      DnInAttributes dn(cs);
+      evaluated = Eval(j.cs_value, cs.attrs, "join rule");
+    }
     IDSYNC_ASSIGN(Values values, std::move(evaluated));
-    std::vector<int64_t> candidates;
+    std::vector<JoinMatch> candidates;
     for (const auto& v : values) {
       IDSYNC_ASSIGN(auto ids, ctx_.store.FindMvByKey(ToLower(j.mv_attribute), ToLower(v)));
       for (int64_t id : ids) {
-        if (std::find(candidates.begin(), candidates.end(), id) != candidates.end()) continue;
+        if (std::any_of(candidates.begin(), candidates.end(), [&](const JoinMatch& m) { return m.mv.id == id; }))
+          continue;
         IDSYNC_ASSIGN(auto mv, ctx_.store.GetMv(id));
         if (!mv || mv->object_type != type.mv_object_type) continue;
         // An MV object has at most one connector per MA.
         IDSYNC_ASSIGN(auto links, ctx_.store.ListCsByMv(id));
         if (std::any_of(links.begin(), links.end(), [&](const CsObject& c) { return c.ma_id == cs.ma_id; }))
           continue;
-        candidates.push_back(id);
+        candidates.push_back({std::move(*mv), std::move(links)});
       }
     }
-    if (candidates.size() == 1) return std::optional<int64_t>(candidates[0]);
+    if (candidates.size() == 1) return std::optional<JoinMatch>(std::move(candidates[0]));
     if (candidates.size() > 1) {
       std::string ids;
-      for (int64_t id : candidates) ids += (ids.empty() ? "" : ", ") + std::to_string(id);
+      for (const auto& m : candidates) ids += (ids.empty() ? "" : ", ") + std::to_string(m.mv.id);
       return Fail(ErrorCode::kInvalidArgument,
                   fmt::format("ambiguous join: rule {} ({} = {}) matches metaverse objects {}; make the rule "
                               "more specific or fix the data",
                               rule + 1, j.mv_attribute, j.cs_value.text(), ids));
     }
   }
-  return std::optional<int64_t>();
+  return std::optional<JoinMatch>();
 }
 
 bool Synchronizer::Contribute(MvObject& mv, const std::string& attr, std::string_view ma, Values values,
@@ -103,30 +115,16 @@ Result<Values> Synchronizer::RefsIn(int64_t ma_id, int64_t cs_id, const MaObject
 Status Synchronizer::FlowIn(CsObject& cs, const MaObjectType& type, MvObject& mv,
                             const std::vector<CsObject>& connectors, bool* changed, Outcome& out) {
   const MvObjectType* mv_type = ctx_.config.FindMvType(mv.object_type);
-  bool added_dn = cs.attrs.try_emplace("dn", Values{cs.dn}).second;
+  DnInAttributes dn(cs);
   std::vector<std::string> recall;
-  Status st;
   for (const auto& flow : type.import_flows) {
-    auto values = Eval(flow.expression, cs.attrs, "import flow to " + flow.target);
-    if (!values) {
-      st = tl::unexpected(values.error());
-      break;
+    IDSYNC_ASSIGN(Values values, Eval(flow.expression, cs.attrs, "import flow to " + flow.target));
+    if (IsReference(mv_type, flow.target)) {
+      IDSYNC_ASSIGN(values, RefsIn(cs.ma_id, cs.id, type, flow.expression.ReferencedAttributes()[0], values,
+                                   out.final_pass, out));
     }
-    bool is_ref = mv_type && std::any_of(mv_type->references.begin(), mv_type->references.end(),
-                                         [&](const auto& r) { return EqualsIgnoreCase(r, flow.target); });
-    if (is_ref) {
-      auto refs = RefsIn(cs.ma_id, cs.id, type, flow.expression.ReferencedAttributes()[0], *values,
-                         out.final_pass, out);
-      if (!refs) {
-        st = tl::unexpected(refs.error());
-        break;
-      }
-      *values = std::move(*refs);
-    }
-    if (Contribute(mv, flow.target, ctx_.ma.name, std::move(*values), changed)) recall.push_back(flow.target);
+    if (Contribute(mv, flow.target, ctx_.ma.name, std::move(values), changed)) recall.push_back(flow.target);
   }
-  if (added_dn) cs.attrs.erase("dn");
-  if (!st) return st;
   if (!recall.empty()) IDSYNC_TRY(Recall(mv, recall, connectors, out));
   return {};
 }
@@ -144,9 +142,7 @@ Status Synchronizer::Recall(MvObject& mv, const std::vector<std::string>& attrs,
       if (std::none_of(attrs.begin(), attrs.end(), [&](const auto& a) { return EqualsIgnoreCase(a, flow.target); }))
         continue;
       IDSYNC_ASSIGN(Values values, Eval(flow.expression, source, "import flow to " + flow.target));
-      const MvObjectType* mv_type = ctx_.config.FindMvType(mv.object_type);
-      if (mv_type && std::any_of(mv_type->references.begin(), mv_type->references.end(),
-                                 [&](const auto& r) { return EqualsIgnoreCase(r, flow.target); })) {
+      if (IsReference(ctx_.config.FindMvType(mv.object_type), flow.target)) {
         IDSYNC_ASSIGN(values, RefsIn(c.ma_id, c.id, *type, flow.expression.ReferencedAttributes()[0], values,
                                      out.final_pass, out));
       }

@@ -64,9 +64,11 @@ Status Synchronizer::Process(CsObject& cs, bool final_pass, bool* deferred) {
   }
 
   if (type->filter) {
-    cs.attrs.try_emplace("dn", Values{cs.dn});
-    auto filtered = Eval(*type->filter, cs.attrs, "connector filter");
-    cs.attrs.erase("dn");
+    Result<Values> filtered;
+    {
+      DnInAttributes dn(cs);
+      filtered = Eval(*type->filter, cs.attrs, "connector filter");
+    }
     if (!filtered) return tl::unexpected(filtered.error());
     if (IsTruthy(*filtered)) {
       if (mv) IDSYNC_TRY(Disconnect(cs, *mv, connectors, out));
@@ -88,8 +90,8 @@ Status Synchronizer::Process(CsObject& cs, bool final_pass, bool* deferred) {
   if (!mv) {
     IDSYNC_ASSIGN(auto joined, Join(cs, *type));
     if (joined) {
-      IDSYNC_ASSIGN(mv, ctx_.store.GetMv(*joined));
-      IDSYNC_ASSIGN(connectors, ctx_.store.ListCsByMv(*joined));
+      mv = std::move(joined->mv);
+      connectors = std::move(joined->connectors);
       ++ctx_.counters.joins;
     } else if (type->project) {
       mv = MvObject{};

@@ -14,6 +14,22 @@
 
 namespace idsync {
 
+// Shows a CS object's DN to expressions as the attribute `dn` for as long as
+// it lives, unless the object has a real `dn` attribute (which is kept).
+class DnInAttributes {
+ public:
+  explicit DnInAttributes(CsObject& cs) : cs_(cs), added_(cs.attrs.try_emplace("dn", Values{cs.dn}).second) {}
+  ~DnInAttributes() {
+    if (added_) cs_.attrs.erase("dn");
+  }
+  DnInAttributes(const DnInAttributes&) = delete;
+  DnInAttributes& operator=(const DnInAttributes&) = delete;
+
+ private:
+  CsObject& cs_;
+  bool added_;
+};
+
 class Synchronizer {
  public:
   explicit Synchronizer(RunContext& ctx);
@@ -39,7 +55,12 @@ class Synchronizer {
   };
 
   // inbound (inbound.cc)
-  Result<std::optional<int64_t>> Join(CsObject& cs, const MaObjectType& type);
+  // The MV object a join rule finds, with its connectors, as read to check it.
+  struct JoinMatch {
+    MvObject mv;
+    std::vector<CsObject> connectors;
+  };
+  Result<std::optional<JoinMatch>> Join(CsObject& cs, const MaObjectType& type);
   Status FlowIn(CsObject& cs, const MaObjectType& type, MvObject& mv,
                 const std::vector<CsObject>& connectors, bool* mv_changed, Outcome& out);
   Status Recall(MvObject& mv, const std::vector<std::string>& attrs, const std::vector<CsObject>& connectors,
