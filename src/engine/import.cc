@@ -55,20 +55,12 @@ class StagingSink final : public ImportSink {
 
   Status Flush() {
     if (batch_.empty()) return {};
-    // Reaching the error limit stops the import but keeps what was staged
-    // before it (each object is whole) and the errors that explain the stop.
-    Status limit;
-    IDSYNC_TRY(ctx_.store.WithWrite([&]() -> Status {
-      for (auto& r : batch_) {
-        auto st = Stage(r);
-        if (!st && st.error().code == ErrorCode::kLimit) {
-          limit = st;
-          break;
-        }
-        if (!st) return st;
-      }
+    // Reaching the error limit stops the import but keeps what was staged.
+    Status limit = ctx_.CommitKeepingLimit([&]() -> Status {
+      for (auto& r : batch_) IDSYNC_TRY(Stage(r));
       return {};
-    }));
+    });
+    if (!limit && limit.error().code != ErrorCode::kLimit) return limit;
     ctx_.counters.processed += batch_.size();
     batch_.clear();
     if (ctx_.progress) ctx_.progress("import", ctx_.counters.processed);

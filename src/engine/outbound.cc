@@ -45,7 +45,7 @@ Result<AttributeMap> Synchronizer::ExportValues(const MvObject& mv, int64_t targ
   return base;
 }
 
-Status Synchronizer::FlowOut(MvObject& mv, std::vector<CsObject>& connectors, const CsObject* source,
+Status Synchronizer::FlowOut(MvObject& mv, std::vector<CsObject>& connectors, CsObject* source,
                              bool final_pass, Outcome& out) {
   for (const auto& target : ctx_.config.mas) {
     int64_t target_id = ma_ids_.at(target.name);
@@ -56,7 +56,7 @@ Status Synchronizer::FlowOut(MvObject& mv, std::vector<CsObject>& connectors, co
       bool write = true;
       if (source && source->ma_id == target_id) {
         if (source->object_type != type.name) continue;
-        existing = const_cast<CsObject*>(source);  // written by Process after this
+        existing = source;  // written by Process after this
         write = false;
       } else {
         for (auto& c : connectors)

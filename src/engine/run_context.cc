@@ -55,6 +55,19 @@ Status RunContext::ObjectError(std::string_view object, std::string_view locatio
   return {};
 }
 
+Status RunContext::CommitKeepingLimit(const std::function<Status()>& body) {
+  Status limit;
+  IDSYNC_TRY(store.WithWrite([&]() -> Status {
+    auto st = body();
+    if (!st && st.error().code == ErrorCode::kLimit) {
+      limit = st;
+      return {};
+    }
+    return st;
+  }));
+  return limit;
+}
+
 const MaObjectType* RunContext::FindType(std::string_view name) const {
   for (const auto& t : ma.object_types)
     if (t.name == name) return &t;

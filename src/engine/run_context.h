@@ -70,6 +70,11 @@ struct RunContext {
   Status ObjectError(std::string_view object, std::string_view location, std::string_view code,
                      std::string_view message);
   const MaObjectType* FindType(std::string_view name) const;
+  // Runs `body` in one write transaction. When it stops on the error limit
+  // (kLimit), what it did so far is still committed (each object is whole,
+  // and the errors that explain the stop are kept) and kLimit is returned
+  // after the commit; any other error rolls the transaction back.
+  Status CommitKeepingLimit(const std::function<Status()>& body);
 };
 
 }  // namespace idsync

@@ -21,6 +21,7 @@ Status ProcessBatch(RunContext& ctx, Synchronizer& sync, std::vector<CsObject>& 
     auto st = sync.Process(cs, final_pass, &defer);
     if (!st) {
       IDSYNC_TRY(ctx.store.RollbackToSavepoint());
+      sync.TakeWoken();  // what this object woke was rolled back with it
       if (st.error().code != ErrorCode::kInvalidArgument && st.error().code != ErrorCode::kLimit)
         return st;
       IDSYNC_TRY(ctx.ObjectError(cs.anchor, cs.dn, "sync-error", st.error().message));
@@ -35,16 +36,13 @@ Status ProcessBatch(RunContext& ctx, Synchronizer& sync, std::vector<CsObject>& 
   return {};
 }
 
-// One batch in one transaction; an error limit inside it still commits.
-Status CommitBatch(RunContext& ctx, const std::function<Status()>& body, bool* limit_reached) {
-  return ctx.store.WithWrite([&]() -> Status {
-    auto st = body();
-    if (!st && st.error().code == ErrorCode::kLimit) {
-      *limit_reached = true;
-      return {};
-    }
-    return st;
-  });
+// Turns the error limit into a flag (the batch was committed); other errors pass.
+Status KeepGoing(Status st, bool* limit_reached) {
+  if (!st && st.error().code == ErrorCode::kLimit) {
+    *limit_reached = true;
+    return {};
+  }
+  return st;
 }
 
 }  // namespace
@@ -60,7 +58,7 @@ Result<std::string> RunSync(RunContext& ctx, bool full) {
   q.limit = static_cast<int>(ctx.batch_size);
   while (!limit) {
     bool empty = false;
-    IDSYNC_TRY(CommitBatch(ctx, [&]() -> Status {
+    IDSYNC_TRY(KeepGoing(ctx.CommitKeepingLimit([&]() -> Status {
       IDSYNC_ASSIGN(auto batch, ctx.store.ListCs(q));
       if (batch.empty()) {
         empty = true;
@@ -68,7 +66,7 @@ Result<std::string> RunSync(RunContext& ctx, bool full) {
       }
       q.after_id = batch.back().id;
       return ProcessBatch(ctx, sync, batch, /*final_pass=*/false, deferred);
-    }, &limit));
+    }), &limit));
     if (empty) break;
   }
   // Second pass: objects whose references pointed at objects not yet linked,
@@ -83,7 +81,7 @@ Result<std::string> RunSync(RunContext& ctx, bool full) {
   enqueue(deferred);
   for (size_t i = 0; i < queue.size() && !limit; i += ctx.batch_size) {
     std::vector<int64_t> more;
-    IDSYNC_TRY(CommitBatch(ctx, [&]() -> Status {
+    IDSYNC_TRY(KeepGoing(ctx.CommitKeepingLimit([&]() -> Status {
       std::vector<CsObject> batch;
       for (size_t j = i; j < std::min(queue.size(), i + ctx.batch_size); ++j) {
         IDSYNC_ASSIGN(auto cs, ctx.store.GetCs(queue[j]));
@@ -91,7 +89,7 @@ Result<std::string> RunSync(RunContext& ctx, bool full) {
       }
       ctx.counters.processed -= batch.size();  // counted in the first pass
       return ProcessBatch(ctx, sync, batch, /*final_pass=*/true, more);
-    }, &limit));
+    }), &limit));
     // Objects woken by this batch are synchronized again, even those
     // already handled in this pass.
     for (int64_t id : more) queued.erase(id);

@@ -94,7 +94,9 @@ class Synchronizer {
                         const Values& values, bool final_pass, Outcome& out);
 
   // outbound (outbound.cc)
-  Status FlowOut(MvObject& mv, std::vector<CsObject>& connectors, const CsObject* source, bool final_pass,
+  // `source`: the object being synchronized (its MA's export flows change it
+  // in memory; Process writes it), or null.
+  Status FlowOut(MvObject& mv, std::vector<CsObject>& connectors, CsObject* source, bool final_pass,
                  Outcome& out);
   Status FlowOutTo(MvObject& mv, int64_t target_id, const MaObjectType& type, CsObject* existing,
                    bool write, bool final_pass, Outcome& out);
