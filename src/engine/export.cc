@@ -83,13 +83,12 @@ Status ExportBatches(RunContext& ctx, Connector& connector, int64_t batch_object
     if (open) {
       batch = *open;  // left by an interrupted export: write it again
     } else {
-      IDSYNC_ASSIGN(int64_t pending, ctx.store.CountPendingExports(ctx.ma_id));
-      if (pending == 0) return {};
-      Result<int64_t> created = 0;
+      std::optional<int64_t> created;
       IDSYNC_TRY(ctx.store.WithWrite([&]() -> Status {
-        created = ctx.store.CreateExportBatch(ctx.ma_id, batch_objects);
-        return created ? Status{} : Status(tl::unexpected(created.error()));
+        IDSYNC_ASSIGN(created, ctx.store.CreateExportBatch(ctx.ma_id, batch_objects));
+        return {};
       }));
+      if (!created) return {};  // nothing left to export
       batch = *created;
     }
     IDSYNC_ASSIGN(auto session, connector.BeginExport(batch));

@@ -135,11 +135,11 @@ Result<RunResult> RunProfile(Store& store, const RunRequest& req) {
     result.status = fatal->code == ErrorCode::kFenced ? run_status::kStoppedNotActive
                     : fatal->code == ErrorCode::kConfig ? run_status::kStoppedConfig
                                                         : run_status::kStoppedServer;
-    result.steps.push_back({"error", result.status, ctx.counters});
-    result.counters.Add(ctx.counters);
     store.Rollback();
     auto st = ctx.ObjectError("", "", std::string(ErrorCodeName(fatal->code)), fatal->message);
     (void)st;  // the database may be what failed; the status below still tells
+    result.steps.push_back({"error", result.status, ctx.counters});
+    result.counters.Add(ctx.counters);
   }
   auto finish = store.WithWrite([&]() -> Status {
     IDSYNC_TRY(store.FinishRun(result.run_id, result.status, StepsJson(result)));

@@ -246,7 +246,8 @@ class Store {
   // Export batches: the open (not completed) batch of an MA, if any.
   Result<std::optional<int64_t>> OpenExportBatch(int64_t ma_id);
   // A new batch holding up to max_objects pending exports; REQUIRES: write txn.
-  Result<int64_t> CreateExportBatch(int64_t ma_id, int64_t max_objects);
+  // nullopt (and no batch) when the MA has no pending export left.
+  Result<std::optional<int64_t>> CreateExportBatch(int64_t ma_id, int64_t max_objects);
   Status CompleteExportBatch(int64_t batch_id);       // REQUIRES: write txn
 
  private:

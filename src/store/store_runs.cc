@@ -167,7 +167,7 @@ Result<std::optional<int64_t>> Store::OpenExportBatch(int64_t ma_id) {
   return id;
 }
 
-Result<int64_t> Store::CreateExportBatch(int64_t ma_id, int64_t max_objects) {
+Result<std::optional<int64_t>> Store::CreateExportBatch(int64_t ma_id, int64_t max_objects) {
   IDSYNC_ASSIGN(Statement * st, db_->Prepare("INSERT INTO export_batches (ma_id, state, created_at) "
                                              "VALUES (?, 'open', ?) RETURNING id"));
   st->BindInt(1, ma_id);
@@ -185,8 +185,14 @@ Result<int64_t> Store::CreateExportBatch(int64_t ma_id, int64_t max_objects) {
   assign->BindInt(3, id);
   assign->BindInt(4, max_objects);
   IDSYNC_TRY(assign->Step());
+  int64_t assigned = assign->ChangedRows();
   assign->Reset();
-  return id;
+  if (assigned > 0) return std::optional<int64_t>(id);
+  IDSYNC_ASSIGN(Statement * drop, db_->Prepare("DELETE FROM export_batches WHERE id = ?"));
+  drop->BindInt(1, id);
+  IDSYNC_TRY(drop->Step());
+  drop->Reset();
+  return std::optional<int64_t>();
 }
 
 Status Store::CompleteExportBatch(int64_t batch_id) {
