@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "ha/home.h"
+#include "store/db.h"
 #include "store/store.h"
 
 namespace idsync {
@@ -28,12 +29,6 @@ std::string RandomId() {
   return hex;
 }
 
-// Path of the SQLite file a URL names, or empty for other backends.
-std::string SqlitePath(std::string_view url) {
-  if (url.starts_with("sqlite:")) return std::string(url.substr(7));
-  if (url.find("://") == std::string_view::npos) return std::string(url);
-  return "";
-}
 
 Status Record(Store& store, const InstallOptions& o, const AccountName& account, const GroupRef& admins,
               const std::string& hash, InstallResult& result) {
@@ -106,7 +101,7 @@ Result<InstallResult> Install(InstallOptions o) {
   result.database = o.database;
   IDSYNC_ASSIGN(std::string hash, HashPassword(o.service_password));
 
-  std::string file = SqlitePath(o.database);
+  std::string file = SqliteFileOf(o.database);
   std::error_code ec;
   bool created = !file.empty() && !fs::exists(file, ec);
   auto cleanup = [&] {

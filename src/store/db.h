@@ -92,6 +92,10 @@ class Transaction {
   bool done_ = false;
 };
 
+// The file an SQLite URL names ("sqlite:PATH" or a bare path); empty for a
+// URL of another backend.
+std::string SqliteFileOf(std::string_view url);
+
 // Opens a database from a URL: "sqlite:PATH" (or a bare path). Errors say what
 // was wrong with the URL or why the database could not be opened.
 Result<std::unique_ptr<Db>> OpenDb(std::string_view url, const DbOptions& options);

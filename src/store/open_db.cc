@@ -6,17 +6,22 @@
 
 namespace idsync {
 
+std::string SqliteFileOf(std::string_view url) {
+  if (url.starts_with("sqlite:")) return std::string(url.substr(7));
+  if (url.find("://") == std::string_view::npos) return std::string(url);
+  return "";
+}
+
 Result<std::unique_ptr<Db>> OpenDb(std::string_view url, const DbOptions& options) {
-  std::string_view path = url;
-  if (url.starts_with("sqlite:")) path.remove_prefix(7);
-  else if (url.find("://") != std::string_view::npos) {
+  if (!url.starts_with("sqlite:") && url.find("://") != std::string_view::npos) {
     return Fail(ErrorCode::kInvalidArgument,
                 fmt::format("unsupported database URL '{}': use sqlite:PATH", url));
   }
+  std::string path = SqliteFileOf(url);
   if (path.empty()) {
     return Fail(ErrorCode::kInvalidArgument, "empty database path; use --db sqlite:PATH");
   }
-  return OpenSqlite(std::string(path), options);
+  return OpenSqlite(path, options);
 }
 
 }  // namespace idsync
