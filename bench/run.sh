@@ -4,14 +4,17 @@
 # cycle (1% adds, 1% deletes, 5% modifies). Prints a Markdown table.
 #
 #   bench/run.sh [N] [WORKDIR]        (default N=100000, WORKDIR a new temp folder)
+#   IDSYNC_BUILD_DIR=DIR bench/run.sh  uses another build folder (default build/)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 n="${1:-100000}"
 work="${2:-$(mktemp -d /tmp/idsync-bench-XXXXXX)}"
 "$root/scripts/install-deps.sh" >/dev/null
 "$root/scripts/build.sh" >/dev/null
-bin="$root/build/src/exe"
-benchbin="$root/build/bench"
+build_dir="${IDSYNC_BUILD_DIR:-build}"
+case "$build_dir" in /*) ;; *) build_dir="$root/$build_dir" ;; esac
+bin="$build_dir/src/exe"
+benchbin="$build_dir/bench"
 mkdir -p "$work/cfg/data" "$work/cfg/out"
 rm -f "$work/idsync.db"* "$work/cfg/out/"*
 rm -rf "$work/home"

@@ -29,6 +29,10 @@ constexpr CodeInfo kCodes[] = {
     {ErrorCode::kLimit, "limit-reached", 13, 0x8023000B},
     {ErrorCode::kUnsupported, "unsupported", 14, 0x8023000C},
     {ErrorCode::kDatabase, "database-error", 15, 0x8023000D},
+    {ErrorCode::kKeyFileDamaged, "key-file-damaged", 16, 0x8023000E},
+    {ErrorCode::kKeyFileLocked, "key-file-credentials", 17, 0x8023000F},
+    {ErrorCode::kKeySetMismatch, "key-set-mismatch", 18, 0x80230010},
+    {ErrorCode::kLocalGroup, "local-group", 19, 0x80230011},
     {ErrorCode::kInternal, "internal-error", 70, 0x8023FFFF},
 };
 

@@ -29,6 +29,10 @@ enum class ErrorCode {
   kLimit,            // a configured limit stopped the work
   kUnsupported,      // the connector or backend cannot do this
   kDatabase,         // the database reported an unexpected error
+  kKeyFileDamaged,   // a key file is truncated, corrupted or not a key file
+  kKeyFileLocked,    // a key file does not open with the credentials given
+  kKeySetMismatch,   // a key file or key set belongs to another installation
+  kLocalGroup,       // a role group is host-local where a domain group is needed
   kInternal,         // a bug: an invariant did not hold
 };
 

@@ -1,5 +1,8 @@
 #include "store/schema.h"
 
+#include <string>
+#include <vector>
+
 #include <fmt/format.h>
 
 #include "store/db.h"
@@ -112,9 +115,77 @@ CREATE TABLE export_batches (
   state TEXT NOT NULL,
   created_at TEXT NOT NULL);
 )sql",
+    // Version 2: warm standby. Servers report their service's state and
+    // heartbeat (heartbeat_ms: Unix milliseconds, compared with the interval
+    // the server itself declares); the key set's id and per-version check
+    // values (never the keys); management agent secrets, sealed under the key
+    // set; principals for domain role groups; every change of the active
+    // server; events a server records about itself (started, stopped,
+    // deposed).
+    R"sql(
+ALTER TABLE servers ADD COLUMN host TEXT;
+ALTER TABLE servers ADD COLUMN version TEXT;
+ALTER TABLE servers ADD COLUMN pid INTEGER;
+ALTER TABLE servers ADD COLUMN api TEXT;
+ALTER TABLE servers ADD COLUMN role TEXT;
+ALTER TABLE servers ADD COLUMN epoch INTEGER;
+ALTER TABLE servers ADD COLUMN heartbeat_ms INTEGER;
+ALTER TABLE servers ADD COLUMN heartbeat_interval_ms INTEGER;
+ALTER TABLE servers ADD COLUMN started_at TEXT;
+ALTER TABLE servers ADD COLUMN stopped_at TEXT;
+CREATE TABLE key_set (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  set_id TEXT NOT NULL,
+  active_version INTEGER NOT NULL,
+  updated_at TEXT NOT NULL);
+CREATE TABLE key_checks (
+  version INTEGER PRIMARY KEY,
+  check_value TEXT NOT NULL,
+  created_at TEXT NOT NULL);
+CREATE TABLE ma_secrets (
+  ma TEXT NOT NULL,
+  name TEXT NOT NULL,
+  sealed TEXT NOT NULL,
+  key_version INTEGER NOT NULL,
+  updated_at TEXT NOT NULL,
+  PRIMARY KEY (ma, name));
+CREATE TABLE principals (
+  id INTEGER PRIMARY KEY,
+  kind TEXT NOT NULL,
+  domain TEXT NOT NULL,
+  name TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  UNIQUE (domain, name));
+CREATE TABLE principal_members (
+  group_id INTEGER NOT NULL,
+  member_id INTEGER NOT NULL,
+  PRIMARY KEY (group_id, member_id));
+CREATE TABLE activations (
+  id INTEGER PRIMARY KEY,
+  kind TEXT NOT NULL,
+  server TEXT NOT NULL,
+  previous_server TEXT,
+  from_epoch INTEGER NOT NULL,
+  to_epoch INTEGER NOT NULL,
+  account TEXT NOT NULL,
+  os_user TEXT NOT NULL,
+  at TEXT NOT NULL);
+CREATE TABLE server_events (
+  id INTEGER PRIMARY KEY,
+  server TEXT NOT NULL,
+  at TEXT NOT NULL,
+  event TEXT NOT NULL,
+  detail TEXT NOT NULL);
+)sql",
 };
 
 static_assert(std::size(kMigrations) == kSchemaVersion, "one migration per schema version");
+
+// Migrations a test added to play a newer release (see schema.h).
+std::vector<std::string>& ExtraMigrations() {
+  static std::vector<std::string> extra;
+  return extra;
+}
 
 }  // namespace
 
@@ -133,34 +204,40 @@ Result<int64_t> ReadSchemaVersion(Db& db) {
   }
 }
 
+int64_t KnownSchemaVersion() { return kSchemaVersion + static_cast<int64_t>(ExtraMigrations().size()); }
+
+void AddMigrationForTesting(std::string sql) { ExtraMigrations().push_back(std::move(sql)); }
+
 Status CheckSchemaVersion(int64_t found, const std::string& location) {
-  if (found == kSchemaVersion) return {};
-  if (found > kSchemaVersion) {
+  const int64_t known = KnownSchemaVersion();
+  if (found == known) return {};
+  if (found > known) {
     return Fail(ErrorCode::kSchemaMismatch,
                 fmt::format("database {} has schema version {} but this program knows version {}; "
                             "update this server to the same idsync release as the server that "
                             "upgraded the database, then run the command again",
-                            location, found, kSchemaVersion));
+                            location, found, known));
   }
   return Fail(ErrorCode::kSchemaMismatch,
               fmt::format("database {} has schema version {} but this program needs version {}; "
                           "run `idsync-setup upgrade` to apply the newer schema",
-                          location, found, kSchemaVersion));
+                          location, found, known));
 }
 
 Status Migrate(Db& db) {
   IDSYNC_TRY(db.BeginWrite());
   Transaction txn(db);
   IDSYNC_ASSIGN(int64_t version, ReadSchemaVersion(db));
-  if (version > kSchemaVersion) return CheckSchemaVersion(version, db.Location());
-  for (int64_t v = version; v < kSchemaVersion; ++v) {
-    auto st = db.Exec(kMigrations[v]);
+  const int64_t known = KnownSchemaVersion();
+  if (version > known) return CheckSchemaVersion(version, db.Location());
+  for (int64_t v = version; v < known; ++v) {
+    auto st = v < kSchemaVersion ? db.Exec(kMigrations[v]) : db.Exec(ExtraMigrations()[v - kSchemaVersion]);
     if (!st) return Wrap(st.error(), fmt::format("migration to schema version {}", v + 1));
   }
   IDSYNC_ASSIGN(Statement * set,
                 db.Prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?) "
                            "ON CONFLICT (key) DO UPDATE SET value = excluded.value"));
-  set->BindText(1, std::to_string(kSchemaVersion));
+  set->BindText(1, std::to_string(known));
   IDSYNC_TRY(set->Step());
   return txn.Commit();
 }

@@ -1,13 +1,15 @@
 // store/schema: the database schema and its migrations.
 //
 // The schema version is kept in meta('schema_version'). A program knows
-// migrations up to kSchemaVersion; a database at a higher version was
+// migrations up to KnownSchemaVersion(); a database at a higher version was
 // upgraded by a newer release, and this program must not write to it
-// (0x80230443, ErrorCode::kSchemaMismatch).
+// (0x80230443, ErrorCode::kSchemaMismatch). A database at a lower version is
+// brought up to date by `idsync-setup upgrade` (Migrate).
 // Thread-safety: functions take the Db they act on.
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "core/error.h"
 
@@ -15,12 +17,22 @@ namespace idsync {
 
 class Db;
 
-inline constexpr int64_t kSchemaVersion = 1;
+// The schema version of this release.
+inline constexpr int64_t kSchemaVersion = 2;
+
+// kSchemaVersion plus any migrations added for testing.
+int64_t KnownSchemaVersion();
+
+// Makes this process behave like a later release whose schema adds `sql` as
+// the next migration. Only for test programs that play "the server that was
+// upgraded first"; never called by idsync's own programs.
+void AddMigrationForTesting(std::string sql);
 
 // The version recorded in the database; 0 for a database with no schema yet.
 Result<int64_t> ReadSchemaVersion(Db& db);
 
-// Brings an empty or older database to kSchemaVersion, in one transaction.
+// Brings an empty or older database to KnownSchemaVersion(), in one
+// transaction.
 // Fails with kSchemaMismatch when the database is newer than this program.
 Status Migrate(Db& db);
 

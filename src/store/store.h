@@ -232,6 +232,88 @@ class Store {
   // Scans (or uses the key index when `attr` is indexed) for objects with the value.
   Result<std::vector<MvObject>> SearchMv(std::string_view attr, std::string_view value, int limit);
 
+  // ---- servers, activation, keys, secrets, principals (store_ha.cc)
+  // Everything here except ActivateServer is unfenced: standbys write their
+  // own heartbeat. Writers REQUIRE a write txn.
+  struct Cluster {
+    std::string active_server;  // empty when no server is active
+    int64_t epoch = 0;
+  };
+  Result<Cluster> GetCluster();
+  struct ServerRecord {
+    std::string name, home, host, version, api, role, state;
+    std::string registered_at, started_at, stopped_at, heartbeat_at;
+    int64_t pid = 0, epoch = 0, heartbeat_ms = 0, heartbeat_interval_ms = 0;
+  };
+  Result<std::vector<ServerRecord>> ListServers();
+  Result<std::optional<ServerRecord>> GetServer(std::string_view name);
+  // The service of a server started (state 'running'), beats, or stopped
+  // cleanly (state 'stopped', stopped_at set, so its last beat is not taken
+  // for a live one). `server` must be registered.
+  Status RecordServiceStart(const ServerRecord& server);
+  Status RecordHeartbeat(std::string_view server, std::string_view role, int64_t epoch, int64_t now_ms);
+  Status RecordServiceStop(std::string_view server);
+  Status AddServerEvent(std::string_view server, std::string_view event, std::string_view detail);
+  struct ServerEvent {
+    std::string server, at, event, detail;
+  };
+  Result<std::vector<ServerEvent>> ListServerEvents(std::string_view server, int limit);
+  // Makes `server` active at expected_epoch + 1 and records who did it, as
+  // long as the epoch is still `expected_epoch` (else kBusy: another
+  // activation won). Returns the new epoch. REQUIRES: write txn (unfenced:
+  // the caller is not active yet).
+  struct ActivationRecord {
+    std::string kind;  // "install" | "activate"
+    std::string server, previous_server, account, os_user, at;
+    int64_t from_epoch = 0, to_epoch = 0;
+  };
+  Result<int64_t> ActivateServer(const ActivationRecord& record);
+  Result<std::vector<ActivationRecord>> ListActivations(int limit);
+
+  struct ServiceAccount {
+    std::string domain, name, password_hash;
+  };
+  Result<std::optional<ServiceAccount>> GetServiceAccount();
+  struct RoleGroup {
+    std::string role, scope, name;
+  };
+  Result<std::vector<RoleGroup>> ListRoleGroups();
+
+  // The key set's id, active version and check values (never the keys).
+  struct KeySetRecord {
+    std::string set_id;
+    uint32_t active_version = 0;
+    std::map<uint32_t, std::string> checks;  // version -> check value
+  };
+  Result<std::optional<KeySetRecord>> GetKeySetRecord();
+  // Replaces the record (and every check value) with `record`.
+  Status SetKeySetRecord(const KeySetRecord& record);
+
+  // Management agent secrets, sealed by the caller (crypto/secret.h).
+  struct SecretRecord {
+    std::string ma, name, sealed;
+    uint32_t key_version = 0;
+  };
+  Status PutSecret(const SecretRecord& secret);
+  Result<std::optional<SecretRecord>> GetSecret(std::string_view ma, std::string_view name);
+  Result<std::vector<SecretRecord>> ListSecrets();
+  Status DeleteSecret(std::string_view ma, std::string_view name);
+  Status DeleteAllSecrets();
+
+  // Principals: domain users and groups kept in the shared database.
+  struct Principal {
+    int64_t id = 0;
+    std::string kind;  // "user" | "group"
+    std::string domain, name;
+  };
+  Result<int64_t> AddPrincipal(std::string_view kind, std::string_view domain, std::string_view name);
+  Result<std::optional<Principal>> FindPrincipal(std::string_view domain, std::string_view name);
+  Result<std::vector<Principal>> ListPrincipals();
+  Status RemovePrincipal(int64_t id);  // also its memberships
+  Status AddMember(int64_t group_id, int64_t member_id);
+  Status RemoveMember(int64_t group_id, int64_t member_id);
+  Result<std::vector<Principal>> ListMembers(int64_t group_id);
+
   // ---- runs, locks, batches (store_runs.cc)
   Result<int64_t> StartRun(const RunRecord& run);  // REQUIRES: write txn
   Status FinishRun(int64_t id, std::string_view status, std::string_view counters_json);
@@ -239,8 +321,10 @@ class Store {
   Result<std::vector<RunRecord>> ListRuns(int limit);
   Result<std::optional<RunRecord>> GetRun(int64_t id);
   Result<std::vector<RunErrorRecord>> ListRunErrors(int64_t run_id);
-  // Takes the MA's run lock; false when a live run holds it. A lock whose
-  // process is gone (same server, pid not alive) is taken over.
+  // Takes the MA's run lock; false when a live run of this server holds it.
+  // A lock whose process is gone (same server, pid not alive) or that another
+  // (since deposed) server holds is taken over, and its run marked stopped.
+  // REQUIRES: a fenced write txn, so that the caller is the active server.
   Result<bool> AcquireRunLock(std::string_view ma, int64_t run_id, std::string_view server, int pid);
   Status ReleaseRunLock(std::string_view ma, int64_t run_id);
   // Export batches: the open (not completed) batch of an MA, if any.

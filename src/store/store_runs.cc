@@ -120,12 +120,16 @@ Result<bool> Store::AcquireRunLock(std::string_view ma, int64_t run_id, std::str
     int holder_pid = static_cast<int>(sel->ColumnInt(1));
     int64_t holder_run = sel->ColumnInt(2);
     sel->Reset();
-    // A lock of this server whose process has gone was left by a crash.
-    if (holder != server || ProcessAlive(holder_pid)) return false;
-    IDSYNC_ASSIGN(Statement * mark, db_->Prepare("UPDATE runs SET status = 'stopped-interrupted', "
-                                                 "ended_at = ? WHERE id = ? AND status = 'in-progress'"));
-    mark->BindText(1, NowUtc());
-    mark->BindInt(2, holder_run);
+    // A lock of this server whose process has gone was left by a crash. A
+    // lock of another server was left by a server that has since been
+    // deposed: only the active server writes, so its run can no longer
+    // write anything.
+    if (holder == server && ProcessAlive(holder_pid)) return false;
+    IDSYNC_ASSIGN(Statement * mark, db_->Prepare("UPDATE runs SET status = ?, ended_at = ? "
+                                                 "WHERE id = ? AND status = 'in-progress'"));
+    mark->BindText(1, holder == server ? "stopped-interrupted" : "stopped-not-active");
+    mark->BindText(2, NowUtc());
+    mark->BindInt(3, holder_run);
     IDSYNC_TRY(mark->Step());
     mark->Reset();
     IDSYNC_ASSIGN(Statement * del, db_->Prepare("DELETE FROM run_locks WHERE ma = ?"));

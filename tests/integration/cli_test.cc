@@ -7,8 +7,10 @@
 #include <fstream>
 #include <sstream>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "store/schema.h"
 #include "store/store.h"
 #include "tests/support/process.h"
 #include "tests/support/temp_dir.h"
@@ -248,7 +250,9 @@ TEST_F(CliTest, ANewerSchemaIsRefusedForWritesWithTheProductCode) {
   auto r = Idsync({"run", "hr", "full-import"});
   EXPECT_EQ(r.exit_code, 9) << r.err;
   EXPECT_NE(r.err.find("0x80230443"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("schema version 99 but this program knows version 1"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(fmt::format("schema version 99 but this program knows version {}", kSchemaVersion)),
+            std::string::npos)
+      << r.err;
   EXPECT_NE(r.err.find("update this server"), std::string::npos) << r.err;
   auto apply = Idsync({"config", "apply", cfg.string()});
   EXPECT_EQ(apply.exit_code, 9) << apply.err;
