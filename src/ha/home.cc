@@ -45,6 +45,27 @@ Result<ServerHome> ReadHome(const std::string& dir) {
     home.database = t["database"].value_or(std::string());
     if (home.server.empty() || home.database.empty())
       return Fail(ErrorCode::kConfig, fmt::format("{}: needs both server and database", file.string()));
+    if (auto* service = t["service"].as_table()) {
+      for (const auto& [key, value] : *service) {
+        if (key == "api") {
+          home.api_listen = value.value_or(std::string());
+        } else if (key == "heartbeat_interval_ms") {
+          home.heartbeat_interval_ms = value.value_or(int64_t{0});
+        } else {
+          return Fail(ErrorCode::kConfig,
+                      fmt::format("{}:{}: unknown key service.{} (known: api, heartbeat_interval_ms)",
+                                  file.string(), value.source().begin.line, key.str()));
+        }
+      }
+    }
+    if (home.heartbeat_interval_ms < 100 || home.heartbeat_interval_ms > 600000)
+      return Fail(ErrorCode::kConfig, fmt::format("{}: service.heartbeat_interval_ms must be between 100 and "
+                                                  "600000 (milliseconds)",
+                                                  file.string()));
+    if (home.api_listen.rfind("127.", 0) != 0 && home.api_listen.rfind("[::1]", 0) != 0)
+      return Fail(ErrorCode::kConfig,
+                  fmt::format("{}: service.api '{}' must be a loopback address and port, such as 127.0.0.1:8095",
+                              file.string(), home.api_listen));
     return home;
   } catch (const toml::parse_error& e) {
     return Fail(ErrorCode::kConfig, fmt::format("{}:{}: {}", file.string(), e.source().begin.line, e.description()));
@@ -61,7 +82,10 @@ Status WriteHome(const ServerHome& home, bool overwrite) {
     return Fail(ErrorCode::kAlreadyExists,
                 fmt::format("{} already holds an idsync server ({}); use another --home or remove it first",
                             home.dir, file.string()));
-  toml::table t{{"server", home.server}, {"database", home.database}};
+  toml::table t{{"server", home.server},
+                {"database", home.database},
+                {"service", toml::table{{"api", home.api_listen},
+                                        {"heartbeat_interval_ms", home.heartbeat_interval_ms}}}};
   std::ostringstream text_stream;
   text_stream << "# This server's identity; everything else is in the shared database.\n"
               << toml::toml_formatter(t) << "\n";
@@ -78,5 +102,7 @@ Status WriteHome(const ServerHome& home, bool overwrite) {
   }
   return {};
 }
+
+std::string KeySetPath(const ServerHome& home) { return (fs::path(home.dir) / "keys" / "keyset.json").string(); }
 
 }  // namespace idsync

@@ -1,10 +1,13 @@
 // ha/home: a server's own state on its disk (everything else is in the
 // shared database). The home folder (default /var/lib/idsync, or
-// IDSYNC_HOME, or --home) holds server.toml: this server's name and the
-// database it uses. Later the key set lives here too (mode 0600).
+// IDSYNC_HOME, or --home; mode 0700) holds server.toml (this server's name,
+// the database it uses, the service's settings) and keys/keyset.json, the
+// key set (mode 0600; only on a server that was installed as active or
+// activated).
 // Thread-safety: plain functions over files.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "core/error.h"
@@ -15,7 +18,15 @@ struct ServerHome {
   std::string dir;
   std::string server;    // this server's name in the shared database
   std::string database;  // database URL ("sqlite:/var/lib/idsync/idsync.db")
+  // [service] in server.toml: where idsyncd serves its API (loopback; port
+  // 0 picks a free one and records it in the database) and how often it
+  // heartbeats.
+  std::string api_listen = "127.0.0.1:8095";
+  int64_t heartbeat_interval_ms = 3000;
 };
+
+// Where the home keeps the key set.
+std::string KeySetPath(const ServerHome& home);
 
 // --home if given, else $IDSYNC_HOME, else /var/lib/idsync.
 std::string DefaultHomeDir(const std::string& flag);
