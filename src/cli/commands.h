@@ -26,6 +26,14 @@ int CsSearch(const GlobalFlags& g, const CsSearchOptions& o);
 int MvSearch(const GlobalFlags& g, const std::string& filter, int limit);
 int ShowObject(const GlobalFlags& g, const std::string& kind, const std::vector<std::string>& args);
 
+int StatusCommand(const GlobalFlags& g);
+// ACTION: list, members GROUP, add-user NAME, add-group NAME, remove NAME,
+// add-member GROUP NAME, remove-member GROUP NAME (names DOMAIN\NAME).
+int PrincipalCommand(const GlobalFlags& g, const std::string& action, const std::vector<std::string>& names);
+// ACTION: list, set MA NAME (value from stdin or a hidden prompt), delete MA NAME.
+int SecretCommand(const GlobalFlags& g, const std::string& action, const std::string& ma, const std::string& name,
+                  bool from_stdin);
+
 // The whole `idsync` program (argument parsing and dispatch).
 int IdsyncMain(int argc, char** argv);
 // The whole `idsync-setup` program.

@@ -1,5 +1,8 @@
 #include "cli/common.h"
 
+#include <fcntl.h>
+#include <pwd.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -10,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "ha/home.h"
+#include "ha/roles.h"
 #include "store/schema.h"
 #include "store/store.h"
 
@@ -28,13 +32,60 @@ Result<std::unique_ptr<Store>> OpenStore(const GlobalFlags& flags, bool read_onl
                             url));
   // A command that may write refuses a schema it does not know before doing
   // anything; reading commands go on so administrators can still look.
-  if (!read_only) IDSYNC_TRY(CheckSchemaVersion(store->schema_version(), store->db().Location()));
+  if (!read_only) {
+    IDSYNC_TRY(CheckSchemaVersion(store->schema_version(), store->db().Location()));
+    // Only the active server writes; every write transaction from here on
+    // checks that it still is (a standby gets the activation guidance).
+    IDSYNC_TRY(FenceAsActive(*store, ServerName(flags)));
+  }
   return store;
 }
 
 std::string ServerName(const GlobalFlags& flags) {
   auto home = ReadHome(DefaultHomeDir(flags.home));
   return home ? home->server : HostName();
+}
+
+std::string CurrentOsUser() {
+  if (const passwd* pw = getpwuid(geteuid()); pw && pw->pw_name) return pw->pw_name;
+  return std::to_string(geteuid());
+}
+
+namespace {
+
+// Reads one line from the terminal, with echo off when `hidden`.
+Result<std::string> Prompt(const std::string& prompt, bool hidden, std::string_view no_tty_hint) {
+  int fd = ::open("/dev/tty", O_RDWR | O_CLOEXEC);
+  if (fd < 0)
+    return Fail(ErrorCode::kIo, fmt::format("no terminal to ask on ({}); {}", std::strerror(errno), no_tty_hint));
+  termios saved{};
+  bool restore = false;
+  if (hidden && tcgetattr(fd, &saved) == 0) {
+    termios quiet = saved;
+    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    restore = tcsetattr(fd, TCSAFLUSH, &quiet) == 0;
+  }
+  (void)!::write(fd, prompt.data(), prompt.size());
+  std::string line;
+  char c;
+  while (::read(fd, &c, 1) == 1 && c != '\n') line.push_back(c);
+  if (restore) {
+    tcsetattr(fd, TCSAFLUSH, &saved);
+    (void)!::write(fd, "\n", 1);
+  }
+  ::close(fd);
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  return line;
+}
+
+}  // namespace
+
+Result<std::string> PromptHidden(const std::string& prompt, std::string_view no_tty_hint) {
+  return Prompt(prompt, true, no_tty_hint);
+}
+
+Result<std::string> PromptLine(const std::string& prompt, std::string_view no_tty_hint) {
+  return Prompt(prompt, false, no_tty_hint);
 }
 
 int ReportError(const Error& e) {

@@ -19,11 +19,22 @@ struct GlobalFlags {
   bool json = false;
 };
 
-// Opens the installation's database named by --db or by the home's server.toml.
+// Opens the installation's database named by --db or by the home's
+// server.toml. For writing (!read_only) it also checks the schema version
+// and that this server is the active one, and fences the store at its epoch.
 Result<std::unique_ptr<Store>> OpenStore(const GlobalFlags& flags, bool read_only);
 
 // This server's name: from the home when installed, else the host name.
 std::string ServerName(const GlobalFlags& flags);
+
+// The name of the effective OS user (its uid as text if it has no name).
+std::string CurrentOsUser();
+
+// Asks for a secret on the controlling terminal without echoing it; kIo
+// when there is no terminal (say how to pass it otherwise in `no_tty_hint`).
+Result<std::string> PromptHidden(const std::string& prompt, std::string_view no_tty_hint);
+// Asks a question on the terminal and reads one line (echoed).
+Result<std::string> PromptLine(const std::string& prompt, std::string_view no_tty_hint);
 
 // Prints "idsync: 0x...: message" to stderr and returns the exit code.
 int ReportError(const Error& e);

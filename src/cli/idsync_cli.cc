@@ -70,6 +70,40 @@ int IdsyncMain(int argc, char** argv) {
   show->add_option("args", args, "ID, or MA and ANCHOR|DN")->required();
   show->callback([&] { code = ShowObject(g, kind, args); });
 
+  auto* status = app.add_subcommand("status", "this server's role, the active server, every server's heartbeat");
+  status->callback([&] { code = StatusCommand(g); });
+
+  auto* principal = app.add_subcommand("principal", "domain users and groups kept in the shared database")
+                        ->require_subcommand(1);
+  std::vector<std::string> names;
+  for (auto [action, help, arity] : {std::tuple{"list", "list every principal", 0},
+                                     std::tuple{"members", "the members of GROUP", 1},
+                                     std::tuple{"add-user", "add DOMAIN\\USER", 1},
+                                     std::tuple{"add-group", "add DOMAIN\\GROUP", 1},
+                                     std::tuple{"remove", "remove a user or group and its memberships", 1},
+                                     std::tuple{"add-member", "add NAME to GROUP", 2},
+                                     std::tuple{"remove-member", "remove NAME from GROUP", 2}}) {
+    auto* cmd = principal->add_subcommand(action, help);
+    if (arity > 0) cmd->add_option("names", names, arity == 1 ? "DOMAIN\\NAME" : "GROUP NAME")->required()->expected(arity);
+    cmd->callback([&, action = std::string(action)] { code = PrincipalCommand(g, action, names); });
+  }
+
+  auto* secret = app.add_subcommand("secret", "management agent secrets, sealed under the key set")->require_subcommand(1);
+  std::string secret_ma, secret_name;
+  bool secret_stdin = false;
+  secret->add_subcommand("list", "which secrets are stored (never their values)")->callback([&] {
+    code = SecretCommand(g, "list", "", "", false);
+  });
+  auto* sset = secret->add_subcommand("set", "store a secret of an MA (asked for, or read from stdin)");
+  sset->add_option("ma", secret_ma, "management agent")->required();
+  sset->add_option("name", secret_name, "secret name, e.g. password")->required();
+  sset->add_flag("--stdin", secret_stdin, "read the value from standard input");
+  sset->callback([&] { code = SecretCommand(g, "set", secret_ma, secret_name, secret_stdin); });
+  auto* sdel = secret->add_subcommand("delete", "remove a secret of an MA");
+  sdel->add_option("ma", secret_ma, "management agent")->required();
+  sdel->add_option("name", secret_name, "secret name")->required();
+  sdel->callback([&] { code = SecretCommand(g, "delete", secret_ma, secret_name, false); });
+
   return ParseAndRun(app, argc, argv, code);
 }
 

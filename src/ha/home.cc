@@ -28,6 +28,21 @@ std::string HostName() {
   return buf;
 }
 
+Status ValidateServiceSettings(const ServerHome& home) {
+  if (home.heartbeat_interval_ms < 100 || home.heartbeat_interval_ms > 600000)
+    return Fail(ErrorCode::kConfig, "service.heartbeat_interval_ms must be between 100 and 600000 (milliseconds)");
+  auto colon = home.api_listen.rfind(':');
+  bool loopback = home.api_listen.rfind("127.", 0) == 0 || home.api_listen.rfind("[::1]", 0) == 0;
+  bool port = colon != std::string::npos && colon + 1 < home.api_listen.size() &&
+              home.api_listen.find_first_not_of("0123456789", colon + 1) == std::string::npos &&
+              home.api_listen.size() - colon - 1 <= 5 && std::stoi(home.api_listen.substr(colon + 1)) <= 65535;
+  if (!loopback || !port)
+    return Fail(ErrorCode::kConfig, fmt::format("service.api '{}' must be a loopback address and port, such as "
+                                                "127.0.0.1:8095 (port 0 picks a free one)",
+                                                home.api_listen));
+  return {};
+}
+
 Result<ServerHome> ReadHome(const std::string& dir) {
   fs::path file = fs::path(dir) / "server.toml";
   std::error_code ec;
@@ -58,14 +73,7 @@ Result<ServerHome> ReadHome(const std::string& dir) {
         }
       }
     }
-    if (home.heartbeat_interval_ms < 100 || home.heartbeat_interval_ms > 600000)
-      return Fail(ErrorCode::kConfig, fmt::format("{}: service.heartbeat_interval_ms must be between 100 and "
-                                                  "600000 (milliseconds)",
-                                                  file.string()));
-    if (home.api_listen.rfind("127.", 0) != 0 && home.api_listen.rfind("[::1]", 0) != 0)
-      return Fail(ErrorCode::kConfig,
-                  fmt::format("{}: service.api '{}' must be a loopback address and port, such as 127.0.0.1:8095",
-                              file.string(), home.api_listen));
+    if (auto st = ValidateServiceSettings(home); !st) return Wrap(st.error(), file.string());
     return home;
   } catch (const toml::parse_error& e) {
     return Fail(ErrorCode::kConfig, fmt::format("{}:{}: {}", file.string(), e.source().begin.line, e.description()));
@@ -73,6 +81,7 @@ Result<ServerHome> ReadHome(const std::string& dir) {
 }
 
 Status WriteHome(const ServerHome& home, bool overwrite) {
+  IDSYNC_TRY(ValidateServiceSettings(home));
   std::error_code ec;
   fs::create_directories(home.dir, ec);
   if (ec) return Fail(ErrorCode::kIo, fmt::format("cannot create home folder {}: {}", home.dir, ec.message()));

@@ -25,6 +25,10 @@ struct ServerHome {
   int64_t heartbeat_interval_ms = 3000;
 };
 
+// kConfig when the [service] settings are out of range (the API must listen
+// on loopback).
+Status ValidateServiceSettings(const ServerHome& home);
+
 // Where the home keeps the key set.
 std::string KeySetPath(const ServerHome& home);
 
