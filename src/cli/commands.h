@@ -38,5 +38,9 @@ int SecretCommand(const GlobalFlags& g, const std::string& action, const std::st
 int IdsyncMain(int argc, char** argv);
 // The whole `idsync-setup` program.
 int SetupMain(int argc, char** argv);
+// The whole `idsync-kmu` program.
+int KmuMain(int argc, char** argv);
+// The whole `idsync-activate` program.
+int ActivateMain(int argc, char** argv);
 
 }  // namespace idsync

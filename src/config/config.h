@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/attributes.h"
+#include "config/schedule.h"
 #include "core/error.h"
 #include "rules/expression.h"
 
@@ -74,6 +75,9 @@ struct ManagementAgent {
   std::vector<MaObjectType> object_types;
   DeletionThreshold deletion_threshold;
   int64_t error_limit = 1000;
+  // The MA receives password changes (password change notification); an
+  // activation warns that notification sources must be redirected first.
+  bool password_sync = false;
   std::map<std::string, std::vector<std::string>> run_profiles;  // name -> step names
   std::string where;
 };
@@ -110,6 +114,8 @@ struct Config {
   std::map<std::string, AttributePrecedence, CaseInsensitiveLess> precedence;
   std::vector<ManagementAgent> mas;
   std::vector<Extension> extensions;
+  // [[schedule]] tables, in the order written (config/schedule.h).
+  std::vector<Schedule> schedules;
 
   const ManagementAgent* FindMa(std::string_view name) const;
   const MvObjectType* FindMvType(std::string_view name) const;

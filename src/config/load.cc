@@ -111,6 +111,8 @@ Result<ManagementAgent> ReadMa(TomlReader& r, const std::string& name, const fs:
   IDSYNC_ASSIGN(auto limit, r.OptInt("error_limit"));
   ma.error_limit = limit.value_or(1000);
   if (ma.error_limit < 0) return r.ErrorAt("error_limit", "must be 0 or more");
+  IDSYNC_ASSIGN(auto password_sync, r.OptBool("password_sync"));
+  ma.password_sync = password_sync.value_or(false);
   IDSYNC_ASSIGN(auto threshold, r.OptTable("deletion_threshold"));
   if (threshold) {
     IDSYNC_ASSIGN(auto count, threshold->OptInt("count"));
@@ -170,6 +172,29 @@ Result<MvObjectType> ReadMvType(TomlReader& r, const std::string& name) {
   }
   IDSYNC_TRY(r.CheckNoUnknownKeys());
   return t;
+}
+
+// [[schedule]]: ma, profile and exactly one of every / cron.
+Result<Schedule> ReadSchedule(TomlReader& r) {
+  Schedule s;
+  s.where = r.Where("");
+  IDSYNC_ASSIGN(s.ma, r.String("ma"));
+  IDSYNC_ASSIGN(s.profile, r.String("profile"));
+  IDSYNC_ASSIGN(auto every, r.OptString("every"));
+  IDSYNC_ASSIGN(auto cron, r.OptString("cron"));
+  if (every.has_value() == cron.has_value())
+    return r.ErrorAt("", "needs exactly one of every = \"15m\" (an interval) or cron = \"30 2 * * 1-5\"");
+  if (every) {
+    auto ms = ParseInterval(*every);
+    if (!ms) return r.ErrorAt("every", ms.error().message);
+    s.every_ms = *ms;
+  } else {
+    auto spec = ParseCron(*cron);
+    if (!spec) return r.ErrorAt("cron", spec.error().message);
+    s.cron = std::move(*spec);
+  }
+  IDSYNC_TRY(r.CheckNoUnknownKeys());
+  return s;
 }
 
 Result<std::string> ReadFile(const fs::path& path) {
@@ -239,6 +264,16 @@ Status MergeDocument(Config& config, const std::string& text, const std::string&
       IDSYNC_ASSIGN(auto mr, mas->OptTable(name));
       IDSYNC_ASSIGN(auto ma, ReadMa(*mr, name, base));
       config.mas.push_back(std::move(ma));
+    }
+  }
+  if (const toml::node* schedules = r.Node("schedule")) {
+    const toml::array* list = schedules->as_array();
+    if (!list || !list->is_array_of_tables())
+      return r.ErrorAt("schedule", "must be written as [[schedule]] tables");
+    for (size_t i = 0; i < list->size(); ++i) {
+      TomlReader sr(*(*list)[i].as_table(), file, fmt::format("schedule[{}]", i));
+      IDSYNC_ASSIGN(auto s, ReadSchedule(sr));
+      config.schedules.push_back(std::move(s));
     }
   }
   IDSYNC_ASSIGN(auto exts, r.OptTable("extensions"));

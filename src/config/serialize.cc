@@ -66,6 +66,7 @@ toml::table MaTable(const ManagementAgent& ma) {
   out.insert("connector", ma.connector);
   if (!ma.description.empty()) out.insert("description", ma.description);
   out.insert("error_limit", ma.error_limit);
+  if (ma.password_sync) out.insert("password_sync", true);
   if (ma.deletion_threshold.count || ma.deletion_threshold.percent) {
     toml::table th;
     if (ma.deletion_threshold.count) th.insert("count", ma.deletion_threshold.count);
@@ -115,6 +116,16 @@ std::vector<ConfigDocument> ToDocuments(const Config& config) {
   toml::table mas;
   for (const auto& ma : config.mas) mas.insert(ma.name, MaTable(ma));
   if (!mas.empty()) root.insert("ma", std::move(mas));
+  if (!config.schedules.empty()) {
+    toml::array schedules;
+    for (const auto& s : config.schedules) {
+      toml::table t{{"ma", s.ma}, {"profile", s.profile}};
+      if (s.every_ms > 0) t.insert("every", FormatInterval(s.every_ms));
+      else t.insert("cron", s.cron.text);
+      schedules.push_back(std::move(t));
+    }
+    root.insert("schedule", std::move(schedules));
+  }
   std::vector<ConfigDocument> docs;
   if (!config.extensions.empty()) {
     toml::table exts;

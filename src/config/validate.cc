@@ -108,6 +108,16 @@ Status Validate(const Config& config) {
     if (!st) return At(ma.where, st.error().message);
     for (const auto& t : ma.object_types) IDSYNC_TRY(ValidateType(config, ma, t));
   }
+  for (size_t i = 0; i < config.schedules.size(); ++i) {
+    const Schedule& s = config.schedules[i];
+    const ManagementAgent* ma = config.FindMa(s.ma);
+    if (!ma) return At(s.where, fmt::format("'{}' is not a management agent", s.ma));
+    if (!ma->run_profiles.count(s.profile) && !IsStepName(s.profile))
+      return At(s.where, fmt::format("'{}' is neither a run profile of MA '{}' nor a step name", s.profile, s.ma));
+    for (size_t j = 0; j < i; ++j)
+      if (config.schedules[j].Describe() == s.Describe())
+        return At(s.where, fmt::format("the same schedule is already written at {}", config.schedules[j].where));
+  }
   // Extensions must load, and every function an expression calls must exist.
   std::vector<ExtensionSource> sources;
   for (const auto& e : config.extensions) sources.push_back({e.name, e.code});
