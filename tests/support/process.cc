@@ -26,7 +26,8 @@ std::string Slurp(const std::string& path) {
 
 ProcessResult RunProgram(const std::string& program, const std::vector<std::string>& args,
                          const std::map<std::string, std::string>& env, const std::string& input) {
-  std::string exe = std::string(IDSYNC_BINARY_DIR) + "/src/exe/" + program;
+  std::string exe = program.find('/') == std::string::npos ? std::string(IDSYNC_BINARY_DIR) + "/src/exe/" + program
+                                                           : program;
   char tmpl[] = "/tmp/idsync-proc-XXXXXX";
   std::string dir = mkdtemp(tmpl);
   std::string in_path = dir + "/in", out_path = dir + "/out", err_path = dir + "/err";

@@ -13,7 +13,8 @@ struct ProcessResult {
   std::string out, err;
 };
 
-// Runs PROGRAM (a name in build/src/exe) with ARGS; no shell is involved.
+// Runs PROGRAM (a name in build/src/exe, or a path) with ARGS; no shell is
+// involved.
 ProcessResult RunProgram(const std::string& program, const std::vector<std::string>& args,
                          const std::map<std::string, std::string>& env = {}, const std::string& input = "");
 

@@ -154,3 +154,47 @@ TEST(StoreTest, ConnectorSpaceObjectsRoundTripAndAreFoundByAnchorAndDn) {
 
 }  // namespace
 }  // namespace idsync
+
+namespace idsync {
+namespace {
+
+TEST(StoreTest, OfTwoActivationsFromTheSameEpochExactlyOneWins) {
+  TempDir dir;
+  std::string url = "sqlite:" + (dir.path() / "db").string();
+  auto first = Store::Open(url, StoreOptions{.create_if_missing = true});
+  ASSERT_TRUE(first);
+  ASSERT_TRUE((*first)->Migrate());
+  auto second = Store::Open(url, {});
+  ASSERT_TRUE(second);
+  // Both standbys read the cluster (epoch 0) before either commits.
+  int64_t seen_by_first = (*(*first)->GetCluster()).epoch;
+  int64_t seen_by_second = (*(*second)->GetCluster()).epoch;
+  auto activate = [](Store& store, const char* server, int64_t from) {
+    Store::ActivationRecord r;
+    r.kind = "activate";
+    r.server = server;
+    r.from_epoch = from;
+    r.account = "CORP\\svc";
+    r.os_user = "root";
+    Result<int64_t> epoch = 0;
+    auto st = store.WithWrite([&]() -> Status {
+      epoch = store.ActivateServer(r);
+      if (!epoch) return tl::unexpected(epoch.error());
+      return {};
+    });
+    return st ? epoch : tl::unexpected(st.error());
+  };
+  auto won = activate(**first, "beta", seen_by_first);
+  auto lost = activate(**second, "gamma", seen_by_second);
+  ASSERT_TRUE(won) << won.error().message;
+  EXPECT_EQ(*won, 1);
+  ASSERT_FALSE(lost);
+  EXPECT_EQ(lost.error().code, ErrorCode::kBusy);
+  EXPECT_NE(lost.error().message.find("beta is now active at epoch 1"), std::string::npos) << lost.error().message;
+  auto cluster = *(*second)->GetCluster();
+  EXPECT_EQ(cluster.active_server, "beta");
+  EXPECT_EQ((*(*second)->ListActivations(10)).size(), 1u) << "the loser records nothing";
+}
+
+}  // namespace
+}  // namespace idsync
