@@ -30,6 +30,10 @@ int StatusCommand(const GlobalFlags& g);
 // ACTION: list, members GROUP, add-user NAME, add-group NAME, remove NAME,
 // add-member GROUP NAME, remove-member GROUP NAME (names DOMAIN\NAME).
 int PrincipalCommand(const GlobalFlags& g, const std::string& action, const std::vector<std::string>& names);
+// Exit 0 when USER belongs to ROLE's group (domain: principals; local: the
+// host's group file), 1 when not.
+int RoleCheckCommand(const GlobalFlags& g, const std::string& user, const std::string& role,
+                     const std::string& group_file);
 // ACTION: list, set MA NAME (value from stdin or a hidden prompt), delete MA NAME.
 int SecretCommand(const GlobalFlags& g, const std::string& action, const std::string& ma, const std::string& name,
                   bool from_stdin);

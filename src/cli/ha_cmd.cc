@@ -10,6 +10,7 @@
 #include "ha/home.h"
 #include "ha/install.h"
 #include "ha/keys.h"
+#include "ha/principals.h"
 #include "ha/status.h"
 #include "store/store.h"
 
@@ -128,6 +129,31 @@ int PrincipalCommand(const GlobalFlags& g, const std::string& action, const std:
   if (!st) return ReportError(st.error());
   if (g.json && !writes) std::puts(out.dump().c_str());
   return 0;
+}
+
+int RoleCheckCommand(const GlobalFlags& g, const std::string& user, const std::string& role,
+                     const std::string& group_file) {
+  auto store = OpenStore(g, true);
+  if (!store) return ReportError(store.error());
+  auto name = ParseAccountName(user);
+  if (!name) return ReportError(name.error());
+  if (std::find(std::begin(kRoles), std::end(kRoles), role) == std::end(kRoles))
+    return ReportError({ErrorCode::kInvalidArgument,
+                        fmt::format("unknown role '{}'; roles: admins, operators, joiners, browse, passwordset", role)});
+  auto m = CheckRoleMember(**store, role, *name, group_file);
+  if (!m) return ReportError(m.error());
+  if (g.json) {
+    std::puts(nlohmann::json{{"user", user}, {"role", role}, {"group", m->group}, {"member", m->member},
+                             {"via", m->via}}
+                  .dump()
+                  .c_str());
+  } else if (m->group.empty()) {
+    std::printf("the installation has no %s group\n", role.c_str());
+  } else {
+    std::printf("%s is %sa member of the %s group %s%s\n", user.c_str(), m->member ? "" : "not ", role.c_str(),
+                m->group.c_str(), m->member && m->via != m->group ? fmt::format(" (through {})", m->via).c_str() : "");
+  }
+  return m->member ? 0 : 1;
 }
 
 int SecretCommand(const GlobalFlags& g, const std::string& action, const std::string& ma, const std::string& name,

@@ -88,6 +88,13 @@ int IdsyncMain(int argc, char** argv) {
     cmd->callback([&, action = std::string(action)] { code = PrincipalCommand(g, action, names); });
   }
 
+  std::string check_user, check_role, group_file = "/etc/group";
+  auto* pcheck = principal->add_subcommand("check", "whether USER belongs to ROLE (exit 0) or not (exit 1)");
+  pcheck->add_option("user", check_user, "[DOMAIN\\]USER")->required();
+  pcheck->add_option("role", check_role, "admins, operators, joiners, browse or passwordset")->required();
+  pcheck->add_option("--group-file", group_file, "the host's group file for local groups (default /etc/group)");
+  pcheck->callback([&] { code = RoleCheckCommand(g, check_user, check_role, group_file); });
+
   auto* secret = app.add_subcommand("secret", "management agent secrets, sealed under the key set")->require_subcommand(1);
   std::string secret_ma, secret_name;
   bool secret_stdin = false;

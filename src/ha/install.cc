@@ -210,10 +210,13 @@ Result<GroupRef> ParseGroupRef(std::string_view text, std::string_view flag) {
     g.scope = text.substr(0, colon);
     g.name = text.substr(colon + 1);
   }
-  if ((g.scope != "domain" && g.scope != "local") || !ValidName(g.name)) {
+  // A domain group may name its domain (domain:CORP\Admins); a local group
+  // is a plain group name of this host.
+  bool valid_name = g.scope == "domain" ? ParseAccountName(g.name).has_value() : ValidName(g.name);
+  if ((g.scope != "domain" && g.scope != "local") || !valid_name) {
     return Fail(ErrorCode::kInvalidArgument,
-                fmt::format("{} '{}' is not valid; write domain:NAME (a group kept in the shared database, "
-                            "recommended) or local:NAME (a group of this host)",
+                fmt::format("{} '{}' is not valid; write domain:[DOMAIN\\]NAME (a group kept in the shared "
+                            "database, recommended) or local:NAME (a group of this host)",
                             flag, text));
   }
   return g;

@@ -494,6 +494,41 @@ attributes = ["id"]
   EXPECT_EQ(Activate("beta", keys().string()).exit_code, 18) << "key files of the abandoned set are useless";
 }
 
+TEST_F(ActivationTest, RoleGroupsResolveDomainPrincipalsAndTheHostsLocalGroups) {
+  ASSERT_EQ(Setup("alpha", {"--admins-group", "domain:CORP\\IdsyncAdmins", "--operators-group", "local:idsync-ops"})
+                .exit_code,
+            0);
+  auto p = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), "principal");
+    return Idsync("alpha", args);
+  };
+  ASSERT_EQ(p({"add-group", "CORP\\IdsyncAdmins"}).exit_code, 0);
+  ASSERT_EQ(p({"add-group", "CORP\\Helpdesk"}).exit_code, 0);
+  ASSERT_EQ(p({"add-user", "CORP\\alice"}).exit_code, 0);
+  ASSERT_EQ(p({"add-user", "CORP\\bob"}).exit_code, 0);
+  ASSERT_EQ(p({"add-member", "CORP\\IdsyncAdmins", "CORP\\Helpdesk"}).exit_code, 0);
+  ASSERT_EQ(p({"add-member", "corp\\helpdesk", "CORP\\Alice"}).exit_code, 0);
+  auto dup = p({"add-user", "corp\\ALICE"});
+  EXPECT_EQ(dup.exit_code, 6) << dup.err;
+  EXPECT_EQ(p({"add-member", "CORP\\alice", "CORP\\bob"}).exit_code, 2) << "alice is not a group";
+  EXPECT_EQ(p({"add-user", "nodomain"}).exit_code, 2);
+
+  auto alice = p({"check", "alice", "admins"});
+  EXPECT_EQ(alice.exit_code, 0) << alice.out << alice.err;
+  EXPECT_NE(alice.out.find("(through CORP\\Helpdesk)"), std::string::npos) << alice.out;
+  EXPECT_EQ(p({"check", "CORP\\bob", "admins"}).exit_code, 1);
+  ASSERT_EQ(p({"remove", "CORP\\Helpdesk"}).exit_code, 0);
+  EXPECT_EQ(p({"check", "CORP\\alice", "admins"}).exit_code, 1) << "removing a group removes its memberships";
+
+  fs::path group_file = dir_.path() / "group";
+  std::ofstream(group_file) << "root:x:0:\nidsync-ops:x:1200:carol,dave\n";
+  EXPECT_EQ(p({"check", "carol", "operators", "--group-file", group_file.string()}).exit_code, 0);
+  EXPECT_EQ(p({"check", "alice", "operators", "--group-file", group_file.string()}).exit_code, 1);
+  auto unreadable = p({"check", "carol", "operators", "--group-file", (dir_.path() / "none").string()});
+  EXPECT_EQ(unreadable.exit_code, 7) << unreadable.err;
+  EXPECT_EQ(p({"check", "carol", "wizards"}).exit_code, 2);
+}
+
 TEST_F(ActivationTest, AfterAnUpgradeByANewerReleaseThisReleaseIsRefusedWithTheProductCode) {
   InstallPair();
   std::string next = std::string(IDSYNC_BINARY_DIR) + "/tests/integration/idsync-setup-next";

@@ -123,7 +123,7 @@ TEST_F(CliTest, BadInstallArgumentsAreRefusedAndCreateNothing) {
   std::vector<Case> cases = {
       {{{"--service-account", "CORP\\svc idsync"}}, "pw\n", 2, "not a valid account name"},
       {{{"--service-account", "A\\B\\C"}}, "pw\n", 2, "not a valid account name"},
-      {{{"--admins-group", "IdsyncAdmins"}}, "pw\n", 2, "write domain:NAME"},
+      {{{"--admins-group", "IdsyncAdmins"}}, "pw\n", 2, "write domain:[DOMAIN"},
       {{{"--admins-group", "global:IdsyncAdmins"}}, "pw\n", 2, "--admins-group"},
       {{}, "\n", 2, "password is empty"},
       {{{"--service-password-file", "/nonexistent/pw"}}, "pw\n", 2, "exactly one of"},
