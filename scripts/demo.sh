@@ -57,4 +57,15 @@ idsync show cs hr 1002
 step "Run history"
 idsync history
 
+step "Warm standby: back up the key set, add a standby server, activate it"
+"$bin/idsync-kmu" export "$demo/idsync-keys.bin" 'CORP\svc-idsync' - < "$demo/service-password"
+"$bin/idsync-setup" install --home "$demo/standby" --db "sqlite:$demo/idsync.db" --server standby \
+  --service-account 'CORP\svc-idsync' --service-password-file "$demo/service-password" \
+  --keys "$demo/idsync-keys.bin" --standby --api 127.0.0.1:8096
+IDSYNC_HOME="$demo/standby" idsync run hr "Delta Cycle" || true   # a standby refuses work
+"$bin/idsync-activate" --home "$demo/standby" "$demo/idsync-keys.bin" 'CORP\svc-idsync' - /q \
+  < "$demo/service-password"
+IDSYNC_HOME="$demo/standby" idsync run hr "Delta Cycle"
+idsync status
+
 printf '\nThe demo installation is in %s (IDSYNC_HOME=%s).\n' "$demo" "$IDSYNC_HOME"
