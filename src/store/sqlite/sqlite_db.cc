@@ -1,6 +1,10 @@
 #include "store/sqlite/sqlite_db.h"
+#include "store/sqlite/write_turns.h"
 
 #include <sqlite3.h>
+
+#include <chrono>
+#include <thread>
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -77,7 +81,8 @@ class SqliteStatement final : public Statement {
 
 class SqliteDb final : public Db {
  public:
-  SqliteDb(sqlite3* db, std::string location) : db_(db), location_(std::move(location)) {}
+  SqliteDb(sqlite3* db, std::string location, const std::string& turns_path)
+      : db_(db), location_(std::move(location)), turns_(turns_path) {}
   ~SqliteDb() override {
     cache_.clear();
     sqlite3_close_v2(db_);
@@ -110,7 +115,19 @@ class SqliteDb final : public Db {
     return {};
   }
 
-  Status BeginWrite() override { return Begin("BEGIN IMMEDIATE"); }
+  // Lets a writer of another connection that waits for the lock go first,
+  // then waits for the lock itself in short steps, visibly to others
+  // (write_turns.h), up to the busy timeout.
+  Status BeginWrite() override {
+    turns_.YieldToWaiters(std::chrono::milliseconds(busy_timeout_ms_));
+    auto st = Begin("BEGIN IMMEDIATE");
+    turns_.StopWaiting();
+    return st;
+  }
+  void SetBusyTimeout(int ms) {
+    busy_timeout_ms_ = ms;
+    sqlite3_busy_handler(db_, &SqliteDb::OnBusy, this);
+  }
   Status Commit() override {
     IDSYNC_TRY(Exec("COMMIT"));
     return {};
@@ -132,6 +149,20 @@ class SqliteDb final : public Db {
   const std::string& Location() const override { return location_; }
 
  private:
+  // SQLite calls this while the lock is taken: announce the wait, sleep a
+  // little, and keep trying until the busy timeout has passed.
+  static int OnBusy(void* self, int attempts) {
+    auto* db = static_cast<SqliteDb*>(self);
+    if (attempts == 0) {
+      db->busy_since_ = std::chrono::steady_clock::now();
+      db->turns_.AnnounceWaiting();
+    }
+    if (std::chrono::steady_clock::now() - db->busy_since_ >= std::chrono::milliseconds(db->busy_timeout_ms_))
+      return 0;
+    std::this_thread::sleep_for(std::chrono::microseconds(attempts < 10 ? 200 : 1000));
+    return 1;
+  }
+
   Status Begin(const char* sql) {
     if (InTransaction()) return Fail(ErrorCode::kInternal, "nested transaction");
     return Exec(sql);
@@ -139,6 +170,9 @@ class SqliteDb final : public Db {
 
   sqlite3* db_;
   std::string location_;
+  WriteTurns turns_;
+  int busy_timeout_ms_ = 5000;
+  std::chrono::steady_clock::time_point busy_since_;
   // Looked up by string_view without building a key string per call.
   struct SqlHash {
     using is_transparent = void;
@@ -181,8 +215,8 @@ Result<std::unique_ptr<Db>> OpenSqlite(const std::string& path, const DbOptions&
     sqlite3_close_v2(raw);
     return tl::unexpected(e);
   }
-  auto db = std::make_unique<SqliteDb>(raw, location);
-  sqlite3_busy_timeout(raw, options.busy_timeout_ms);
+  auto db = std::make_unique<SqliteDb>(raw, location, memory || options.read_only ? std::string() : path);
+  db->SetBusyTimeout(options.busy_timeout_ms);
   sqlite3_extended_result_codes(raw, 1);
   // WAL lets status readers run beside the writer; NORMAL sync keeps every
   // committed transaction across a process crash (not across power loss of

@@ -2,6 +2,7 @@
 #include "store/store.h"
 
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -194,6 +195,62 @@ TEST(StoreTest, OfTwoActivationsFromTheSameEpochExactlyOneWins) {
   auto cluster = *(*second)->GetCluster();
   EXPECT_EQ(cluster.active_server, "beta");
   EXPECT_EQ((*(*second)->ListActivations(10)).size(), 1u) << "the loser records nothing";
+}
+
+}  // namespace
+}  // namespace idsync
+
+namespace idsync {
+namespace {
+
+// A writer that commits and begins again at once (a long run in another
+// process) must not starve a connection that waits for the write lock (an
+// activation): the waiter gets its turn within its busy timeout, here a
+// short one, every time.
+TEST(StoreTest, AWaitingWriterGetsItsTurnBetweenAnotherProcesssTransactions) {
+  TempDir dir;
+  std::string path = (dir.path() / "db").string();
+  {
+    auto setup = OpenSqlite(path, DbOptions{.create_if_missing = true});
+    ASSERT_TRUE(setup);
+    ASSERT_TRUE((*setup)->Exec("CREATE TABLE t (n INTEGER)"));
+  }
+  int ready[2];
+  ASSERT_EQ(pipe(ready), 0);
+  pid_t writer = fork();
+  if (writer == 0) {
+    auto db = OpenSqlite(path, DbOptions{});
+    if (!db) _exit(1);
+    auto insert = (*db)->Prepare("INSERT INTO t (n) VALUES (?)");
+    for (int64_t txn = 0;; ++txn) {
+      if (!(*db)->BeginWrite()) continue;
+      for (int i = 0; i < 2000; ++i) {
+        (*insert)->BindInt(1, i);
+        (void)(*insert)->Step();
+        (*insert)->Reset();
+      }
+      (void)(*db)->Commit();
+      if (txn == 3) (void)!write(ready[1], "x", 1);
+    }
+  }
+  char c;
+  ASSERT_EQ(read(ready[0], &c, 1), 1);
+  int turns = 0;
+  std::string last_error;
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    auto waiting = OpenSqlite(path, DbOptions{.busy_timeout_ms = 300});
+    ASSERT_TRUE(waiting);
+    auto st = (*waiting)->BeginWrite();
+    if (st) {
+      ++turns;
+      (*waiting)->Rollback();
+    } else {
+      last_error = st.error().message;
+    }
+  }
+  kill(writer, SIGKILL);
+  waitpid(writer, nullptr, 0);
+  EXPECT_EQ(turns, 20) << last_error;
 }
 
 }  // namespace
