@@ -1,11 +1,11 @@
 #include "config/schedule.h"
 
+#include <fmt/format.h>
+
 #include <charconv>
 #include <ctime>
 #include <limits>
 #include <vector>
-
-#include <fmt/format.h>
 
 namespace idsync {
 namespace {
@@ -40,8 +40,7 @@ std::optional<int> Number(std::string_view s) {
 // Sets the bits of one field ("*/15", "1-5", "0,30", "10-50/10", "5/20").
 Status ParseField(std::string_view cron, std::string_view text, const Field& f, std::vector<bool>& bits) {
   auto bad = [&](std::string_view part, std::string_view why) {
-    return Fail(ErrorCode::kInvalidArgument,
-                fmt::format("cron '{}': {} field '{}': {}", cron, f.name, part, why));
+    return Fail(ErrorCode::kInvalidArgument, fmt::format("cron '{}': {} field '{}': {}", cron, f.name, part, why));
   };
   for (std::string_view item : Split(text, ',')) {
     std::string_view range = item;
@@ -94,8 +93,8 @@ Result<CronSpec> ParseCron(std::string_view text) {
   }
   if (fields.size() != 5)
     return Fail(ErrorCode::kInvalidArgument,
-                fmt::format("cron '{}': needs five fields (minute hour day-of-month month day-of-week), found {}",
-                            text, fields.size()));
+                fmt::format("cron '{}': needs five fields (minute hour day-of-month month day-of-week), found {}", text,
+                            fields.size()));
   CronSpec spec;
   std::vector<bool> bits[5];
   for (int f = 0; f < 5; ++f) {
@@ -163,9 +162,9 @@ std::optional<int64_t> NextCronTime(const CronSpec& spec, int64_t after_s) {
 
 Result<int64_t> ParseInterval(std::string_view text) {
   auto bad = [&](std::string_view why) {
-    return Fail(ErrorCode::kInvalidArgument,
-                fmt::format("interval '{}': {}; write NUMBER followed by s, m or h, such as \"15m\" or \"1h30m\"",
-                            text, why));
+    return Fail(
+        ErrorCode::kInvalidArgument,
+        fmt::format("interval '{}': {}; write NUMBER followed by s, m or h, such as \"15m\" or \"1h30m\"", text, why));
   };
   if (text.empty()) return bad("is empty");
   int64_t seconds = 0;
@@ -179,10 +178,17 @@ Result<int64_t> ParseInterval(std::string_view text) {
     int64_t n = 0;
     std::from_chars(text.data() + start, text.data() + i, n);
     switch (text[i]) {
-      case 's': seconds += n; break;
-      case 'm': seconds += n * 60; break;
-      case 'h': seconds += n * 3600; break;
-      default: return bad(fmt::format("unknown unit '{}'", text[i]));
+      case 's':
+        seconds += n;
+        break;
+      case 'm':
+        seconds += n * 60;
+        break;
+      case 'h':
+        seconds += n * 3600;
+        break;
+      default:
+        return bad(fmt::format("unknown unit '{}'", text[i]));
     }
     ++i;
   }

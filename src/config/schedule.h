@@ -27,12 +27,12 @@ namespace idsync {
 struct CronSpec {
   std::bitset<60> minutes;
   std::bitset<24> hours;
-  std::bitset<32> days;      // 1..31
-  std::bitset<13> months;    // 1..12
-  std::bitset<7> weekdays;   // 0..6, Sunday = 0
-  bool any_day = true;       // day-of-month field was `*`
-  bool any_weekday = true;   // day-of-week field was `*`
-  std::string text;          // canonical: the five fields separated by one space
+  std::bitset<32> days;     // 1..31
+  std::bitset<13> months;   // 1..12
+  std::bitset<7> weekdays;  // 0..6, Sunday = 0
+  bool any_day = true;      // day-of-month field was `*`
+  bool any_weekday = true;  // day-of-week field was `*`
+  std::string text;         // canonical: the five fields separated by one space
 };
 
 // kInvalidArgument naming the field and the bad part when TEXT is not five

@@ -25,8 +25,10 @@ class UtcZone : public ::testing::Test {
     tzset();
   }
   void TearDown() override {
-    if (saved_) setenv("TZ", saved_->c_str(), 1);
-    else unsetenv("TZ");
+    if (saved_)
+      setenv("TZ", saved_->c_str(), 1);
+    else
+      unsetenv("TZ");
     tzset();
   }
   std::optional<std::string> saved_;
@@ -66,7 +68,7 @@ TEST_F(UtcZone, CronFindsTheNextMatchingMinuteStrictlyAfter) {
   EXPECT_EQ(Next("30 10 * * *", kMonday1017), kMonday1017 + 13 * 60);
   EXPECT_EQ(Next("*/15 * * * *", kMonday1017), kMonday1017 + 13 * 60);  // 10:30
   EXPECT_EQ(Next("0,20,40 * * * *", kMonday1017), kMonday1017 + 3 * 60);
-  EXPECT_EQ(Next("17 10 * * *", kMonday1017), kMonday1017 + 86400);     // not the same minute
+  EXPECT_EQ(Next("17 10 * * *", kMonday1017), kMonday1017 + 86400);  // not the same minute
   EXPECT_EQ(Next("0 9 * * *", kMonday1017), kMonday1017 + 86400 - 77 * 60);
 }
 
@@ -115,9 +117,7 @@ TEST(CronTest, MalformedSpecsNameTheField) {
   }
 }
 
-TEST(CronTest, CanonicalTextCollapsesSpaces) {
-  EXPECT_EQ(ParseCron("  30  2 *\t* 1-5 ")->text, "30 2 * * 1-5");
-}
+TEST(CronTest, CanonicalTextCollapsesSpaces) { EXPECT_EQ(ParseCron("  30  2 *\t* 1-5 ")->text, "30 2 * * 1-5"); }
 
 TEST_F(UtcZone, NextDueRunsOverdueSchedulesOnceAndThenKeepsTime) {
   Schedule every{"hr", "delta", 15 * 60 * 1000, {}, ""};
@@ -171,7 +171,8 @@ every = "90m"
 ma = "hr"
 profile = "full-import"
 cron = "30  2 * * 1-5"
-)").string());
+)")
+                                    .string());
   ASSERT_TRUE(config) << config.error().message;
   ASSERT_EQ(config->schedules.size(), 2u);
   EXPECT_EQ(config->schedules[0].Describe(), "hr/delta-cycle every 1h30m");

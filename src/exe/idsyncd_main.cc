@@ -1,0 +1,3 @@
+#include "server/service.h"
+
+int main(int argc, char** argv) { return idsync::ServiceMain(argc, argv); }
