@@ -113,6 +113,12 @@ Result<ActivationResult> Activate(ActivationRequest r) {
                                                   store->db().Location()));
   IDSYNC_TRY(CheckSchemaVersion(store->schema_version(), store->db().Location()));
   result.checks.push_back({"schema", fmt::format("version {}", store->schema_version())});
+  IDSYNC_ASSIGN(auto registered, store->GetServer(home.server));
+  if (!registered)
+    return Fail(ErrorCode::kNotFound,
+                fmt::format("server {} is not registered in {}; add it with `idsync-setup install --keys FILE "
+                            "--standby` first",
+                            home.server, store->db().Location()));
 
   IDSYNC_ASSIGN(Store::ServiceAccount account, RequireServiceAccount(*store));
   IDSYNC_ASSIGN(std::string bytes, ReadKeyFileBytes(r.key_file));

@@ -267,6 +267,15 @@ TEST_F(ActivationTest, EveryBadActivationGetsItsCodeAndChangesNothing) {
       {"unknown option", [&] { return Activate("beta", keys().string(), kAccount, kPassword, {"/x"}); }, 2,
        "unknown option '/x'"},
       {"no home", [&] { return Activate("gamma", keys().string()); }, 5, "holds no idsync server"},
+      {"a home whose server is not registered",
+       [&] {
+         fs::create_directories(home("gamma"));
+         std::ofstream(home("gamma") / "server.toml") << fmt::format("server = 'gamma'\ndatabase = '{}'\n", db_url());
+         auto r = Activate("gamma", keys().string());
+         fs::remove_all(home("gamma"));
+         return r;
+       },
+       5, "server gamma is not registered"},
   };
   if (geteuid() == 0) {
     cases.push_back({"not root",
@@ -328,6 +337,18 @@ TEST_F(ActivationTest, ALocalAdminsGroupIsRefusedUntilSetupRepairsIt) {
   EXPECT_EQ(bad_repair.exit_code, 2) << bad_repair.err;
   auto activated = Activate("beta", keys().string());
   EXPECT_EQ(activated.exit_code, 0) << activated.err;
+}
+
+TEST_F(ActivationTest, UsageIsPrintedForEveryHelpSpelling) {
+  for (const char* flag : {"/?", "-h", "--help"}) {
+    auto r = RunProgram("idsync-activate", {flag});
+    EXPECT_EQ(r.exit_code, 0) << flag;
+    EXPECT_NE(r.out.find("usage: idsync-activate [FileName] [UserName {Password | *}] [/q]"), std::string::npos)
+        << flag << ": " << r.out;
+    auto kmu = RunProgram("idsync-kmu", {flag});
+    EXPECT_EQ(kmu.exit_code, 0) << flag;
+    EXPECT_NE(kmu.out.find("idsync-kmu /e FileName /u:UserName {Password | *}"), std::string::npos) << kmu.out;
+  }
 }
 
 TEST_F(ActivationTest, ActivationSwitchesTheEpochInstallsTheKeysAndRecordsWhoDidIt) {
