@@ -13,6 +13,7 @@ packages=(
   liblua5.4-dev libexpected-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libcpp-httplib-dev
+  postgresql libpq-dev iproute2
   python3 time bc
 )
 

@@ -4,8 +4,8 @@
 
 #include <algorithm>
 #include <array>
-#include <ctime>
 
+#include "core/clock.h"
 #include "crypto/keyset.h"
 
 namespace idsync {
@@ -91,15 +91,6 @@ std::array<unsigned char, kChecksumBytes> Checksum(std::string_view data) {
   crypto_generichash(sum.data(), sum.size(), reinterpret_cast<const unsigned char*>(data.data()), data.size(), nullptr,
                      0);
   return sum;
-}
-
-std::string UtcNow() {
-  std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
 }
 
 // Checks magic, checksum and format version in that order, then reads the
@@ -195,7 +186,7 @@ Result<std::string> SealKeyFile(const KeySet& set, std::string_view account, con
                                                  ".." + std::to_string(kMaxOps) + ", memory 8 KiB..1 GiB)");
   }
   IDSYNC_ASSIGN(SecureString plain, SerializeKeySet(set));
-  const std::string stamp = UtcNow();
+  const std::string stamp = NowUtc();
 
   Header h;
   h.opslimit = static_cast<uint32_t>(params.opslimit);

@@ -9,8 +9,9 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <ctime>
 #include <nlohmann/json.hpp>
+
+#include "core/clock.h"
 
 namespace idsync {
 namespace {
@@ -21,15 +22,6 @@ constexpr char kCheckContext[] = "idsync key check v1";
 constexpr char kDocFormat[] = "idsync-keyset";
 constexpr uint64_t kDocVersion = 1;
 constexpr off_t kMaxFileSize = 1 << 20;  // a real key set is a few KiB
-
-std::string UtcNow() {
-  std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 bool IsSetId(std::string_view id) {
   if (id.size() != 32) return false;
@@ -182,7 +174,7 @@ uint32_t AddKeyVersion(KeySet& set) {
   KeyVersion& added = set.versions.emplace_back();
   added.version = highest + 1;
   crypto_aead_xchacha20poly1305_ietf_keygen(added.key.data());
-  added.created_at = UtcNow();
+  added.created_at = NowUtc();
   set.active_version = added.version;
   return added.version;
 }

@@ -58,6 +58,15 @@ class Db {
   virtual bool InTransaction() const = 0;
   // Whether a table exists (used to tell an empty database from an old one).
   virtual Result<bool> TableExists(std::string_view name) = 0;
+  // Fencing, inside a write transaction before the epoch is read: makes an
+  // activation's update of the cluster row wait until this transaction ends,
+  // and the read that follows see the latest committed epoch. PostgreSQL
+  // reads the row FOR SHARE; SQLite's write lock already does both.
+  virtual Status LockClusterRow() { return {}; }
+  // Inside a migration's transaction, before the schema version is read:
+  // keeps two programs from migrating at once. PostgreSQL takes an advisory
+  // lock; SQLite's write lock already does it.
+  virtual Status LockForMigration() { return {}; }
   // "sqlite" or "postgresql".
   virtual std::string_view Backend() const = 0;
   // Where the database is, for messages ("sqlite:/var/lib/idsync/idsync.db").
@@ -96,8 +105,10 @@ class Transaction {
 // URL of another backend.
 std::string SqliteFileOf(std::string_view url);
 
-// Opens a database from a URL: "sqlite:PATH" (or a bare path). Errors say what
-// was wrong with the URL or why the database could not be opened.
+// Opens a database from a URL: "sqlite:PATH" (or a bare path), or a libpq
+// URI "postgresql://..." / "postgres://..." (see store/postgres/pg_db.h).
+// Errors say what was wrong with the URL or why the database could not be
+// opened.
 Result<std::unique_ptr<Db>> OpenDb(std::string_view url, const DbOptions& options);
 
 }  // namespace idsync

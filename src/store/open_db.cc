@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "store/postgres/pg_db.h"
 #include "store/sqlite/sqlite_db.h"
 
 namespace idsync {
@@ -13,9 +14,15 @@ std::string SqliteFileOf(std::string_view url) {
 }
 
 Result<std::unique_ptr<Db>> OpenDb(std::string_view url, const DbOptions& options) {
+  if (url.starts_with("postgresql://") || url.starts_with("postgres://")) {
+    return OpenPostgres(std::string(url), options);
+  }
   if (!url.starts_with("sqlite:") && url.find("://") != std::string_view::npos) {
+    // Only the scheme: the rest may hold a password.
     return Fail(ErrorCode::kInvalidArgument,
-                fmt::format("unsupported database URL '{}': use sqlite:PATH", url));
+                fmt::format("unsupported database URL scheme '{}://': use sqlite:PATH or "
+                            "postgresql://USER@HOST:PORT/DBNAME",
+                            url.substr(0, url.find("://"))));
   }
   std::string path = SqliteFileOf(url);
   if (path.empty()) {

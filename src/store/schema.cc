@@ -227,6 +227,7 @@ Status CheckSchemaVersion(int64_t found, const std::string& location) {
 Status Migrate(Db& db) {
   IDSYNC_TRY(db.BeginWrite());
   Transaction txn(db);
+  IDSYNC_TRY(db.LockForMigration());
   IDSYNC_ASSIGN(int64_t version, ReadSchemaVersion(db));
   const int64_t known = KnownSchemaVersion();
   if (version > known) return CheckSchemaVersion(version, db.Location());

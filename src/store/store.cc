@@ -8,15 +8,6 @@
 
 namespace idsync {
 
-std::string NowUtc() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 std::string_view LinkStateName(LinkState s) {
   switch (s) {
     case LinkState::kNormalDisconnector: return "normal-disconnector";
@@ -86,6 +77,7 @@ Status Store::CheckWritable() const {
 
 Status Store::CheckFence() {
   if (!fence_) return {};
+  IDSYNC_TRY(db_->LockClusterRow());
   IDSYNC_ASSIGN(Statement * st, db_->Prepare("SELECT active_server, epoch FROM cluster WHERE id = 1"));
   IDSYNC_ASSIGN(bool row, st->Step());
   if (!row) return Fail(ErrorCode::kDatabase, "the cluster row is missing from the database");

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "core/attributes.h"
+#include "core/clock.h"
 #include "core/error.h"
 #include "store/db.h"
 
@@ -152,6 +153,7 @@ class Store {
   // How the connector of an MV object in an MA is named there (for
   // translating references), without reading its attributes.
   struct ConnectorName {
+    int64_t id = 0;  // the connector's CS object
     std::string anchor;
     std::string dn;  // the DN it has, or will have after its pending export
   };
@@ -344,7 +346,5 @@ class Store {
   std::optional<std::pair<std::string, int64_t>> fence_;
 };
 
-// Current UTC time as ISO 8601 ("2026-11-22T13:45:00Z").
-std::string NowUtc();
 
 }  // namespace idsync

@@ -1,7 +1,5 @@
 // Store: servers and their services, activation, the key set record,
 // management agent secrets and principals.
-#include <ctime>
-
 #include <fmt/format.h>
 
 #include "store/statement_util.h"
@@ -44,16 +42,6 @@ Status StepOnce(Statement& st) {
   IDSYNC_TRY(st.Step());
   st.Reset();
   return {};
-}
-
-// ISO 8601 UTC of Unix milliseconds, to the millisecond.
-std::string IsoOfMs(int64_t ms) {
-  std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  return fmt::format("{}.{:03d}Z", buf, static_cast<int>(ms % 1000));
 }
 
 }  // namespace
@@ -102,7 +90,7 @@ Status Store::RecordServiceStart(const ServerRecord& s) {
   st->BindText(5, s.role);
   st->BindInt(6, s.epoch);
   st->BindInt(7, s.heartbeat_ms);
-  st->BindText(8, IsoOfMs(s.heartbeat_ms));
+  st->BindText(8, UtcOfMs(s.heartbeat_ms));
   st->BindInt(9, s.heartbeat_interval_ms);
   st->BindText(10, NowUtc());
   st->BindText(11, s.name);
@@ -122,7 +110,7 @@ Status Store::RecordHeartbeat(std::string_view server, std::string_view role, in
   st->BindText(1, role);
   st->BindInt(2, epoch);
   st->BindInt(3, now_ms);
-  st->BindText(4, IsoOfMs(now_ms));
+  st->BindText(4, UtcOfMs(now_ms));
   st->BindText(5, server);
   return StepOnce(*st);
 }

@@ -129,7 +129,7 @@ TEST_F(CliTest, BadInstallArgumentsAreRefusedAndCreateNothing) {
       {{{"--service-password-file", "/nonexistent/pw"}}, "pw\n", 2, "exactly one of"},
       {{{"--service-password-stdin", ""}, {"--service-password-file", "/nonexistent/pw"}}, "", 7, "cannot read password file"},
       {{{"--db", "sqlite:/nonexistent-folder/x.db"}}, "pw\n", 7, "does not exist"},
-      {{{"--db", "postgres://x/y"}}, "pw\n", 2, "unsupported database URL"},
+      {{{"--db", "mysql://x/y"}}, "pw\n", 2, "unsupported database URL"},
       {{{"--service-password-stdin", ""}, {"--service-password", "pw"}}, "", 2, "--service-password"},
   };
   for (const auto& c : cases) {

@@ -1,5 +1,7 @@
 #include "tests/support/daemon.h"
 
+#include "tests/support/process.h"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -11,7 +13,6 @@
 #include <sstream>
 #include <thread>
 
-extern char** environ;
 
 namespace idsync {
 namespace {
@@ -40,29 +41,14 @@ std::unique_ptr<Daemon> Daemon::Start(const std::string& program, const std::vec
   char tmpl[] = "/tmp/idsync-daemon-XXXXXX";
   if (!mkdtemp(tmpl)) return nullptr;
   d->dir_ = tmpl;
-  std::string exe = std::string(IDSYNC_BINARY_DIR) + "/src/exe/" + program;
-
-  std::vector<std::string> env_strings;
-  for (char** e = environ; *e; ++e) {
-    std::string kv = *e;
-    std::string key = kv.substr(0, kv.find('='));
-    if (!env.count(key) && key != "IDSYNC_HOME") env_strings.push_back(kv);
-  }
-  for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
-  std::vector<char*> envp, argv;
-  for (auto& s : env_strings) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  std::vector<std::string> all_args{exe};
-  all_args.insert(all_args.end(), args.begin(), args.end());
-  for (auto& a : all_args) argv.push_back(a.data());
-  argv.push_back(nullptr);
+  ChildCommand child = BuildChildCommand(program, args, env);
 
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&actions, 1, (d->dir_ + "/out").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   posix_spawn_file_actions_addopen(&actions, 2, (d->dir_ + "/err").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  int rc = posix_spawn(&d->pid_, exe.c_str(), &actions, nullptr, argv.data(), envp.data());
+  int rc = posix_spawn(&d->pid_, child.exe.c_str(), &actions, nullptr, child.argv.data(), child.envp.data());
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) return nullptr;
   return d;

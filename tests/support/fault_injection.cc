@@ -59,6 +59,8 @@ class KillingDbImpl final : public Db {
   void Rollback() override { inner_->Rollback(); }
   bool InTransaction() const override { return inner_->InTransaction(); }
   Result<bool> TableExists(std::string_view name) override { return inner_->TableExists(name); }
+  Status LockClusterRow() override { return inner_->LockClusterRow(); }
+  Status LockForMigration() override { return inner_->LockForMigration(); }
   std::string_view Backend() const override { return inner_->Backend(); }
   const std::string& Location() const override { return inner_->Location(); }
 

@@ -24,29 +24,33 @@ std::string Slurp(const std::string& path) {
 
 }  // namespace
 
+ChildCommand BuildChildCommand(const std::string& program, const std::vector<std::string>& args,
+                               const std::map<std::string, std::string>& env) {
+  ChildCommand c;
+  c.exe = program.find('/') == std::string::npos ? std::string(IDSYNC_BINARY_DIR) + "/src/exe/" + program : program;
+  for (char** e = environ; *e; ++e) {
+    std::string kv = *e;
+    std::string key = kv.substr(0, kv.find('='));
+    if (!env.count(key) && key != "IDSYNC_HOME") c.env_strings.push_back(kv);
+  }
+  for (const auto& [k, v] : env) c.env_strings.push_back(k + "=" + v);
+  c.arg_strings.push_back(c.exe);
+  c.arg_strings.insert(c.arg_strings.end(), args.begin(), args.end());
+  for (auto& s : c.env_strings) c.envp.push_back(s.data());
+  c.envp.push_back(nullptr);
+  for (auto& a : c.arg_strings) c.argv.push_back(a.data());
+  c.argv.push_back(nullptr);
+  return c;
+}
+
 ProcessResult RunProgram(const std::string& program, const std::vector<std::string>& args,
                          const std::map<std::string, std::string>& env, const std::string& input) {
-  std::string exe = program.find('/') == std::string::npos ? std::string(IDSYNC_BINARY_DIR) + "/src/exe/" + program
-                                                           : program;
   char tmpl[] = "/tmp/idsync-proc-XXXXXX";
   std::string dir = mkdtemp(tmpl);
   std::string in_path = dir + "/in", out_path = dir + "/out", err_path = dir + "/err";
   std::ofstream(in_path, std::ios::binary) << input;
 
-  std::vector<std::string> env_strings;
-  for (char** e = environ; *e; ++e) {
-    std::string kv = *e;
-    std::string key = kv.substr(0, kv.find('='));
-    if (!env.count(key) && key != "IDSYNC_HOME") env_strings.push_back(kv);
-  }
-  for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
-  std::vector<char*> envp, argv;
-  for (auto& s : env_strings) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  std::vector<std::string> all_args{exe};
-  all_args.insert(all_args.end(), args.begin(), args.end());
-  for (auto& a : all_args) argv.push_back(a.data());
-  argv.push_back(nullptr);
+  ChildCommand child = BuildChildCommand(program, args, env);
 
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
@@ -55,12 +59,12 @@ ProcessResult RunProgram(const std::string& program, const std::vector<std::stri
   posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   pid_t pid;
   ProcessResult r;
-  if (posix_spawn(&pid, exe.c_str(), &actions, nullptr, argv.data(), envp.data()) == 0) {
+  if (posix_spawn(&pid, child.exe.c_str(), &actions, nullptr, child.argv.data(), child.envp.data()) == 0) {
     int status = 0;
     waitpid(pid, &status, 0);
     r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   } else {
-    r.err = "cannot start " + exe + ": " + std::strerror(errno);
+    r.err = "cannot start " + child.exe + ": " + std::strerror(errno);
   }
   posix_spawn_file_actions_destroy(&actions);
   r.out = Slurp(out_path);

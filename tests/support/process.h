@@ -18,4 +18,16 @@ struct ProcessResult {
 ProcessResult RunProgram(const std::string& program, const std::vector<std::string>& args,
                          const std::map<std::string, std::string>& env = {}, const std::string& input = "");
 
+// A child's argv and environment for posix_spawn/exec: PROGRAM's path (a
+// name in build/src/exe, or a path), ARGS, and this process's environment
+// without IDSYNC_HOME, with `env` added. The char* vectors point into the
+// strings, so keep the object alive while the child starts.
+struct ChildCommand {
+  std::string exe;
+  std::vector<std::string> env_strings, arg_strings;
+  std::vector<char*> envp, argv;
+};
+ChildCommand BuildChildCommand(const std::string& program, const std::vector<std::string>& args,
+                               const std::map<std::string, std::string>& env);
+
 }  // namespace idsync

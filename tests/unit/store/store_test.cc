@@ -9,14 +9,13 @@
 #include "store/schema.h"
 #include "store/sqlite/sqlite_db.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/test_db.h"
 
 namespace idsync {
 namespace {
 
 std::unique_ptr<Store> MemoryStore() {
-  auto db = OpenSqlite(":memory:", DbOptions{});
-  EXPECT_TRUE(db);
-  auto store = Store::Wrap(std::move(*db));
+  auto store = Store::Wrap(OpenFreshTestDb());
   EXPECT_TRUE(store) << store.error().message;
   return std::move(*store);
 }
@@ -41,7 +40,7 @@ TEST(StoreTest, AFencedWriteFailsInsideItsTransactionAndWritesNothing) {
 
 TEST(StoreTest, ANewerSchemaRefusesWritesButAllowsReads) {
   TempDir dir;
-  std::string url = "sqlite:" + (dir.path() / "db").string();
+  std::string url = FreshTestDbUrl(dir.path());
   {
     auto store = Store::Open(url, StoreOptions{.create_if_missing = true});
     ASSERT_TRUE(store);
@@ -161,7 +160,7 @@ namespace {
 
 TEST(StoreTest, OfTwoActivationsFromTheSameEpochExactlyOneWins) {
   TempDir dir;
-  std::string url = "sqlite:" + (dir.path() / "db").string();
+  std::string url = FreshTestDbUrl(dir.path());
   auto first = Store::Open(url, StoreOptions{.create_if_missing = true});
   ASSERT_TRUE(first);
   ASSERT_TRUE((*first)->Migrate());

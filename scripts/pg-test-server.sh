@@ -1,0 +1,196 @@
+#!/usr/bin/env bash
+# A throwaway PostgreSQL server for tests, from Debian's `postgresql` package.
+#
+# Usage:
+#   scripts/pg-test-server.sh start DIR [PORT] [--owner-pid PID]
+#   scripts/pg-test-server.sh stop DIR [--discard]
+#
+# start: creates a cluster in DIR/data (DIR must exist and be empty),
+# listening on 127.0.0.1 only, on PORT or a free
+# port, with its unix socket in DIR and fsync on. It creates the role
+# `idsync` (a random password, written to DIR/pgpass for libpq's passfile)
+# and the database `idsync` it owns, then prints the connection URL:
+#   postgresql://idsync@127.0.0.1:PORT/idsync?passfile=DIR/pgpass
+# The superuser `postgres` connects without password over the socket in DIR
+# (host=DIR), which only DIR's owner can reach. When run as root, the server
+# runs as the system user idsync-pgtest (created if missing; `nobody` if it
+# cannot be), which then owns DIR. With --owner-pid, a watchdog stops the
+# server when that process ends, so a crashed test leaves no server behind.
+# stop: stops the server of DIR (fast shutdown: sessions end, a checkpoint
+# is written) and waits for it to end. With --discard, for a cluster about to
+# be deleted, it skips the checkpoint (immediate shutdown), which with fsync
+# on can take seconds per database.
+#
+# Exit codes: 0 done, 1 failed (see stderr and DIR/server.log), 2 usage,
+# 3 the PostgreSQL server programs are not installed.
+set -euo pipefail
+
+usage() {
+  echo "usage: $0 start DIR [PORT] [--owner-pid PID] | stop DIR [--discard]" >&2
+  exit 2
+}
+
+find_bindir() {
+  local dir=${PG_BINDIR:-}
+  [ -n "$dir" ] || dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
+  if [ -z "$dir" ] || [ ! -x "$dir/initdb" ]; then
+    echo "pg-test-server: PostgreSQL server programs not found under ${PG_BINDIR:-/usr/lib/postgresql/*/bin};" \
+         "run scripts/install-deps.sh (it installs Debian's postgresql package)" >&2
+    exit 3
+  fi
+  echo "$dir"
+}
+
+# Runs a command as the server's user (root may not run PostgreSQL).
+as_server_user() {
+  if [ "$(id -u)" -eq 0 ]; then
+    runuser -u "$server_user" -- "$@"
+  else
+    "$@"
+  fi
+}
+
+pick_server_user() {
+  server_user=$(id -un)
+  [ "$(id -u)" -eq 0 ] || return 0
+  server_user=idsync-pgtest
+  if ! id -u "$server_user" >/dev/null 2>&1; then
+    useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$server_user" \
+      2>/dev/null || server_user=nobody
+  fi
+}
+
+# A cluster from initdb with the role and database for the tests, made once
+# per PostgreSQL version and server user and then copied for each start:
+# initdb takes seconds, a copy a fraction of one. Prints its path. (v1 in
+# the name: change it when the recipe below changes.)
+template_cluster() {
+  local bindir=$1 version cache work
+  version=$("$bindir/postgres" --version | awk '{print $3}')
+  cache="${TMPDIR:-/tmp}/idsync-pgtest-template-v1-$version-$server_user"
+  # Only a template the server user owns (made by this script) is used.
+  if [ -f "$cache/PG_VERSION" ] && [ "$(stat -c %U "$cache")" = "$server_user" ]; then
+    echo "$cache"
+    return
+  fi
+  work=$(mktemp -d "${TMPDIR:-/tmp}/idsync-pgtest-initdb.XXXXXX")
+  [ "$(id -u)" -ne 0 ] || chown "$server_user" "$work"
+  # initdb's own final sync only matters for a machine crash while the
+  # template is new; the servers run with fsync on. 1 MB WAL segments keep
+  # the copy small.
+  (cd "$work" && as_server_user "$bindir/initdb" -D "$work/data" -U postgres --auth-local=trust \
+     --auth-host=scram-sha-256 --encoding=UTF8 --locale=C.UTF-8 --no-sync --wal-segsize=1 \
+     >"$work/initdb.log" 2>&1 &&
+   as_server_user "$bindir/pg_ctl" start -w -t 60 -D "$work/data" -l "$work/server.log" \
+     -o "-c listen_addresses='' -c unix_socket_directories='$work'" >/dev/null &&
+   "$bindir/psql" -X -q -v ON_ERROR_STOP=1 -h "$work" -U postgres -d postgres \
+     -c "CREATE ROLE idsync LOGIN CREATEDB" -c "CREATE DATABASE idsync OWNER idsync" >>"$work/initdb.log" 2>&1 &&
+   as_server_user "$bindir/pg_ctl" stop -w -t 60 -D "$work/data" -m fast >/dev/null) || {
+    echo "pg-test-server: making the template cluster failed:" >&2
+    cat "$work/initdb.log" "$work/server.log" >&2 2>/dev/null
+    as_server_user "$bindir/pg_ctl" stop -D "$work/data" -m immediate >/dev/null 2>&1 || true
+    rm -rf "$work"
+    exit 1
+  }
+  # Atomic: of two starts making the template at once, one rename wins.
+  mv -T "$work/data" "$cache" 2>/dev/null || true
+  rm -rf "$work"
+  echo "$cache"
+}
+
+port_in_use() {
+  if command -v ss >/dev/null 2>&1; then
+    [ -n "$(ss -Htln "sport = :$1" 2>/dev/null)" ]
+  else
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+  fi
+}
+
+start() {
+  local dir=$1 port=${2:-} owner_pid=${3:-}
+  local bindir
+  bindir=$(find_bindir)
+  [ -d "$dir" ] || { echo "pg-test-server: folder $dir does not exist" >&2; exit 1; }
+  dir=$(cd "$dir" && pwd)
+  pick_server_user
+  [ "$(id -u)" -ne 0 ] || chown "$server_user" "$dir"
+  chmod 0700 "$dir"
+  cd "$dir"  # the server user may not be able to read the caller's folder
+
+  local template
+  template=$(template_cluster "$bindir")
+  cp -a "$template" "$dir/data"
+  cat >"$dir/data/pg_hba.conf" <<EOF
+local all all trust
+host all all 127.0.0.1/32 scram-sha-256
+EOF
+
+  local tries=0 fixed=${port:+1}
+  while :; do
+    if [ -z "$fixed" ]; then
+      port=$((20000 + RANDOM % 30000))
+      if port_in_use "$port"; then continue; fi
+    fi
+    cat >"$dir/data/postgresql.auto.conf" <<EOF
+listen_addresses = '127.0.0.1'
+port = $port
+unix_socket_directories = '$dir'
+fsync = on
+synchronous_commit = on
+max_connections = 40
+shared_buffers = 64MB
+EOF
+    if as_server_user "$bindir/pg_ctl" start -w -t 60 -D "$dir/data" -l "$dir/server.log" >/dev/null 2>&1; then
+      break
+    fi
+    tries=$((tries + 1))
+    # Another program may have taken the port since it was checked.
+    if [ -n "$fixed" ] || [ "$tries" -ge 5 ] || ! grep -q "could not bind\|Address already in use" "$dir/server.log"; then
+      echo "pg-test-server: the server did not start; its log ($dir/server.log) ends with:" >&2
+      tail -n 20 "$dir/server.log" >&2
+      exit 1
+    fi
+  done
+
+  if [ -n "$owner_pid" ]; then
+    # tail --pid returns when the owner ends; the server then goes too.
+    local stop_cmd="'$bindir/pg_ctl' stop -D '$dir/data' -m immediate"
+    [ "$(id -u)" -ne 0 ] || stop_cmd="runuser -u '$server_user' -- $stop_cmd"
+    setsid bash -c "tail --pid=$owner_pid -f /dev/null; $stop_cmd" </dev/null >/dev/null 2>&1 &
+  fi
+
+  local password
+  password=$(head -c 24 /dev/urandom | base64 | tr -d '/+=')
+  "$bindir/psql" -X -q -v ON_ERROR_STOP=1 -h "$dir" -p "$port" -U postgres -d postgres \
+    -c "ALTER ROLE idsync PASSWORD '$password'" >/dev/null
+  (umask 077 && echo "127.0.0.1:$port:*:idsync:$password" >"$dir/pgpass")
+  echo "postgresql://idsync@127.0.0.1:$port/idsync?passfile=$dir/pgpass"
+}
+
+stop() {
+  local dir=$1 mode=fast bindir
+  [ "${2:-}" != --discard ] || mode=immediate
+  bindir=$(find_bindir)
+  [ -f "$dir/data/postmaster.pid" ] || return 0
+  server_user=$(stat -c %U "$dir/data")
+  cd "$dir"
+  as_server_user "$bindir/pg_ctl" stop -w -t 60 -D "$dir/data" -m "$mode" >/dev/null
+}
+
+[ $# -ge 2 ] || usage
+case "$1" in
+  start)
+    dir=$2
+    shift 2
+    port="" owner=""
+    while [ $# -gt 0 ]; do
+      case "$1" in
+        --owner-pid) owner=${2:?}; shift 2 ;;
+        *) port=$1; shift ;;
+      esac
+    done
+    start "$dir" "$port" "$owner"
+    ;;
+  stop) stop "$2" "${3:-}" ;;
+  *) usage ;;
+esac

@@ -1,0 +1,325 @@
+#include "store/postgres/pg_db.h"
+
+#include <endian.h>
+
+#include <charconv>
+#include <cstring>
+#include <unordered_map>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "store/postgres/pg_connection.h"
+#include "store/postgres/pg_sql.h"
+
+namespace idsync {
+namespace {
+
+// Type oids (catalog/pg_type.h) of the columns read in binary form.
+constexpr Oid kBool = 16, kBytea = 17, kChar = 18, kName = 19, kInt8 = 20, kInt2 = 21, kInt4 = 23, kText = 25,
+              kOid = 26, kBpchar = 1042, kVarchar = 1043;
+
+bool IsTextType(Oid t) { return t == kText || t == kVarchar || t == kBpchar || t == kName || t == kChar; }
+bool IsBinaryReadable(Oid t) {
+  return IsTextType(t) || t == kBool || t == kBytea || t == kInt8 || t == kInt4 || t == kInt2 || t == kOid;
+}
+
+// Arbitrary but fixed: the key of the advisory lock migrations take ("idsync").
+constexpr int64_t kMigrationLockKey = 0x696473796e63;
+
+int64_t ParseInt(std::string_view s) {
+  int64_t v = 0;
+  std::from_chars(s.data(), s.data() + s.size(), v);
+  return v;
+}
+
+class PgDb;
+
+// One named prepared statement. Parameters are sent as text, except blobs
+// (binary bytea). Results come whole (the store pages large scans), in
+// binary form when every column has a type read here, else as text.
+class PgStatement final : public Statement {
+ public:
+  PgStatement(PgDb& db, std::string name, std::string sql, int params)
+      : db_(db), name_(std::move(name)), sql_(std::move(sql)), values_(params), formats_(params), set_(params) {}
+
+  // Prepares on the current connection (again after a reconnection).
+  Status EnsurePrepared();
+
+  void BindInt(int i, int64_t v) override {
+    if (!InRange(i)) return;
+    char buf[24];
+    auto end = std::to_chars(buf, buf + sizeof buf, v).ptr;
+    Set(i, std::string_view(buf, end - buf), 0);
+  }
+  void BindText(int i, std::string_view v) override {
+    if (InRange(i)) Set(i, v, 0);
+  }
+  void BindBlob(int i, std::string_view v) override {
+    if (InRange(i)) Set(i, v, 1);
+  }
+  void BindNull(int i) override {
+    if (InRange(i)) set_[i - 1] = false;
+  }
+
+  Result<bool> Step() override {
+    if (!result_ || done_) {
+      IDSYNC_TRY(Execute());
+      row_ = 0;
+    } else {
+      ++row_;
+    }
+    ClearScratch();
+    done_ = row_ >= PQntuples(result_.get());
+    return !done_;
+  }
+
+  bool IsNull(int c) override { return !HasValue(c) || PQgetisnull(result_.get(), row_, c); }
+  int64_t ColumnInt(int c) override {
+    if (IsNull(c)) return 0;
+    std::string_view v = Raw(c);
+    Oid type = PQftype(result_.get(), c);
+    if (type == kBool) return binary_ ? v[0] != 0 : v[0] == 't';
+    if (!binary_ || IsTextType(type) || type == kBytea) return ParseInt(v);
+    if (type == kInt8) {
+      uint64_t n;
+      std::memcpy(&n, v.data(), 8);
+      return static_cast<int64_t>(be64toh(n));
+    }
+    if (type == kInt4 || type == kOid) {
+      uint32_t n;
+      std::memcpy(&n, v.data(), 4);
+      return type == kOid ? be32toh(n) : static_cast<int32_t>(be32toh(n));
+    }
+    uint16_t n;
+    std::memcpy(&n, v.data(), 2);
+    return static_cast<int16_t>(be16toh(n));
+  }
+  std::string_view ColumnText(int c) override {
+    if (IsNull(c)) return {};
+    Oid type = PQftype(result_.get(), c);
+    if (binary_ && !IsTextType(type) && type != kBytea) {
+      // An integer or boolean read as text, as SQLite would give it.
+      return Scratch(c) = type == kBool ? std::string(ColumnInt(c) ? "1" : "0") : std::to_string(ColumnInt(c));
+    }
+    if (!binary_ && type == kBytea) return ColumnBlob(c);
+    return Raw(c);
+  }
+  std::string_view ColumnBlob(int c) override {
+    if (IsNull(c)) return {};
+    if (binary_ || PQftype(result_.get(), c) != kBytea) return Raw(c);
+    // Text form of bytea: \x followed by hex digits.
+    size_t n = 0;
+    unsigned char* bytes = PQunescapeBytea(reinterpret_cast<const unsigned char*>(Raw(c).data()), &n);
+    std::string& out = Scratch(c);
+    if (bytes) out.assign(reinterpret_cast<const char*>(bytes), n);
+    PQfreemem(bytes);
+    return out;
+  }
+  void Reset() override {
+    result_.reset();
+    done_ = false;
+    std::fill(set_.begin(), set_.end(), false);
+  }
+  int64_t ChangedRows() override;
+
+ private:
+  bool InRange(int i) const { return i >= 1 && i <= static_cast<int>(values_.size()); }
+  void Set(int i, std::string_view v, int format) {
+    values_[i - 1].assign(v.data(), v.size());
+    formats_[i - 1] = format;
+    set_[i - 1] = true;
+  }
+  bool HasValue(int c) const {
+    return result_ && !done_ && c >= 0 && c < PQnfields(result_.get());
+  }
+  std::string_view Raw(int c) {
+    return {PQgetvalue(result_.get(), row_, c), static_cast<size_t>(PQgetlength(result_.get(), row_, c))};
+  }
+  std::string& Scratch(int c) {
+    if (scratch_.size() <= static_cast<size_t>(c)) scratch_.resize(c + 1);
+    return scratch_[c];
+  }
+  void ClearScratch() {
+    for (auto& s : scratch_) s.clear();
+  }
+  Status Execute();
+
+  PgDb& db_;
+  const std::string name_;
+  const std::string sql_;  // with $n placeholders
+  uint64_t prepared_in_ = 0;  // the connection generation it was prepared in; 0: not yet
+  bool binary_ = false;
+  std::vector<std::string> values_;
+  std::vector<int> formats_;
+  std::vector<char> set_;  // false: NULL (unbound parameters are NULL, as in SQLite)
+  std::vector<const char*> pointers_;  // per execution, kept to save allocations
+  std::vector<int> lengths_;
+  std::vector<std::string> scratch_;  // converted values of the current row
+  PgResultPtr result_;
+  int row_ = 0;
+  bool done_ = false;
+};
+
+class PgDb final : public Db {
+ public:
+  PgDb(PgConnPtr conn, std::string location, DbOptions options)
+      : conn_(std::move(conn)), location_(std::move(location)), options_(options) {}
+  ~PgDb() override {
+    cache_.clear();
+    conn_.reset();
+  }
+
+  PGconn* conn() const { return conn_.get(); }
+  uint64_t generation() const { return generation_; }
+  int64_t& changes() { return changes_; }
+
+  Result<Statement*> Prepare(std::string_view sql) override {
+    auto it = cache_.find(sql);
+    if (it == cache_.end()) {
+      int params = 0;
+      std::string numbered = NumberPlaceholders(sql, &params);
+      auto owned = std::make_unique<PgStatement>(*this, fmt::format("idsync_{}", cache_.size() + 1),
+                                                 std::move(numbered), params);
+      it = cache_.emplace(std::string(sql), std::move(owned)).first;
+    }
+    if (!InTransaction()) IDSYNC_TRY(EnsureConnected());
+    auto prepared = it->second->EnsurePrepared();
+    if (!prepared) return tl::unexpected(prepared.error());
+    it->second->Reset();
+    return it->second.get();
+  }
+
+  Status Exec(std::string_view sql) override {
+    if (!InTransaction()) IDSYNC_TRY(EnsureConnected());
+    return Run(TranslateDdl(sql), "statement");
+  }
+
+  Status BeginWrite() override {
+    if (InTransaction()) return Fail(ErrorCode::kInternal, "nested transaction");
+    IDSYNC_TRY(EnsureConnected());
+    // Row locks, not a database-wide write lock, order writers here; fencing
+    // comes from LockClusterRow. READ COMMITTED gives each statement a fresh
+    // snapshot, so a read made after a lock wait sees what was committed.
+    return Run("BEGIN ISOLATION LEVEL READ COMMITTED", "begin");
+  }
+  Status Commit() override {
+    PgResultPtr r(PQexec(conn(), "COMMIT"));
+    if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) {
+      Error e = PgError(conn(), r.get(), "commit", location_);
+      if (PQstatus(conn()) == CONNECTION_BAD)
+        e.message += " (whether the transaction committed is unknown; the next run checks)";
+      return tl::unexpected(e);
+    }
+    // COMMIT of a transaction that an error aborted answers ROLLBACK.
+    if (std::string_view(PQcmdStatus(r.get())) == "ROLLBACK")
+      return Fail(ErrorCode::kDatabase,
+                  fmt::format("database {}: the transaction was rolled back after an earlier error", location_));
+    return {};
+  }
+  void Rollback() override {
+    if (InTransaction()) PgResultPtr(PQexec(conn(), "ROLLBACK"));
+  }
+  bool InTransaction() const override {
+    auto s = PQtransactionStatus(conn());
+    return s == PQTRANS_INTRANS || s == PQTRANS_INERROR || s == PQTRANS_ACTIVE;
+  }
+  Result<bool> TableExists(std::string_view name) override {
+    IDSYNC_ASSIGN(Statement * st, Prepare("SELECT to_regclass(?) IS NOT NULL"));
+    st->BindText(1, name);
+    IDSYNC_ASSIGN(bool row, st->Step());
+    bool exists = row && st->ColumnInt(0) != 0;
+    st->Reset();
+    return exists;
+  }
+  Status LockClusterRow() override {
+    IDSYNC_ASSIGN(Statement * st, Prepare("SELECT 1 FROM cluster WHERE id = 1 FOR SHARE"));
+    IDSYNC_TRY(st->Step());
+    st->Reset();
+    return {};
+  }
+  Status LockForMigration() override {
+    return Run(fmt::format("SELECT pg_advisory_xact_lock({})", kMigrationLockKey), "migration lock");
+  }
+  std::string_view Backend() const override { return "postgresql"; }
+  const std::string& Location() const override { return location_; }
+
+  Error ErrorOf(const PGresult* r, std::string_view what) const { return PgError(conn(), r, what, location_); }
+
+ private:
+  Status Run(const std::string& sql, std::string_view what) {
+    PgResultPtr r(PQexec(conn(), sql.c_str()));
+    auto status = PQresultStatus(r.get());
+    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) return tl::unexpected(ErrorOf(r.get(), what));
+    return {};
+  }
+
+  // Reconnects a connection that broke (the server restarted, the network
+  // was cut). Statements are prepared again on first use.
+  Status EnsureConnected() {
+    if (PQstatus(conn()) == CONNECTION_OK) return {};
+    PQreset(conn());
+    if (PQstatus(conn()) != CONNECTION_OK)
+      return Fail(ErrorCode::kDatabase, fmt::format("connection to {} lost and not re-established: {}", location_,
+                                                    PQerrorMessage(conn())));
+    ++generation_;
+    return ApplySessionSettings(conn(), options_, location_);
+  }
+
+  PgConnPtr conn_;
+  std::string location_;
+  DbOptions options_;
+  uint64_t generation_ = 1;
+  int64_t changes_ = 0;  // rows changed by the last INSERT/UPDATE/DELETE
+  struct SqlHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, std::unique_ptr<PgStatement>, SqlHash, std::equal_to<>> cache_;
+};
+
+Status PgStatement::EnsurePrepared() {
+  if (prepared_in_ == db_.generation()) return {};
+  PGconn* conn = db_.conn();
+  PgResultPtr r(PQprepare(conn, name_.c_str(), sql_.c_str(), static_cast<int>(values_.size()), nullptr));
+  if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) return tl::unexpected(db_.ErrorOf(r.get(), "prepare"));
+  PgResultPtr desc(PQdescribePrepared(conn, name_.c_str()));
+  if (PQresultStatus(desc.get()) != PGRES_COMMAND_OK) return tl::unexpected(db_.ErrorOf(desc.get(), "prepare"));
+  binary_ = true;
+  for (int c = 0; c < PQnfields(desc.get()); ++c) binary_ = binary_ && IsBinaryReadable(PQftype(desc.get(), c));
+  prepared_in_ = db_.generation();
+  return {};
+}
+
+Status PgStatement::Execute() {
+  result_.reset();
+  IDSYNC_TRY(EnsurePrepared());
+  const size_t n = values_.size();
+  pointers_.resize(n);
+  lengths_.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    pointers_[i] = set_[i] ? values_[i].data() : nullptr;
+    lengths_[i] = static_cast<int>(values_[i].size());
+  }
+  PgResultPtr r(PQexecPrepared(db_.conn(), name_.c_str(), static_cast<int>(n), pointers_.data(), lengths_.data(),
+                               formats_.data(), binary_ ? 1 : 0));
+  auto status = PQresultStatus(r.get());
+  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) return tl::unexpected(db_.ErrorOf(r.get(), "statement"));
+  std::string_view command = PQcmdStatus(r.get());
+  if (command.starts_with("INSERT") || command.starts_with("UPDATE") || command.starts_with("DELETE"))
+    db_.changes() = ParseInt(PQcmdTuples(r.get()));
+  result_ = std::move(r);
+  return {};
+}
+
+int64_t PgStatement::ChangedRows() { return db_.changes(); }
+
+}  // namespace
+
+Result<std::unique_ptr<Db>> OpenPostgres(const std::string& url, const DbOptions& options) {
+  std::string location;
+  IDSYNC_ASSIGN(PgConnPtr conn, ConnectPg(url, options, &location));
+  return std::unique_ptr<Db>(std::make_unique<PgDb>(std::move(conn), std::move(location), options));
+}
+
+}  // namespace idsync

@@ -1,0 +1,38 @@
+// store/postgres: the backend for a database shared across hosts.
+//
+// Built on libpq itself rather than libpqxx: the store needs only prepared
+// statements, and libpq keeps direct control of the wire protocol (binary
+// parameters and results, pipelining and COPY for the bulk paths) without
+// exceptions to translate at the seam.
+//
+// A URL is a libpq connection URI (postgresql://USER@HOST:PORT/DBNAME?...),
+// passed to libpq as is, so `sslmode`, `sslrootcert`, `passfile` and the
+// other parameters work; the password comes from the URI, `passfile=`,
+// PGPASSFILE or ~/.pgpass. Location() names user, host, port and database,
+// never the password.
+//
+// Behaviour matching the SQLite backend: transactions run at READ COMMITTED;
+// LockClusterRow() reads the cluster row FOR SHARE, so an activation (which
+// updates that row) waits for this transaction and every later one sees the
+// new epoch; LockForMigration() takes a transaction-scoped advisory lock.
+// Lock waits end after DbOptions::busy_timeout_ms with kBusy, as do
+// serialization failures and deadlocks. A lost connection fails the current
+// call with kDatabase ("connection to ... lost"); the next call outside a
+// transaction reconnects. `create_if_missing` does not create a database:
+// a missing one is kNotFound.
+// Thread-safety: one PgDb per thread, like every Db.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "store/db.h"
+
+namespace idsync {
+
+// Connects to the database URL names. Fails with kNotFound when the database
+// does not exist and kDatabase otherwise (unreachable server, refused
+// authentication, bad URL), naming host, port, database and user.
+Result<std::unique_ptr<Db>> OpenPostgres(const std::string& url, const DbOptions& options);
+
+}  // namespace idsync
