@@ -1,5 +1,6 @@
 // The warm-standby procedure end to end, with the real programs and two
-// services on one SQLite file: install the standby first, stop it, install
+// services on one database (an SQLite file, or PostgreSQL with
+// IDSYNC_TEST_DB=postgresql): install the standby first, stop it, install
 // the primary, restart the standby (it runs as standby), synchronize, kill
 // the primary with SIGKILL in the middle of a run, activate the standby with
 // the key file at the console, run the cycle on the new primary, and compare
@@ -8,6 +9,9 @@
 #include <signal.h>
 
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 #include <fstream>
 #include <sstream>
 
@@ -22,6 +26,7 @@
 #include "tests/support/process.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/terminal.h"
+#include "tests/support/test_db.h"
 
 namespace idsync {
 namespace {
@@ -56,12 +61,13 @@ void WriteHr(const fs::path& file) {
     if (!members[d].empty()) out << fmt::format("group,dept-{:04d},,,,,,,,{}\n", d, members[d]);
 }
 
-// An installation's folder: database, configuration (the benchmark's
-// scenario), homes.
+// An installation's folder (configuration: the benchmark's scenario; homes)
+// and its database.
 struct Site {
+  explicit Site(fs::path d) : dir(std::move(d)) { fs::create_directories(dir); }
   fs::path dir;
-  fs::path db() const { return dir / "idsync.db"; }
-  std::string url() const { return "sqlite:" + db().string(); }
+  std::string db_url = FreshTestDbUrl(dir);
+  const std::string& url() const { return db_url; }
   fs::path home(const std::string& server) const { return dir / ("home-" + server); }
   fs::path cfg() const { return dir / "cfg"; }
 
@@ -146,8 +152,6 @@ TEST(StandbyTest, TheSeedsProcedureSurvivesAKilledPrimaryAndMatchesAnUninterrupt
   TempDir dir;
   Site site{dir.path() / "site"};
   Site reference{dir.path() / "reference"};
-  fs::create_directories(site.dir);
-  fs::create_directories(reference.dir);
   site.WriteConfig();
   reference.WriteConfig();
   fs::path keys = dir.path() / "idsync-keys.bin";
@@ -238,8 +242,6 @@ TEST(StandbyTest, APrimaryDeposedWhileExportingNeverExportsTwice) {
   TempDir dir;
   Site site{dir.path() / "site"};
   Site reference{dir.path() / "reference"};
-  fs::create_directories(site.dir);
-  fs::create_directories(reference.dir);
   site.WriteConfig();
   reference.WriteConfig();
   fs::path keys = dir.path() / "idsync-keys.bin";
@@ -299,6 +301,53 @@ TEST(StandbyTest, APrimaryDeposedWhileExportingNeverExportsTwice) {
   ASSERT_EQ(reference.Idsync("solo", {"config", "apply", reference.cfg().string()}).exit_code, 0);
   reference.RunCycle("solo");
   EXPECT_TRUE(site.Outcome() == reference.Outcome()) << "the export after the activation differs from one export";
+}
+
+// Two standbys activated at the same moment while the old primary still
+// runs: both pass their checks and read the same epoch, both are confirmed
+// together, and exactly one becomes active.
+TEST(StandbyTest, OfTwoRacingActivationsExactlyOneWins) {
+  TempDir dir;
+  Site site{dir.path() / "site"};
+  site.WriteConfig();
+  fs::path keys = dir.path() / "idsync-keys.bin";
+  ASSERT_EQ(site.Install("alpha").exit_code, 0);
+  ASSERT_EQ(RunProgram("idsync-kmu", {"--home", site.home("alpha").string(), "export", keys.string(), kAccount, "-"},
+                       {}, std::string(kPassword) + "\n")
+                .exit_code,
+            0);
+  ASSERT_EQ(site.Install("beta", {"--keys", keys.string(), "--standby"}).exit_code, 0);
+  ASSERT_EQ(site.Install("gamma", {"--keys", keys.string(), "--standby"}).exit_code, 0);
+  Service alpha = Service::Start(site, "alpha");
+  ASSERT_TRUE(WaitFor([&] { return alpha.Role() == "active"; }, milliseconds(5000)));
+
+  std::mutex mu;
+  std::condition_variable cv;
+  int at_confirmation = 0;
+  auto activate = [&](const std::string& server, ProcessResult& out) {
+    out = RunOnTerminal("idsync-activate", {keys.string(), kAccount, "*"}, {{"IDSYNC_HOME", site.home(server).string()}},
+                        {{"Password for", kPassword}, {"[y/N]", "y"}}, [&](int, size_t prompt) {
+                          if (prompt != 1) return;
+                          std::unique_lock lock(mu);
+                          ++at_confirmation;
+                          cv.notify_all();
+                          cv.wait_for(lock, std::chrono::seconds(20), [&] { return at_confirmation == 2; });
+                        });
+  };
+  ProcessResult beta, gamma;
+  std::thread other([&] { activate("gamma", gamma); });
+  activate("beta", beta);
+  other.join();
+  ASSERT_EQ(at_confirmation, 2);
+  int winners = (beta.exit_code == 0) + (gamma.exit_code == 0);
+  EXPECT_EQ(winners, 1) << beta.out << "\n---\n" << gamma.out;
+  const ProcessResult& loser = beta.exit_code == 0 ? gamma : beta;
+  EXPECT_EQ(loser.exit_code, 8) << loser.out;
+  EXPECT_NE(loser.out.find("another activation came first"), std::string::npos) << loser.out;
+  auto cluster = *site.Open()->GetCluster();
+  EXPECT_EQ(cluster.epoch, 2);
+  EXPECT_EQ(cluster.active_server, beta.exit_code == 0 ? "beta" : "gamma");
+  EXPECT_TRUE(WaitFor([&] { return alpha.Role() == "standby"; }, milliseconds(1000)));
 }
 
 }  // namespace
