@@ -1,8 +1,9 @@
 // core/error: the one error type that crosses module boundaries.
 //
 // Every fallible function returns Result<T> (tl::expected<T, Error>) or Status.
-// The mapping of ErrorCode to process exit codes and to the product's hex codes
-// (0x80230443 for a schema mismatch) lives in error.cc and nowhere else.
+// The mapping of ErrorCode to process exit codes, to the product's hex codes
+// (0x80230443 for a schema mismatch) and to HTTP statuses lives in error.cc
+// and nowhere else.
 // Thread-safety: plain values, safe to copy between threads.
 #pragma once
 
@@ -63,6 +64,9 @@ int ExitCodeFor(ErrorCode code);
 
 // The product's hex code for this error, e.g. 0x80230443 for kSchemaMismatch.
 uint32_t HexCodeFor(ErrorCode code);
+
+// The HTTP status the service's API answers with for this error.
+int HttpStatusFor(ErrorCode code);
 
 // "0x80230443: <message>" — how errors are shown to administrators.
 std::string FormatError(const Error& e);

@@ -75,32 +75,6 @@ std::string BindFailure(const std::string& host, int port) {
 
 }  // namespace
 
-int HttpStatusFor(ErrorCode code) {
-  switch (code) {
-    case ErrorCode::kInvalidArgument:
-    case ErrorCode::kParse:
-      return 400;
-    case ErrorCode::kAuth:
-      return 401;
-    case ErrorCode::kPermission:
-      return 403;
-    case ErrorCode::kNotFound:
-      return 404;
-    case ErrorCode::kFenced:
-    case ErrorCode::kAlreadyExists:
-      return 409;
-    case ErrorCode::kConfig:
-      return 422;
-    case ErrorCode::kBusy:
-    case ErrorCode::kDatabase:
-    case ErrorCode::kIo:
-    case ErrorCode::kSchemaMismatch:
-      return 503;
-    default:
-      return 500;
-  }
-}
-
 ApiServer::ApiServer(ApiBackend& backend) : backend_(backend), http_(std::make_unique<httplib::Server>()) {
   // httplib's default adds SO_REUSEPORT, which would let a second service
   // share a port that is already taken; only SO_REUSEADDR is wanted.

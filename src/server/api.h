@@ -9,7 +9,7 @@
 //                         on the active server; 409 with the standby guidance
 //
 // Errors are JSON {"error": MESSAGE, "code": "0x8023...."}; HTTP statuses
-// come from the error code (HttpStatusFor). The API only translates HTTP:
+// come from the error code (core/error.h HttpStatusFor). The API only translates HTTP:
 // everything it answers comes from an ApiBackend.
 // Thread-safety: the backend is called from several threads at once.
 #pragma once
@@ -35,9 +35,6 @@ class ApiBackend {
   // kFenced with the standby guidance when this server is not active.
   virtual Status QueueRun(const std::string& ma, const std::string& profile) = 0;
 };
-
-// The HTTP status that answers an error of this code.
-int HttpStatusFor(ErrorCode code);
 
 class ApiServer {
  public:
