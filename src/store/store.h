@@ -153,7 +153,6 @@ class Store {
   // How the connector of an MV object in an MA is named there (for
   // translating references), without reading its attributes.
   struct ConnectorName {
-    int64_t id = 0;  // the connector's CS object
     std::string anchor;
     std::string dn;  // the DN it has, or will have after its pending export
   };
