@@ -1,5 +1,7 @@
 #include "engine/sync.h"
 
+#include <functional>
+#include <optional>
 #include <set>
 
 #include <fmt/format.h>
@@ -10,30 +12,67 @@
 namespace idsync {
 namespace {
 
-// Runs Process for each object inside the open transaction, each under a
-// savepoint. Object errors are recorded and leave the object pending.
-// Returns kLimit once the error limit is passed (the batch is kept).
-Status ProcessBatch(RunContext& ctx, Synchronizer& sync, std::vector<CsObject>& batch, bool final_pass,
-                    std::vector<int64_t>& deferred) {
+// Reads a batch's objects inside its transaction (again, when it is redone).
+using BatchLoader = std::function<Result<std::vector<CsObject>>()>;
+
+// An object's failure that is recorded against it instead of stopping the step.
+bool IsObjectError(const Error& e) { return e.code == ErrorCode::kInvalidArgument || e.code == ErrorCode::kLimit; }
+
+// Runs Process for each object inside the open transaction. Unless
+// `isolate`, the first object error is returned as it is (the caller undoes
+// the whole batch). With `isolate`, each object runs under a savepoint: an
+// object error is recorded, undone and leaves the object pending, and
+// kLimit comes back once the error limit is passed (the batch is kept).
+Status ProcessObjects(RunContext& ctx, Synchronizer& sync, std::vector<CsObject>& batch, bool final_pass,
+                      bool isolate, std::vector<int64_t>& deferred) {
   for (auto& cs : batch) {
-    IDSYNC_TRY(ctx.store.Savepoint());
+    if (isolate) IDSYNC_TRY(ctx.store.Savepoint());
     bool defer = false;
     auto st = sync.Process(cs, final_pass, &defer);
     if (!st) {
+      if (!isolate) return st;
       IDSYNC_TRY(ctx.store.RollbackToSavepoint());
       sync.TakeWoken();  // what this object woke was rolled back with it
-      if (st.error().code != ErrorCode::kInvalidArgument && st.error().code != ErrorCode::kLimit)
-        return st;
+      if (!IsObjectError(st.error())) return st;
       IDSYNC_TRY(ctx.ObjectError(cs.anchor, cs.dn, "sync-error", st.error().message));
       continue;
     }
-    IDSYNC_TRY(ctx.store.ReleaseSavepoint());
+    if (isolate) IDSYNC_TRY(ctx.store.ReleaseSavepoint());
     if (defer) deferred.push_back(cs.id);
     for (int64_t id : sync.TakeWoken()) deferred.push_back(id);
   }
-  ctx.counters.processed += batch.size();
+  // The second pass looks again at objects the first pass counted.
+  if (!final_pass) ctx.counters.processed += batch.size();
   if (ctx.progress) ctx.progress(final_pass ? "sync (references)" : "sync", ctx.counters.processed);
   return {};
+}
+
+// Synchronizes one batch in one write transaction. Savepoints around every
+// object would cost a copy of each page an object touches, so the batch
+// first runs without them; only when an object fails is the transaction
+// rolled back and the batch run again with each object under a savepoint,
+// which gives exactly the outcome of isolating every object from the start.
+// Returns kLimit (after committing) once the error limit is passed.
+Status RunBatch(RunContext& ctx, Synchronizer& sync, const BatchLoader& load, bool final_pass,
+                std::vector<int64_t>& deferred) {
+  const RunCounters counters_before = ctx.counters;
+  const size_t deferred_before = deferred.size();
+  bool object_failed = false;
+  auto whole = ctx.store.WithWrite([&]() -> Status {
+    IDSYNC_ASSIGN(auto batch, load());
+    auto st = ProcessObjects(ctx, sync, batch, final_pass, /*isolate=*/false, deferred);
+    object_failed = !st && IsObjectError(st.error());
+    return st;
+  });
+  if (whole || !object_failed) return whole;
+  // Nothing of the failed attempt is kept, in the database or here.
+  ctx.counters = counters_before;
+  deferred.resize(deferred_before);
+  sync.TakeWoken();
+  return ctx.CommitKeepingLimit([&]() -> Status {
+    IDSYNC_ASSIGN(auto batch, load());
+    return ProcessObjects(ctx, sync, batch, final_pass, /*isolate=*/true, deferred);
+  });
 }
 
 // Turns the error limit into a flag (the batch was committed); other errors pass.
@@ -57,17 +96,15 @@ Result<std::string> RunSync(RunContext& ctx, bool full) {
   q.pending_import_only = !full;
   q.limit = static_cast<int>(ctx.batch_size);
   while (!limit) {
-    bool empty = false;
-    IDSYNC_TRY(KeepGoing(ctx.CommitKeepingLimit([&]() -> Status {
+    std::optional<int64_t> last;
+    auto load = [&]() -> Result<std::vector<CsObject>> {
       IDSYNC_ASSIGN(auto batch, ctx.store.ListCs(q));
-      if (batch.empty()) {
-        empty = true;
-        return {};
-      }
-      q.after_id = batch.back().id;
-      return ProcessBatch(ctx, sync, batch, /*final_pass=*/false, deferred);
-    }), &limit));
-    if (empty) break;
+      if (!batch.empty()) last = batch.back().id;
+      return batch;
+    };
+    IDSYNC_TRY(KeepGoing(RunBatch(ctx, sync, load, /*final_pass=*/false, deferred), &limit));
+    if (!last) break;
+    q.after_id = *last;
   }
   // Second pass: objects whose references pointed at objects not yet linked,
   // and objects woken because what they referred to was linked meanwhile
@@ -81,15 +118,15 @@ Result<std::string> RunSync(RunContext& ctx, bool full) {
   enqueue(deferred);
   for (size_t i = 0; i < queue.size() && !limit; i += ctx.batch_size) {
     std::vector<int64_t> more;
-    IDSYNC_TRY(KeepGoing(ctx.CommitKeepingLimit([&]() -> Status {
+    auto load = [&]() -> Result<std::vector<CsObject>> {
       std::vector<CsObject> batch;
       for (size_t j = i; j < std::min(queue.size(), i + ctx.batch_size); ++j) {
         IDSYNC_ASSIGN(auto cs, ctx.store.GetCs(queue[j]));
         if (cs && cs->ma_id == ctx.ma_id) batch.push_back(std::move(*cs));
       }
-      ctx.counters.processed -= batch.size();  // counted in the first pass
-      return ProcessBatch(ctx, sync, batch, /*final_pass=*/true, more);
-    }), &limit));
+      return batch;
+    };
+    IDSYNC_TRY(KeepGoing(RunBatch(ctx, sync, load, /*final_pass=*/true, more), &limit));
     // Objects woken by this batch are synchronized again, even those
     // already handled in this pass.
     for (int64_t id : more) queued.erase(id);

@@ -73,6 +73,69 @@ Result<std::vector<CsObject>> ReadAll(Statement& st) {
   return out;
 }
 
+// Pending exports confirmed per statement when a whole MA is confirmed.
+constexpr int64_t kConfirmRange = 20000;
+
+// Records the pending exports that `where` selects (its parameters are
+// `params`) as done, adding them to `counts`.
+Status ConfirmWhere(Db& db, const std::string& where, const std::vector<int64_t>& params,
+                    const std::vector<std::string>& dn_anchored_types, Store::ExportCounts& counts) {
+  auto bind_where = [&](Statement* st, int first) {
+    for (size_t i = 0; i < params.size(); ++i) st->BindInt(first + static_cast<int>(i), params[i]);
+  };
+  const int64_t deletes_before = counts.deletes;
+  IDSYNC_ASSIGN(Statement * count, db.Prepare(
+      "SELECT pending_export, export_dn IS NOT NULL AND export_dn <> dn, export_attrs IS NULL OR "
+      "export_attrs <> attrs, count(*) FROM cs_objects WHERE " + where + " GROUP BY 1, 2, 3"));
+  bind_where(count, 1);
+  while (true) {
+    IDSYNC_ASSIGN(bool row, count->Step());
+    if (!row) break;
+    auto kind = static_cast<PendingExport>(count->ColumnInt(0));
+    int64_t n = count->ColumnInt(3);
+    if (kind == PendingExport::kAdd) counts.adds += n;
+    if (kind == PendingExport::kDelete) counts.deletes += n;
+    if (kind == PendingExport::kUpdate && count->ColumnInt(1)) counts.renames += n;
+    if (kind == PendingExport::kUpdate && count->ColumnInt(2)) counts.updates += n;
+  }
+  count->Reset();
+  if (counts.deletes > deletes_before) {
+    IDSYNC_ASSIGN(Statement * waits, db.Prepare("DELETE FROM ref_waits WHERE cs_id IN (SELECT id FROM cs_objects "
+                                                "WHERE " + where + " AND pending_export = 3)"));
+    bind_where(waits, 1);
+    IDSYNC_TRY(waits->Step());
+    waits->Reset();
+    IDSYNC_ASSIGN(Statement * del, db.Prepare("DELETE FROM cs_objects WHERE " + where + " AND pending_export = 3"));
+    bind_where(del, 1);
+    IDSYNC_TRY(del->Step());
+    del->Reset();
+  }
+  // The exported state becomes the known state; a DN-anchored object's
+  // anchor follows its new DN. DN and anchor are written only where they
+  // change: writing them re-inserts the object into their indexes.
+  std::string dn_types = "''";
+  for (size_t i = 0; i < dn_anchored_types.size(); ++i) dn_types += ", ?";
+  const std::string new_dn = "COALESCE(export_dn, dn)";
+  const std::string new_anchor = "CASE WHEN object_type IN (" + dn_types + ") THEN " + new_dn + " ELSE anchor END";
+  IDSYNC_ASSIGN(Statement * rename, db.Prepare(
+      "UPDATE cs_objects SET dn = " + new_dn + ", anchor = " + new_anchor + " WHERE (" + new_dn + " <> dn OR " +
+      new_anchor + " <> anchor) AND " + where));
+  int i = 1;
+  for (int twice = 0; twice < 2; ++twice)  // new_anchor is used twice
+    for (const auto& t : dn_anchored_types) rename->BindText(i++, t);
+  bind_where(rename, i);
+  IDSYNC_TRY(rename->Step());
+  rename->Reset();
+  IDSYNC_ASSIGN(Statement * upd, db.Prepare(
+      "UPDATE cs_objects SET attrs = COALESCE(export_attrs, ?), export_attrs = NULL, export_dn = NULL, "
+      "pending_export = 0, export_batch = NULL WHERE " + where));
+  upd->BindBlob(1, EncodeAttributes({}));
+  bind_where(upd, 2);
+  IDSYNC_TRY(upd->Step());
+  upd->Reset();
+  return {};
+}
+
 }  // namespace
 
 Result<std::optional<CsObject>> Store::FindCsByAnchor(int64_t ma_id, std::string_view anchor) {
@@ -263,62 +326,39 @@ Status Store::UpdateCsLink(const CsObject& o) {
 
 Result<Store::ExportCounts> Store::ConfirmExports(int64_t ma_id, std::optional<int64_t> batch,
                                                   const std::vector<std::string>& dn_anchored_types) {
-  // With a batch, select through the batch index (the unary plus keeps the
-  // planner off the index of every pending export, which would make each
-  // batch cost as much as all of them).
-  std::string where = batch ? "+ma_id = ? AND +pending_export <> 0 AND export_batch = ?"
-                            : "ma_id = ? AND pending_export <> 0";
-  auto bind_where = [&](Statement* st, int first) {
-    st->BindInt(first, ma_id);
-    if (batch) st->BindInt(first + 1, *batch);
-  };
   ExportCounts counts;
-  IDSYNC_ASSIGN(Statement * count, db_->Prepare(
-      "SELECT pending_export, export_dn IS NOT NULL AND export_dn <> dn, export_attrs IS NULL OR "
-      "export_attrs <> attrs, count(*) FROM cs_objects WHERE " + where + " GROUP BY 1, 2, 3"));
-  bind_where(count, 1);
-  while (true) {
-    IDSYNC_ASSIGN(bool row, count->Step());
-    if (!row) break;
-    auto kind = static_cast<PendingExport>(count->ColumnInt(0));
-    int64_t n = count->ColumnInt(3);
-    if (kind == PendingExport::kAdd) counts.adds += n;
-    if (kind == PendingExport::kDelete) counts.deletes += n;
-    if (kind == PendingExport::kUpdate && count->ColumnInt(1)) counts.renames += n;
-    if (kind == PendingExport::kUpdate && count->ColumnInt(2)) counts.updates += n;
-  }
-  count->Reset();
-  IDSYNC_ASSIGN(Statement * waits, db_->Prepare("DELETE FROM ref_waits WHERE cs_id IN (SELECT id FROM cs_objects "
-                                                "WHERE " + where + " AND pending_export = 3)"));
-  bind_where(waits, 1);
-  IDSYNC_TRY(waits->Step());
-  waits->Reset();
-  IDSYNC_ASSIGN(Statement * del, db_->Prepare("DELETE FROM cs_objects WHERE " + where + " AND pending_export = 3"));
-  bind_where(del, 1);
-  IDSYNC_TRY(del->Step());
-  del->Reset();
-  // The exported state becomes the known state; a DN-anchored object's
-  // anchor follows its new DN.
-  std::string dn_types = "''";
-  for (size_t i = 0; i < dn_anchored_types.size(); ++i) dn_types += ", ?";
-  IDSYNC_ASSIGN(Statement * upd, db_->Prepare(
-      "UPDATE cs_objects SET attrs = COALESCE(export_attrs, ?), dn = COALESCE(export_dn, dn), anchor = CASE "
-      "WHEN object_type IN (" + dn_types + ") THEN COALESCE(export_dn, dn) ELSE anchor END, export_attrs = NULL, "
-      "export_dn = NULL, pending_export = 0, export_batch = NULL WHERE " + where));
-  int i = 1;
-  upd->BindBlob(i++, EncodeAttributes({}));
-  for (const auto& t : dn_anchored_types) upd->BindText(i++, t);
-  bind_where(upd, i);
-  IDSYNC_TRY(upd->Step());
-  upd->Reset();
   if (batch) {
+    // Selected through the batch index (the unary plus keeps the planner off
+    // the index of every pending export, which would make each batch cost as
+    // much as all of them).
+    IDSYNC_TRY(ConfirmWhere(*db_, "+ma_id = ? AND +pending_export <> 0 AND export_batch = ?", {ma_id, *batch},
+                            dn_anchored_types, counts));
     // Members whose export was taken back by a later sync leave the batch.
     IDSYNC_ASSIGN(Statement * rest, db_->Prepare("UPDATE cs_objects SET export_batch = NULL WHERE export_batch = ?"));
     rest->BindInt(1, *batch);
     IDSYNC_TRY(rest->Step());
     rest->Reset();
+    return counts;
   }
-  return counts;
+  // Every pending export of the MA, a range of ids at a time: a statement
+  // keeps a copy of each page it changes until it ends, so one statement over
+  // all of them would hold a copy of the MA's whole connector space.
+  IDSYNC_ASSIGN(Statement * range_end, db_->Prepare("SELECT max(id) FROM (SELECT id FROM cs_objects WHERE ma_id = ? "
+                                                    "AND pending_export <> 0 AND id > ? ORDER BY id LIMIT ?) AS range_ids"));
+  int64_t after = 0;
+  while (true) {
+    range_end->BindInt(1, ma_id);
+    range_end->BindInt(2, after);
+    range_end->BindInt(3, kConfirmRange);
+    IDSYNC_ASSIGN(bool row, range_end->Step());
+    std::optional<int64_t> last;
+    if (row && !range_end->IsNull(0)) last = range_end->ColumnInt(0);
+    range_end->Reset();
+    if (!last) return counts;
+    IDSYNC_TRY(ConfirmWhere(*db_, "ma_id = ? AND pending_export <> 0 AND id > ? AND id <= ?", {ma_id, after, *last},
+                            dn_anchored_types, counts));
+    after = *last;
+  }
 }
 
 Status Store::UpdateCs(const CsObject& o) {
@@ -369,10 +409,9 @@ Result<int64_t> Store::CountPendingExports(int64_t ma_id) {
 }
 
 Result<int64_t> Store::CountPendingExportDeletes(int64_t ma_id) {
-  // `pending_export <> 0` lets the planner use the partial index of pending
-  // exports instead of reading every object of the MA.
+  // Counted in the small partial index of pending deletes alone.
   IDSYNC_ASSIGN(Statement * st, db_->Prepare("SELECT count(*) FROM cs_objects WHERE ma_id = ? AND "
-                                             "pending_export <> 0 AND pending_export = 3"));
+                                             "pending_export = 3"));
   st->BindInt(1, ma_id);
   return ReadCount(*st);
 }

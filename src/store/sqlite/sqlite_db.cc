@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -34,10 +35,18 @@ Error DbError(sqlite3* db, int rc, std::string_view what, const std::string& loc
                                             db ? sqlite3_errmsg(db) : sqlite3_errstr(rc))};
 }
 
+// SQLite runs `RETURNING` through a temporary trigger, which makes every
+// such insert keep a statement journal (a copy of each page it changes). A
+// one-row `INSERT ... RETURNING id` into a table whose id is its rowid runs
+// without the clause instead: the row it returns is the rowid SQLite
+// assigned, or no row when ON CONFLICT ... DO NOTHING skipped the insert.
+constexpr std::string_view kReturningId = " RETURNING id";
+
 class SqliteStatement final : public Statement {
  public:
-  SqliteStatement(sqlite3* db, sqlite3_stmt* stmt, const std::string& location)
-      : db_(db), stmt_(stmt), location_(location) {}
+  // `returns_rowid`: the SQL is such an insert with the clause removed.
+  SqliteStatement(sqlite3* db, sqlite3_stmt* stmt, const std::string& location, bool returns_rowid)
+      : db_(db), stmt_(stmt), location_(location), returns_rowid_(returns_rowid) {}
   ~SqliteStatement() override { sqlite3_finalize(stmt_); }
 
   void BindInt(int i, int64_t v) override { sqlite3_bind_int64(stmt_, i, v); }
@@ -50,15 +59,25 @@ class SqliteStatement final : public Statement {
   void BindNull(int i) override { sqlite3_bind_null(stmt_, i); }
 
   Result<bool> Step() override {
+    if (inserted_id_) {
+      inserted_id_.reset();  // the one row has been read
+      return false;
+    }
     int rc = sqlite3_step(stmt_);
     if (rc == SQLITE_ROW) return true;
-    if (rc == SQLITE_DONE) return false;
+    if (rc == SQLITE_DONE) {
+      if (returns_rowid_ && sqlite3_changes64(db_) > 0) {
+        inserted_id_ = sqlite3_last_insert_rowid(db_);
+        return true;
+      }
+      return false;
+    }
     Error e = DbError(db_, rc, "statement", location_);
     sqlite3_reset(stmt_);
     return tl::unexpected(e);
   }
-  bool IsNull(int c) override { return sqlite3_column_type(stmt_, c) == SQLITE_NULL; }
-  int64_t ColumnInt(int c) override { return sqlite3_column_int64(stmt_, c); }
+  bool IsNull(int c) override { return !inserted_id_ && sqlite3_column_type(stmt_, c) == SQLITE_NULL; }
+  int64_t ColumnInt(int c) override { return inserted_id_ ? *inserted_id_ : sqlite3_column_int64(stmt_, c); }
   std::string_view ColumnText(int c) override {
     auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, c));
     return p ? std::string_view(p, sqlite3_column_bytes(stmt_, c)) : std::string_view();
@@ -68,6 +87,7 @@ class SqliteStatement final : public Statement {
     return p ? std::string_view(p, sqlite3_column_bytes(stmt_, c)) : std::string_view();
   }
   void Reset() override {
+    inserted_id_.reset();
     sqlite3_reset(stmt_);
     sqlite3_clear_bindings(stmt_);
   }
@@ -77,6 +97,8 @@ class SqliteStatement final : public Statement {
   sqlite3* db_;
   sqlite3_stmt* stmt_;
   const std::string& location_;
+  const bool returns_rowid_;
+  std::optional<int64_t> inserted_id_;  // the row a rowid-returning insert produced
 };
 
 class SqliteDb final : public Db {
@@ -94,11 +116,13 @@ class SqliteDb final : public Db {
       it->second->Reset();
       return it->second.get();
     }
+    bool returns_rowid = InsertsIntoRowidTable(sql);
+    std::string_view run = returns_rowid ? sql.substr(0, sql.size() - kReturningId.size()) : sql;
     sqlite3_stmt* stmt = nullptr;
-    int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
+    int rc = sqlite3_prepare_v3(db_, run.data(), static_cast<int>(run.size()),
                                 SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
     if (rc != SQLITE_OK) return tl::unexpected(DbError(db_, rc, "prepare", location_));
-    auto owned = std::make_unique<SqliteStatement>(db_, stmt, location_);
+    auto owned = std::make_unique<SqliteStatement>(db_, stmt, location_, returns_rowid);
     Statement* raw = owned.get();
     cache_.emplace(std::string(sql), std::move(owned));
     return raw;
@@ -126,6 +150,7 @@ class SqliteDb final : public Db {
   }
   void SetBusyTimeout(int ms) {
     busy_timeout_ms_ = ms;
+
     sqlite3_busy_handler(db_, &SqliteDb::OnBusy, this);
   }
   Status Commit() override {
@@ -149,6 +174,26 @@ class SqliteDb final : public Db {
   const std::string& Location() const override { return location_; }
 
  private:
+  // Whether `sql` is a one-row `INSERT INTO t ... VALUES (...) RETURNING id`
+  // where t's only primary key column is `id INTEGER` (an alias of the rowid).
+  bool InsertsIntoRowidTable(std::string_view sql) {
+    constexpr std::string_view kInsert = "INSERT INTO ";
+    if (!sql.starts_with(kInsert) || !sql.ends_with(kReturningId) || sql.find("SELECT") != std::string_view::npos)
+      return false;
+    std::string_view rest = sql.substr(kInsert.size());
+    std::string table(rest.substr(0, rest.find_first_of(" (")));
+    sqlite3_stmt* probe = nullptr;
+    const char* kProbe =
+        "SELECT (SELECT count(*) FROM pragma_table_info(?1) WHERE pk > 0) = 1 AND EXISTS (SELECT 1 FROM "
+        "pragma_table_info(?1) WHERE name = 'id' AND pk = 1 AND upper(type) = 'INTEGER') AND NOT EXISTS "
+        "(SELECT 1 FROM pragma_index_list(?1) WHERE origin = 'pk')";
+    if (sqlite3_prepare_v2(db_, kProbe, -1, &probe, nullptr) != SQLITE_OK) return false;
+    sqlite3_bind_text(probe, 1, table.c_str(), -1, SQLITE_TRANSIENT);
+    bool rowid = sqlite3_step(probe) == SQLITE_ROW && sqlite3_column_int(probe, 0) == 1;
+    sqlite3_finalize(probe);
+    return rowid;
+  }
+
   // SQLite calls this while the lock is taken: announce the wait, sleep a
   // little, and keep trying until the busy timeout has passed.
   static int OnBusy(void* self, int attempts) {
