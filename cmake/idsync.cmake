@@ -17,3 +17,20 @@ function(idsync_test name)
     IDSYNC_BINARY_DIR="${PROJECT_BINARY_DIR}")
   gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES LABELS "${ARG_LABELS}")
 endfunction()
+
+# idsync_test_on_postgres(NAME [LABELS ...]): registers the tests of
+# idsync_test NAME a second time, suffixed .postgresql and labelled
+# postgresql (and LABELS), to run on a real PostgreSQL server
+# (tests/support/test_db.h).
+function(idsync_test_on_postgres name)
+  cmake_parse_arguments(ARG "" "" "LABELS" ${ARGN})
+  gtest_discover_tests(${name} TEST_SUFFIX .postgresql DISCOVERY_TIMEOUT 60 TEST_LIST ${name}_postgresql
+    PROPERTIES ENVIRONMENT IDSYNC_TEST_DB=postgresql)
+  # gtest_discover_tests (CMake 3.25) splits a property's list into separate
+  # arguments, so the labels are set by a script that ctest reads after the
+  # discovered tests.
+  set(labels postgresql ${ARG_LABELS})
+  set(script ${CMAKE_CURRENT_BINARY_DIR}/${name}_postgresql_labels.cmake)
+  file(WRITE ${script} "if(${name}_postgresql)\n  set_tests_properties(\${${name}_postgresql} PROPERTIES LABELS \"${labels}\")\nendif()\n")
+  set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES ${script})
+endfunction()

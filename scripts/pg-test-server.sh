@@ -2,7 +2,7 @@
 # A throwaway PostgreSQL server for tests, from Debian's `postgresql` package.
 #
 # Usage:
-#   scripts/pg-test-server.sh start DIR [PORT] [--owner-pid PID]
+#   scripts/pg-test-server.sh start DIR [PORT] [--owner-pid PID] [--listen ADDR[,ADDR...]]
 #   scripts/pg-test-server.sh stop DIR [--discard]
 #
 # start: creates a cluster in DIR/data (DIR must exist and be empty),
@@ -16,6 +16,8 @@
 # runs as the system user idsync-pgtest (created if missing; `nobody` if it
 # cannot be), which then owns DIR. With --owner-pid, a watchdog stops the
 # server when that process ends, so a crashed test leaves no server behind.
+# With --listen, the server also listens on those addresses (for test hosts
+# in network namespaces) and accepts the test role from their /24 networks.
 # stop: stops the server of DIR (fast shutdown: sessions end, a checkpoint
 # is written) and waits for it to end. With --discard, for a cluster about to
 # be deleted, it skips the checkpoint (immediate shutdown), which with fsync
@@ -26,7 +28,7 @@
 set -euo pipefail
 
 usage() {
-  echo "usage: $0 start DIR [PORT] [--owner-pid PID] | stop DIR [--discard]" >&2
+  echo "usage: $0 start DIR [PORT] [--owner-pid PID] [--listen ADDR[,ADDR...]] | stop DIR [--discard]" >&2
   exit 2
 }
 
@@ -107,7 +109,7 @@ port_in_use() {
 }
 
 start() {
-  local dir=$1 port=${2:-} owner_pid=${3:-}
+  local dir=$1 port=${2:-} owner_pid=${3:-} listen=${4:-}
   local bindir
   bindir=$(find_bindir)
   [ -d "$dir" ] || { echo "pg-test-server: folder $dir does not exist" >&2; exit 1; }
@@ -124,6 +126,11 @@ start() {
 local all all trust
 host all all 127.0.0.1/32 scram-sha-256
 EOF
+  local addresses="127.0.0.1" addr
+  for addr in ${listen//,/ }; do
+    addresses="$addresses,$addr"
+    echo "host all all ${addr%.*}.0/24 scram-sha-256" >>"$dir/data/pg_hba.conf"
+  done
 
   local tries=0 fixed=${port:+1}
   while :; do
@@ -132,7 +139,7 @@ EOF
       if port_in_use "$port"; then continue; fi
     fi
     cat >"$dir/data/postgresql.auto.conf" <<EOF
-listen_addresses = '127.0.0.1'
+listen_addresses = '$addresses'
 port = $port
 unix_socket_directories = '$dir'
 fsync = on
@@ -163,7 +170,7 @@ EOF
   password=$(head -c 24 /dev/urandom | base64 | tr -d '/+=')
   "$bindir/psql" -X -q -v ON_ERROR_STOP=1 -h "$dir" -p "$port" -U postgres -d postgres \
     -c "ALTER ROLE idsync PASSWORD '$password'" >/dev/null
-  (umask 077 && echo "127.0.0.1:$port:*:idsync:$password" >"$dir/pgpass")
+  (umask 077 && echo "*:$port:*:idsync:$password" >"$dir/pgpass")
   echo "postgresql://idsync@127.0.0.1:$port/idsync?passfile=$dir/pgpass"
 }
 
@@ -182,14 +189,15 @@ case "$1" in
   start)
     dir=$2
     shift 2
-    port="" owner=""
+    port="" owner="" listen=""
     while [ $# -gt 0 ]; do
       case "$1" in
         --owner-pid) owner=${2:?}; shift 2 ;;
+        --listen) listen=${2:?}; shift 2 ;;
         *) port=$1; shift ;;
       esac
     done
-    start "$dir" "$port" "$owner"
+    start "$dir" "$port" "$owner" "$listen"
     ;;
   stop) stop "$2" "${3:-}" ;;
   *) usage ;;

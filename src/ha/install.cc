@@ -264,8 +264,9 @@ Result<InstallResult> Install(InstallOptions o) {
   IDSYNC_ASSIGN(KeySet keys, NewKeySet());
   result.new_installation = true;
   HomeWriter home(HomeOf(o, result.server));
-  auto st = (*store)->Migrate();
-  if (st) st = (*store)->BeginWrite();
+  // The schema and the records in one transaction: a failure leaves the
+  // database empty, also on PostgreSQL, where it is not a file to remove.
+  auto st = (*store)->BeginWriteMigrating();
   if (st) {
     st = RecordNew(**store, o, account, groups, hash, keys, result);
     if (st) st = home.Write(&keys);

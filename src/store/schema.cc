@@ -58,6 +58,7 @@ CREATE INDEX cs_objects_dn ON cs_objects (ma_id, dn) WHERE dn <> anchor;
 CREATE INDEX cs_objects_mv ON cs_objects (mv_id, ma_id) WHERE mv_id IS NOT NULL;
 CREATE INDEX cs_objects_pending_import ON cs_objects (ma_id, id) WHERE pending_import <> 0;
 CREATE INDEX cs_objects_pending_export ON cs_objects (ma_id, id) WHERE pending_export <> 0;
+CREATE INDEX cs_objects_pending_delete ON cs_objects (ma_id) WHERE pending_export = 3;
 CREATE INDEX cs_objects_export_batch ON cs_objects (export_batch, id) WHERE export_batch IS NOT NULL;
 CREATE TABLE mv_objects (
   id INTEGER PRIMARY KEY,
@@ -227,6 +228,11 @@ Status CheckSchemaVersion(int64_t found, const std::string& location) {
 Status Migrate(Db& db) {
   IDSYNC_TRY(db.BeginWrite());
   Transaction txn(db);
+  IDSYNC_TRY(MigrateInTransaction(db));
+  return txn.Commit();
+}
+
+Status MigrateInTransaction(Db& db) {
   IDSYNC_TRY(db.LockForMigration());
   IDSYNC_ASSIGN(int64_t version, ReadSchemaVersion(db));
   const int64_t known = KnownSchemaVersion();
@@ -240,7 +246,8 @@ Status Migrate(Db& db) {
                            "ON CONFLICT (key) DO UPDATE SET value = excluded.value"));
   set->BindText(1, std::to_string(known));
   IDSYNC_TRY(set->Step());
-  return txn.Commit();
+  set->Reset();
+  return {};
 }
 
 }  // namespace idsync

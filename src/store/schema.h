@@ -36,6 +36,11 @@ Result<int64_t> ReadSchemaVersion(Db& db);
 // Fails with kSchemaMismatch when the database is newer than this program.
 Status Migrate(Db& db);
 
+// The same inside a write transaction the caller began (Db::BeginWrite), so
+// the schema commits or rolls back together with the caller's own writes
+// (DDL is transactional on both backends).
+Status MigrateInTransaction(Db& db);
+
 // kSchemaMismatch with both versions and what to do when `found` differs from
 // what this program can write; ok otherwise.
 Status CheckSchemaVersion(int64_t found, const std::string& location);

@@ -63,6 +63,21 @@ Status Store::Migrate() {
   return {};
 }
 
+Status Store::BeginWriteMigrating() {
+  IDSYNC_TRY(db_->BeginWrite());
+  auto version = [&]() -> Result<int64_t> {
+    IDSYNC_TRY(MigrateInTransaction(*db_));
+    return ReadSchemaVersion(*db_);
+  }();
+  if (!version) {
+    db_->Rollback();
+    return tl::unexpected(version.error());
+  }
+  version_before_migrating_ = schema_version_;
+  schema_version_ = *version;
+  return {};
+}
+
 void Store::FenceAs(std::string server, int64_t epoch) { fence_ = {std::move(server), epoch}; }
 
 Status Store::CheckWritable() const {
@@ -107,11 +122,19 @@ Status Store::BeginWrite() {
 
 Status Store::Commit() {
   auto st = db_->Commit();
-  if (!st) db_->Rollback();
+  if (!st) {
+    Rollback();
+    return st;
+  }
+  version_before_migrating_.reset();
   return st;
 }
 
-void Store::Rollback() { db_->Rollback(); }
+void Store::Rollback() {
+  db_->Rollback();
+  if (version_before_migrating_) schema_version_ = *version_before_migrating_;
+  version_before_migrating_.reset();
+}
 
 namespace {
 Status RunCached(Db& db, const char* sql) {

@@ -105,6 +105,12 @@ class Store {
 
   // Creates or upgrades the schema (kSchemaMismatch if the database is newer).
   Status Migrate();
+  // For a new installation: begins a write transaction (unfenced) and
+  // migrates inside it, so the schema and the first records commit together
+  // or not at all; a failed install then leaves the database as it was
+  // (on PostgreSQL there is no file to delete). Commit() or Rollback() ends
+  // it; Rollback() restores schema_version().
+  Status BeginWriteMigrating();
 
   // Fencing: from now on every write checks that `server` is active at `epoch`.
   void FenceAs(std::string server, int64_t epoch);
@@ -342,6 +348,7 @@ class Store {
 
   std::unique_ptr<Db> db_;
   int64_t schema_version_ = 0;
+  std::optional<int64_t> version_before_migrating_;  // set inside BeginWriteMigrating's transaction
   std::optional<std::pair<std::string, int64_t>> fence_;
 };
 

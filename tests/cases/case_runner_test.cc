@@ -23,6 +23,7 @@
 #include "store/store.h"
 #include "tests/support/dump.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/test_db.h"
 
 namespace idsync {
 namespace {
@@ -76,7 +77,8 @@ TEST_P(CaseTest, ProducesTheExpectedState) {
   TempDir dir;
   fs::path cfg = dir.path() / "config";
   fs::create_directories(cfg / "out");  // where cases write their exports
-  auto store = Store::Open("sqlite:" + (dir.path() / "idsync.db").string(), StoreOptions{.create_if_missing = true});
+  // SQLite, or PostgreSQL with IDSYNC_TEST_DB=postgresql (tests/support/test_db.h).
+  auto store = Store::Open(FreshTestDbUrl(dir.path()), StoreOptions{.create_if_missing = true});
   ASSERT_TRUE(store) << store.error().message;
   ASSERT_TRUE((*store)->Migrate());
 

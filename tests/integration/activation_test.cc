@@ -1,6 +1,7 @@
 // Setup, key management and activation as administrators use them: the
-// real programs on a real SQLite file, two servers sharing it through two
-// home folders. Every refused command must leave the database and the home
+// real programs on a real database (an SQLite file, or PostgreSQL with
+// IDSYNC_TEST_DB=postgresql), two servers sharing it through two home
+// folders. Every refused command must leave the database and the home
 // folders exactly as they were.
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -19,6 +20,7 @@
 #include "tests/support/process.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/terminal.h"
+#include "tests/support/test_db.h"
 
 namespace idsync {
 namespace {
@@ -51,8 +53,7 @@ std::string FolderState(const fs::path& dir) {
 
 class ActivationTest : public ::testing::Test {
  protected:
-  fs::path db_path() const { return dir_.path() / "idsync.db"; }
-  std::string db_url() const { return "sqlite:" + db_path().string(); }
+  const std::string& db_url() const { return db_url_; }
   fs::path home(const std::string& server) const { return dir_.path() / ("home-" + server); }
   fs::path keys() const { return dir_.path() / "keys.bin"; }
 
@@ -86,21 +87,30 @@ class ActivationTest : public ::testing::Test {
   }
   Store::Cluster Cluster() { return *OpenDb()->GetCluster(); }
 
-  // The shared state an activation may change, and both homes.
+  // The shared state an activation may change, and both homes. Each query
+  // gives one line: its rows in order, comma-separated.
   std::string State() {
     auto store = OpenDb();
     std::string out;
     for (const char* sql : {"SELECT active_server || ':' || epoch FROM cluster",
                             "SELECT count(*) FROM activations", "SELECT count(*) FROM server_events",
                             "SELECT set_id || ':' || active_version FROM key_set",
-                            "SELECT group_concat(version || '=' || check_value) FROM key_checks",
-                            "SELECT group_concat(ma || '/' || name || '/' || sealed) FROM ma_secrets",
-                            "SELECT group_concat(role || '=' || scope || ':' || name) FROM role_groups",
-                            "SELECT group_concat(name) FROM servers", "SELECT value FROM meta WHERE key = 'schema_version'"}) {
+                            "SELECT version || '=' || check_value FROM key_checks ORDER BY 1",
+                            "SELECT ma || '/' || name || '/' || sealed FROM ma_secrets ORDER BY 1",
+                            "SELECT role || '=' || scope || ':' || name FROM role_groups ORDER BY 1",
+                            "SELECT name FROM servers ORDER BY 1", "SELECT value FROM meta WHERE key = 'schema_version'"}) {
       auto st = store->db().Prepare(sql);
-      EXPECT_TRUE(st);
-      if (st && *(*st)->Step()) out += std::string((*st)->IsNull(0) ? "null" : (*st)->ColumnText(0)) + "\n";
-      if (st) (*st)->Reset();
+      EXPECT_TRUE(st) << st.error().message;
+      if (!st) continue;
+      std::string line;
+      while (true) {
+        auto row = (*st)->Step();
+        EXPECT_TRUE(row) << sql << ": " << row.error().message;
+        if (!row || !*row) break;
+        line += (line.empty() ? "" : ",") + std::string((*st)->IsNull(0) ? "null" : (*st)->ColumnText(0));
+      }
+      (*st)->Reset();
+      out += line + "\n";
     }
     return out + FolderState(home("alpha")) + FolderState(home("beta"));
   }
@@ -118,6 +128,7 @@ class ActivationTest : public ::testing::Test {
   }
 
   TempDir dir_;
+  std::string db_url_ = FreshTestDbUrl(dir_.path());
 };
 
 TEST_F(ActivationTest, AFirstInstallCreatesAKeySetOnlyUnderItsHome) {
@@ -129,7 +140,9 @@ TEST_F(ActivationTest, AFirstInstallCreatesAKeySetOnlyUnderItsHome) {
   auto local = nlohmann::json::parse(ReadAll(keyset));
   std::string key = local["keys"][0]["key"];
   ASSERT_FALSE(key.empty());
-  std::string db = ReadAll(db_path()) + ReadAll(fs::path(db_path().string() + "-wal"));
+  // SQLite: the file's bytes and its write-ahead log; PostgreSQL: every row as text.
+  std::string file = SqliteFileOf(db_url());
+  std::string db = file.empty() ? TestDbSnapshot(db_url()) : ReadAll(file) + ReadAll(file + "-wal");
   EXPECT_EQ(db.find(key), std::string::npos) << "the key must never reach the database";
   EXPECT_EQ(db.find(kPassword), std::string::npos);
   auto store = OpenDb();
@@ -169,13 +182,13 @@ TEST_F(ActivationTest, JoiningAnInstallationNeedsItsKeyFileAndTheServiceAccount)
   EXPECT_FALSE(fs::exists(home("alpha2")));
   EXPECT_EQ(State(), before);
 
+  const std::string missing = MissingTestDbUrl(dir_.path(), "nope.db");
   auto missing_db = RunProgram("idsync-setup",
-                               {"install", "--home", home("beta").string(), "--db",
-                                "sqlite:" + (dir_.path() / "nope.db").string(), "--service-account", kAccount,
-                                "--service-password-stdin", "--keys", keys().string(), "--standby"},
+                               {"install", "--home", home("beta").string(), "--db", missing, "--service-account",
+                                kAccount, "--service-password-stdin", "--keys", keys().string(), "--standby"},
                                {}, std::string(kPassword) + "\n");
   EXPECT_EQ(missing_db.exit_code, 5) << missing_db.err;
-  EXPECT_FALSE(fs::exists(dir_.path() / "nope.db"));
+  EXPECT_FALSE(TestDbHoldsTables(missing));
   EXPECT_EQ(State(), before);
 }
 
@@ -224,7 +237,7 @@ TEST_F(ActivationTest, EveryBadActivationGetsItsCodeAndChangesNothing) {
   TempDir other;
   ASSERT_EQ(RunProgram("idsync-setup",
                        {"install", "--home", (other.path() / "h").string(), "--db",
-                        "sqlite:" + (other.path() / "db").string(), "--service-account", kAccount,
+                        FreshTestDbUrl(other.path()), "--service-account", kAccount,
                         "--service-password-stdin", "--admins-group", "domain:IdsyncAdmins"},
                        {}, std::string(kPassword) + "\n")
                 .exit_code,
@@ -310,11 +323,11 @@ TEST_F(ActivationTest, EveryBadActivationGetsItsCodeAndChangesNothing) {
   EXPECT_EQ(State(), before);
 
   // The database missing altogether.
-  fs::rename(db_path(), dir_.path() / "moved.db");
+  HideTestDb(db_url());
   auto no_db = Activate("beta", keys().string());
   EXPECT_EQ(no_db.exit_code, 5) << no_db.err;
-  EXPECT_FALSE(fs::exists(db_path())) << "activation must not create a database";
-  fs::rename(dir_.path() / "moved.db", db_path());
+  EXPECT_FALSE(TestDbHoldsTables(db_url())) << "activation must not create a database";
+  RestoreTestDb(db_url());
 }
 
 TEST_F(ActivationTest, ALocalAdminsGroupIsRefusedUntilSetupRepairsIt) {

@@ -1,5 +1,6 @@
-// The programs as administrators use them: real binaries, a real SQLite
-// file, exit codes, messages, and "bad input changes nothing".
+// The programs as administrators use them: real binaries, a real database
+// (an SQLite file, or PostgreSQL with IDSYNC_TEST_DB=postgresql), exit
+// codes, messages, and "bad input changes nothing".
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -14,6 +15,7 @@
 #include "store/store.h"
 #include "tests/support/process.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/test_db.h"
 
 namespace idsync {
 namespace {
@@ -29,14 +31,14 @@ std::string ReadAll(const fs::path& p) {
 class CliTest : public ::testing::Test {
  protected:
   fs::path home() const { return dir_.path() / "home"; }
-  fs::path db_path() const { return dir_.path() / "idsync.db"; }
+  const std::string& db_url() const { return db_url_; }
   std::map<std::string, std::string> env() const { return {{"IDSYNC_HOME", home().string()}}; }
 
   // `changes` replace the value of a flag (or add a flag); an empty value drops it.
   ProcessResult Install(const std::vector<std::pair<std::string, std::string>>& changes = {},
                         const std::string& password = "Correct-Horse-9\n") {
     std::vector<std::pair<std::string, std::string>> flags{
-        {"--home", home().string()}, {"--db", "sqlite:" + db_path().string()},
+        {"--home", home().string()}, {"--db", db_url()},
         {"--service-account", "CORP\\svc-idsync"}, {"--service-password-stdin", "-"},
         {"--admins-group", "domain:IdsyncAdmins"}, {"--server", "alpha"}};
     for (const auto& [flag, value] : changes) {
@@ -88,6 +90,7 @@ provisioning = { dn = '"cn=" & name & ",dc=example"' }
   }
 
   TempDir dir_;
+  std::string db_url_ = FreshTestDbUrl(dir_.path());
 };
 
 TEST_F(CliTest, InstallCreatesTheDatabaseAndAPrivateHomeWithoutTheClearPassword) {
@@ -104,7 +107,7 @@ TEST_F(CliTest, InstallCreatesTheDatabaseAndAPrivateHomeWithoutTheClearPassword)
       EXPECT_EQ(ReadAll(entry.path()).find("Correct-Horse-9"), std::string::npos) << entry.path();
     }
   }
-  auto store = Store::Open("sqlite:" + db_path().string(), {});
+  auto store = Store::Open(db_url(), {});
   ASSERT_TRUE(store);
   auto hash = (*store)->db().Prepare("SELECT password_hash, domain, name FROM service_account");
   ASSERT_TRUE(hash && *(*hash)->Step());
@@ -137,27 +140,39 @@ TEST_F(CliTest, BadInstallArgumentsAreRefusedAndCreateNothing) {
     auto r = Install(c.args, c.password);
     EXPECT_EQ(r.exit_code, c.exit_code) << r.err;
     EXPECT_NE(r.err.find(c.message), std::string::npos) << r.err;
-    EXPECT_FALSE(fs::exists(db_path()));
+    EXPECT_FALSE(TestDbHoldsTables(db_url()));
     EXPECT_FALSE(fs::exists(home()));
   }
 }
 
 TEST_F(CliTest, SecondInstallIntoTheSameHomeOrDatabaseChangesNothing) {
   ASSERT_EQ(Install().exit_code, 0);
-  std::string db_before = ReadAll(db_path());
+  std::string db_before = TestDbSnapshot(db_url());
   std::string home_before = ReadAll(home() / "server.toml");
   auto again = Install();
   EXPECT_EQ(again.exit_code, 6) << again.err;
   EXPECT_NE(again.err.find("already holds server 'alpha'"), std::string::npos) << again.err;
   auto other_home = RunProgram("idsync-setup",
                                {"install", "--home", (dir_.path() / "home2").string(), "--db",
-                                "sqlite:" + db_path().string(), "--service-account", "svc", "--service-password-stdin",
+                                db_url(), "--service-account", "svc", "--service-password-stdin",
                                 "--admins-group", "domain:A"},
                                {}, "pw\n");
   EXPECT_EQ(other_home.exit_code, 6) << other_home.err;
   EXPECT_NE(other_home.err.find("already holds installation"), std::string::npos) << other_home.err;
   EXPECT_FALSE(fs::exists(dir_.path() / "home2" / "server.toml"));
   EXPECT_EQ(ReadAll(home() / "server.toml"), home_before);
+  EXPECT_EQ(TestDbSnapshot(db_url()), db_before);
+}
+
+TEST_F(CliTest, ANewInstallThatFailsAfterWritingTheDatabaseLeavesItEmpty) {
+  // The home cannot be created (its parent is a file), which the install
+  // finds only after the schema and the first records are written.
+  std::ofstream(dir_.path() / "file") << "not a folder\n";
+  auto failed = Install({{"--home", (dir_.path() / "file" / "home").string()}});
+  EXPECT_NE(failed.exit_code, 0) << failed.out;
+  EXPECT_FALSE(TestDbHoldsTables(db_url())) << "a failed install must leave no schema behind";
+  auto r = Install();
+  EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 
 TEST_F(CliTest, ConfigErrorsNameFileLineAndKeyAndKeepTheStoredConfiguration) {
@@ -222,7 +237,7 @@ TEST_F(CliTest, ARunOfAnMaThatIsAlreadyRunningIsRefused) {
   ASSERT_EQ(Idsync({"config", "apply", cfg.string()}).exit_code, 0);
   {
     // This test process holds the lock, as a live run on this server would.
-    auto store = Store::Open("sqlite:" + db_path().string(), {});
+    auto store = Store::Open(db_url(), {});
     ASSERT_TRUE(store);
     ASSERT_TRUE((*store)->WithWrite([&]() -> Status {
       IDSYNC_ASSIGN(bool got, (*store)->AcquireRunLock("hr", 999, "alpha", getpid()));
@@ -242,7 +257,7 @@ TEST_F(CliTest, ANewerSchemaIsRefusedForWritesWithTheProductCode) {
   fs::path cfg = WriteConfig("1,Ada\n");
   ASSERT_EQ(Idsync({"config", "apply", cfg.string()}).exit_code, 0);
   {
-    auto store = Store::Open("sqlite:" + db_path().string(), {});
+    auto store = Store::Open(db_url(), {});
     ASSERT_TRUE(store);
     auto st = (*store)->db().Exec("UPDATE meta SET value = '99' WHERE key = 'schema_version'");
     ASSERT_TRUE(st);
@@ -262,9 +277,16 @@ TEST_F(CliTest, ANewerSchemaIsRefusedForWritesWithTheProductCode) {
 TEST_F(CliTest, ADatabaseLockedByAnotherProcessIsReportedAsBusy) {
   ASSERT_EQ(Install().exit_code, 0);
   fs::path cfg = WriteConfig("1,Ada\n");
-  auto store = Store::Open("sqlite:" + db_path().string(), {});
+  auto store = Store::Open(db_url(), {});
   ASSERT_TRUE(store);
   ASSERT_TRUE((*store)->db().BeginWrite());  // held until the end of the test
+  if ((*store)->db().Backend() == "postgresql") {
+    // PostgreSQL writers lock rows, not the database: hold the cluster row
+    // as an activation does, which every fenced write must read.
+    auto lock = (*store)->db().Prepare("SELECT 1 FROM cluster WHERE id = 1 FOR UPDATE");
+    ASSERT_TRUE(lock && *(*lock)->Step());
+    (*lock)->Reset();
+  }
   auto r = Idsync({"config", "apply", cfg.string()});
   EXPECT_EQ(r.exit_code, 8) << r.err;
   EXPECT_NE(r.err.find("is locked by another process"), std::string::npos) << r.err;

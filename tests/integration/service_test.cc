@@ -1,4 +1,5 @@
-// idsyncd as a real process on a real SQLite file: its API, heartbeats, a
+// idsyncd as a real process on a real database (an SQLite file, or
+// PostgreSQL with IDSYNC_TEST_DB=postgresql): its API, heartbeats, a
 // clean stop, the active and standby roles, activation while it runs,
 // fencing of a deposed service in the middle of a run, schedules, and the
 // errors that keep it from starting. Conditions are polled with deadlines.
@@ -26,6 +27,7 @@
 #include "tests/support/daemon.h"
 #include "tests/support/process.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/test_db.h"
 
 namespace idsync {
 namespace {
@@ -77,8 +79,7 @@ struct Service {
 class ServiceTest : public ::testing::Test {
  protected:
   fs::path home(const std::string& server) const { return dir_.path() / ("home-" + server); }
-  fs::path db_path() const { return dir_.path() / "idsync.db"; }
-  std::string db_url() const { return "sqlite:" + db_path().string(); }
+  const std::string& db_url() const { return db_url_; }
 
   // Installs alpha, active at epoch 1, with the service on a free port.
   void InstallAlpha(int64_t heartbeat_ms = 200) {
@@ -207,6 +208,7 @@ import_flows = { id = "id", name = "name" }
   }
 
   TempDir dir_;
+  std::string db_url_ = FreshTestDbUrl(dir_.path());
 };
 
 nlohmann::json WithoutClocks(nlohmann::json status) {

@@ -12,8 +12,6 @@
 #include <condition_variable>
 #include <mutex>
 #include <thread>
-#include <fstream>
-#include <sstream>
 
 #include <fmt/format.h>
 #include <httplib.h>
@@ -22,8 +20,8 @@
 #include "ha/home.h"
 #include "store/store.h"
 #include "tests/support/daemon.h"
-#include "tests/support/dump.h"
 #include "tests/support/process.h"
+#include "tests/support/scenario.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/terminal.h"
 #include "tests/support/test_db.h"
@@ -37,30 +35,6 @@ constexpr const char* kAccount = "CORP\\svc-idsync";
 constexpr const char* kPassword = "Correct-Horse-9";
 constexpr int kPeople = 20000;
 
-std::string ReadAll(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-// People with managers and department groups, in the benchmark's format.
-void WriteHr(const fs::path& file) {
-  std::ofstream out(file);
-  out << "type,id,givenName,sn,title,department,manager,hireDate,status,member\n";
-  std::vector<std::string> members(kPeople / 50 + 1);
-  for (int i = 0; i < kPeople; ++i) {
-    int id = 100000 + i;
-    int dept = i / 50;
-    std::string manager = i % 50 == 0 ? "" : std::to_string(100000 + dept * 50);
-    out << fmt::format("person,{},Given{},Sn{},Title {},dept-{:04d},{},2020-{:02d}-{:02d},{},\n", id, i % 97, i,
-                       i % 13, dept, manager, 1 + i % 12, 1 + i % 28, i % 211 == 0 ? "terminated" : "active");
-    members[dept] += (members[dept].empty() ? "" : ";") + std::to_string(id);
-  }
-  for (size_t d = 0; d < members.size(); ++d)
-    if (!members[d].empty()) out << fmt::format("group,dept-{:04d},,,,,,,,{}\n", d, members[d]);
-}
-
 // An installation's folder (configuration: the benchmark's scenario; homes)
 // and its database.
 struct Site {
@@ -71,12 +45,7 @@ struct Site {
   fs::path home(const std::string& server) const { return dir / ("home-" + server); }
   fs::path cfg() const { return dir / "cfg"; }
 
-  void WriteConfig() const {
-    fs::create_directories(cfg() / "data");
-    fs::create_directories(cfg() / "out");
-    fs::copy_file(fs::path(IDSYNC_SOURCE_DIR) / "bench" / "config" / "idsync.toml", cfg() / "idsync.toml");
-    WriteHr(cfg() / "data" / "hr.csv");
-  }
+  void WriteConfig() const { WriteScenario(cfg(), kPeople); }
   ProcessResult Install(const std::string& server, std::vector<std::string> extra = {}) const {
     std::vector<std::string> args{"install", "--home", home(server).string(), "--db", url(), "--server", server,
                                   "--service-account", kAccount, "--service-password-stdin", "--admins-group",
@@ -96,8 +65,7 @@ struct Site {
   }
   // The benchmark scenario's full cycle, each run checked.
   void RunCycle(const std::string& server) const {
-    for (auto [ma, profile] : {std::pair{"hr", "full-import"}, std::pair{"hr", "full-sync"},
-                               std::pair{"directory", "export"}, std::pair{"badges", "export"}}) {
+    for (auto [ma, profile] : kScenarioCycle) {
       auto r = Idsync(server, {"run", ma, profile});
       ASSERT_EQ(r.exit_code, 0) << ma << " " << profile << ": " << r.out << r.err;
     }
@@ -107,14 +75,7 @@ struct Site {
     EXPECT_TRUE(store) << store.error().message;
     return store ? std::move(*store) : nullptr;
   }
-  // Metaverse, the three connector spaces and the two exported files.
-  std::string Outcome() const {
-    auto store = Open();
-    std::string out = *DumpMetaverse(*store);
-    for (const char* ma : {"hr", "directory", "badges"}) out += fmt::format("== {}\n{}", ma, *DumpConnectorSpace(*store, ma));
-    return out + "== directory.ldif\n" + ReadAll(cfg() / "out" / "directory.ldif") + "== badges.csv\n" +
-           ReadAll(cfg() / "out" / "badges.csv");
-  }
+  std::string Outcome() const { return ScenarioOutcome(*Open(), cfg()); }
 };
 
 // A running idsyncd and its API.

@@ -18,8 +18,14 @@ std::string Script() { return std::string(IDSYNC_SOURCE_DIR) + "/scripts/pg-test
 
 }  // namespace
 
-PgTestServer::PgTestServer() {
-  auto r = RunProgram("/bin/bash", {Script(), "start", dir_.path().string(), "--owner-pid", std::to_string(getpid())});
+PgTestServer::PgTestServer(const std::vector<std::string>& listen) {
+  std::vector<std::string> args{Script(), "start", dir_.path().string(), "--owner-pid", std::to_string(getpid())};
+  if (!listen.empty()) {
+    std::string joined;
+    for (const auto& a : listen) joined += (joined.empty() ? "" : ",") + a;
+    args.insert(args.end(), {"--listen", joined});
+  }
+  auto r = RunProgram("/bin/bash", args);
   while (!r.err.empty() && r.err.back() == '\n') r.err.pop_back();
   if (r.exit_code == 3) {
     error_ = "PostgreSQL is not installed, so the PostgreSQL tests cannot run: run scripts/install-deps.sh (" +
@@ -57,8 +63,8 @@ PgTestServer::~PgTestServer() {
   if (started_) RunProgram("/bin/bash", {Script(), "stop", dir_.path().string(), "--discard"});
 }
 
-std::string PgTestServer::UrlOf(const std::string& name) const {
-  return fmt::format("postgresql://idsync@127.0.0.1:{}/{}?passfile={}", port_, name,
+std::string PgTestServer::UrlOf(const std::string& name, const std::string& host) const {
+  return fmt::format("postgresql://idsync@{}:{}/{}?passfile={}", host, port_, name,
                      (dir_.path() / "pgpass").string());
 }
 

@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "core/error.h"
 #include "tests/support/temp_dir.h"
@@ -24,7 +25,8 @@ class PgTestServer {
   // until it accepts connections. On failure ok() is false and error() says
   // why; when PostgreSQL is not installed it says to run
   // scripts/install-deps.sh.
-  PgTestServer();
+  // `listen`: more addresses to serve (test hosts in network namespaces).
+  explicit PgTestServer(const std::vector<std::string>& listen = {});
   ~PgTestServer();
   PgTestServer(const PgTestServer&) = delete;
   PgTestServer& operator=(const PgTestServer&) = delete;
@@ -36,7 +38,7 @@ class PgTestServer {
   // idsync?passfile=... (the password is only in that file).
   const std::string& url() const { return url_; }
   // The test role's URL for database `name`.
-  std::string UrlOf(const std::string& name) const;
+  std::string UrlOf(const std::string& name, const std::string& host = "127.0.0.1") const;
   // The same with the password in the URL, for tests of what messages show.
   std::string UrlWithPassword(const std::string& name, const std::string& password) const;
   // The test role's password.
