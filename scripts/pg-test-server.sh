@@ -4,6 +4,7 @@
 # Usage:
 #   scripts/pg-test-server.sh start DIR [PORT] [--owner-pid PID] [--listen ADDR[,ADDR...]]
 #   scripts/pg-test-server.sh stop DIR [--discard]
+#   scripts/pg-test-server.sh restart DIR
 #
 # start: creates a cluster in DIR/data (DIR must exist and be empty),
 # listening on 127.0.0.1 only, on PORT or a free
@@ -184,6 +185,16 @@ stop() {
   as_server_user "$bindir/pg_ctl" stop -w -t 60 -D "$dir/data" -m "$mode" >/dev/null
 }
 
+# restart: stops the server of DIR (fast: sessions end) and starts it again
+# on the same port, as a database restart in production would.
+restart() {
+  local dir=$1 bindir
+  bindir=$(find_bindir)
+  server_user=$(stat -c %U "$dir/data")
+  cd "$dir"
+  as_server_user "$bindir/pg_ctl" restart -w -t 60 -D "$dir/data" -m fast -l "$dir/server.log" >/dev/null
+}
+
 [ $# -ge 2 ] || usage
 case "$1" in
   start)
@@ -200,5 +211,6 @@ case "$1" in
     start "$dir" "$port" "$owner" "$listen"
     ;;
   stop) stop "$2" "${3:-}" ;;
+  restart) restart "$2" ;;
   *) usage ;;
 esac

@@ -63,6 +63,11 @@ PgTestServer::~PgTestServer() {
   if (started_) RunProgram("/bin/bash", {Script(), "stop", dir_.path().string(), "--discard"});
 }
 
+bool PgTestServer::Restart() {
+  std::lock_guard lock(mu_);
+  return RunProgram("/bin/bash", {Script(), "restart", dir_.path().string()}).exit_code == 0;
+}
+
 std::string PgTestServer::UrlOf(const std::string& name, const std::string& host) const {
   return fmt::format("postgresql://idsync@{}:{}/{}?passfile={}", host, port_, name,
                      (dir_.path() / "pgpass").string());

@@ -45,6 +45,10 @@ class PgTestServer {
   const std::string& password() const { return password_; }
   // Creates an empty database owned by the test role; returns its URL.
   Result<std::string> CreateDatabase(const std::string& name);
+  // Restarts the server (fast shutdown, then start on the same port), as a
+  // production database restart would; true when it accepts connections
+  // again.
+  bool Restart();
   // Opens a superuser connection (over the server's unix socket).
   Result<std::unique_ptr<Db>> OpenAdmin();
 
