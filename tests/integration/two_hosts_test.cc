@@ -99,6 +99,74 @@ struct Hosts {
   }
 };
 
+// One installation across the two hosts: the scenario's configuration, a
+// home per host (host 0: alpha, the primary; host 1: beta, the standby), one
+// database on the server, reached by each host at its own address.
+struct Installation {
+  const Hosts& hosts;
+  PgTestServer& pg;
+  std::string database;
+  TempDir dir;
+  const char* names[2] = {"alpha", "beta"};
+
+  Installation(const Hosts& h, PgTestServer& server, std::string db) : hosts(h), pg(server), database(std::move(db)) {
+    WriteScenario(cfg(), kPeople);
+  }
+  fs::path cfg() const { return dir.path() / "cfg"; }
+  std::string keys() const { return (dir.path() / "idsync-keys.bin").string(); }
+  std::string home(int i) const { return (dir.path() / fmt::format("home-{}", names[i])).string(); }
+  std::string url(int i) const { return pg.UrlOf(database, hosts.server_address[i]); }
+
+  ProcessResult Install(int i, std::vector<std::string> extra) const {
+    std::vector<std::string> args{"install", "--home", home(i), "--db", url(i), "--server", names[i],
+                                  "--service-account", kAccount, "--service-password-stdin", "--admins-group",
+                                  "domain:CORP\\IdsyncAdmins", "--api", "127.0.0.1:0"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto r = hosts.Run(i, "idsync-setup", args, std::string(kPassword) + "\n");
+    if (r.exit_code == 0) {
+      // Heartbeat fast: the tests watch roles through the heartbeats.
+      auto h = ReadHome(home(i));
+      h->heartbeat_interval_ms = 200;
+      EXPECT_TRUE(WriteHome(*h, true));
+    }
+    return r;
+  }
+  ProcessResult Idsync(int i, std::vector<std::string> args) const {
+    args.insert(args.begin(), {"--home", home(i)});
+    return hosts.Run(i, "idsync", args);
+  }
+  ProcessResult ExportKeys(int i) const {
+    return hosts.Run(i, "idsync-kmu", {"--home", home(i), "export", keys(), kAccount, "-"},
+                     std::string(kPassword) + "\n");
+  }
+  ProcessResult Activate(int i) const {
+    return hosts.Run(i, "idsync-activate", {"--home", home(i), keys(), kAccount, "-", "/q"},
+                     std::string(kPassword) + "\n");
+  }
+  std::unique_ptr<Daemon> Start(int i, const std::string& program, const std::vector<std::string>& args) const {
+    auto [exe, all] = hosts.Command(i, program, args);
+    auto d = Daemon::Start(exe, all);
+    EXPECT_TRUE(d);
+    return d;
+  }
+  std::unique_ptr<Daemon> StartService(int i) const { return Start(i, "idsyncd", {"--home", home(i)}); }
+  std::unique_ptr<Store> Open() const {
+    auto s = Store::Open(pg.UrlOf(database), {});
+    EXPECT_TRUE(s) << s.error().message;
+    return s ? std::move(*s) : nullptr;
+  }
+  // A server's record; its service's heartbeat records the role it runs as.
+  Store::ServerRecord Server(const std::string& name) const {
+    auto store = Open();
+    auto r = store ? store->GetServer(name) : Result<std::optional<Store::ServerRecord>>(std::nullopt);
+    return r && *r ? **r : Store::ServerRecord{};
+  }
+  std::string ServiceRole(const std::string& name) const {
+    auto r = Server(name);
+    return r.state == "running" ? r.role : std::string();
+  }
+};
+
 TEST(TwoHostsTest, TheProcedureAcrossTwoHostsOnPostgreSQL) {
   Hosts hosts;
   if (!hosts.isolated)
@@ -111,78 +179,37 @@ TEST(TwoHostsTest, TheProcedureAcrossTwoHostsOnPostgreSQL) {
   PgTestServer pg(listen);
   ASSERT_TRUE(pg.ok()) << pg.error();
   ASSERT_TRUE(pg.CreateDatabase("two_hosts"));
-  TempDir dir;
-  fs::path cfg = dir.path() / "cfg", keys = dir.path() / "idsync-keys.bin";
-  WriteScenario(cfg, kPeople);
-  const char* names[2] = {"alpha", "beta"};  // host 0: the primary, host 1: the standby
-  auto home = [&](int i) { return (dir.path() / fmt::format("home-{}", names[i])).string(); };
-  auto url = [&](int i) { return pg.UrlOf("two_hosts", hosts.server_address[i]); };
-  auto install = [&](int i, std::vector<std::string> extra) {
-    std::vector<std::string> args{"install", "--home", home(i), "--db", url(i), "--server", names[i],
-                                  "--service-account", kAccount, "--service-password-stdin", "--admins-group",
-                                  "domain:CORP\\IdsyncAdmins", "--api", "127.0.0.1:0"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    auto r = hosts.Run(i, "idsync-setup", args, std::string(kPassword) + "\n");
-    if (r.exit_code == 0) {
-      // Heartbeat fast: the test watches roles through the heartbeats.
-      auto h = ReadHome(home(i));
-      h->heartbeat_interval_ms = 200;
-      EXPECT_TRUE(WriteHome(*h, true));
-    }
-    return r;
-  };
-  auto idsync = [&](int i, std::vector<std::string> args) {
-    args.insert(args.begin(), {"--home", home(i)});
-    return hosts.Run(i, "idsync", args);
-  };
-  auto start_service = [&](int i) {
-    auto [exe, args] = hosts.Command(i, "idsyncd", {"--home", home(i)});
-    auto d = Daemon::Start(exe, args);
-    EXPECT_TRUE(d);
-    return d;
-  };
-  auto store = [&] {
-    auto s = Store::Open(pg.UrlOf("two_hosts"), {});
-    EXPECT_TRUE(s) << s.error().message;
-    return std::move(*s);
-  };
-  // What a server's service reports it runs as (its heartbeat records it).
-  auto service_role = [&](const std::string& server) {
-    auto r = store()->GetServer(server);
-    return r && *r && (*r)->state == "running" ? (*r)->role : std::string();
-  };
+  Installation site(hosts, pg, "two_hosts");
 
   // The standby's host installs first and exports the key set; its service
   // is stopped; the primary's host installs with the key file.
-  auto first = install(1, {});
+  auto first = site.Install(1, {});
   ASSERT_EQ(first.exit_code, 0) << first.err;
   {
-    auto beta = start_service(1);
-    ASSERT_TRUE(WaitFor([&] { return service_role("beta") == "active"; }, milliseconds(10000))) << beta->Err();
-    auto exported = hosts.Run(1, "idsync-kmu", {"--home", home(1), "export", keys.string(), kAccount, "-"},
-                              std::string(kPassword) + "\n");
+    auto beta = site.StartService(1);
+    ASSERT_TRUE(WaitFor([&] { return site.ServiceRole("beta") == "active"; }, milliseconds(10000))) << beta->Err();
+    auto exported = site.ExportKeys(1);
     ASSERT_EQ(exported.exit_code, 0) << exported.err;
     ASSERT_TRUE(beta->Signal(SIGTERM));
     ASSERT_EQ(beta->WaitExit(milliseconds(10000)), 0) << beta->Err();
   }
-  auto second = install(0, {"--keys", keys.string()});
+  auto second = site.Install(0, {"--keys", site.keys()});
   ASSERT_EQ(second.exit_code, 0) << second.err;
   EXPECT_NE(second.out.find("installed server alpha (active, epoch 2)"), std::string::npos) << second.out;
-  auto beta = start_service(1);
-  auto alpha = start_service(0);
-  ASSERT_TRUE(WaitFor([&] { return service_role("beta") == "standby" && service_role("alpha") == "active"; },
+  auto beta = site.StartService(1);
+  auto alpha = site.StartService(0);
+  ASSERT_TRUE(WaitFor([&] { return site.ServiceRole("beta") == "standby" && site.ServiceRole("alpha") == "active"; },
                       milliseconds(10000)))
       << alpha->Err() << beta->Err();
-  auto refused = idsync(1, {"run", "hr", "full-import"});
+  auto refused = site.Idsync(1, {"run", "hr", "full-import"});
   EXPECT_EQ(refused.exit_code, 10) << refused.err;
 
   // A sync on the primary's host, killed in the middle.
-  ASSERT_EQ(idsync(0, {"config", "apply", cfg.string()}).exit_code, 0);
-  ASSERT_EQ(idsync(0, {"run", "hr", "full-import"}).exit_code, 0);
-  auto [sync_exe, sync_args] = hosts.Command(0, "idsync", {"--home", home(0), "run", "hr", "full-sync"});
-  auto sync = Daemon::Start(sync_exe, sync_args);
+  ASSERT_EQ(site.Idsync(0, {"config", "apply", site.cfg().string()}).exit_code, 0);
+  ASSERT_EQ(site.Idsync(0, {"run", "hr", "full-import"}).exit_code, 0);
+  auto sync = site.Start(0, "idsync", {"--home", site.home(0), "run", "hr", "full-sync"});
   ASSERT_TRUE(sync);
-  auto watch = store();
+  auto watch = site.Open();
   auto mv_count = [&]() -> int64_t {
     auto st = watch->db().Prepare("SELECT count(*) FROM mv_objects");
     if (!st || !*(*st)->Step()) return -1;
@@ -198,16 +225,15 @@ TEST(TwoHostsTest, TheProcedureAcrossTwoHostsOnPostgreSQL) {
   EXPECT_LT(mv_count(), kPeople) << "the kill must land in the middle of the sync";
 
   // Activation on the standby's host, then the cycle there.
-  auto activation = hosts.Run(1, "idsync-activate", {"--home", home(1), keys.string(), kAccount, "-", "/q"},
-                              std::string(kPassword) + "\n");
+  auto activation = site.Activate(1);
   ASSERT_EQ(activation.exit_code, 0) << activation.err;
   EXPECT_NE(activation.out.find("server beta is now the active server at epoch 3"), std::string::npos)
       << activation.out;
   // (How fast a service notices an activation is measured in service_test;
   // here its next heartbeat tells.)
-  EXPECT_TRUE(WaitFor([&] { return service_role("beta") == "active"; }, milliseconds(10000)));
+  EXPECT_TRUE(WaitFor([&] { return site.ServiceRole("beta") == "active"; }, milliseconds(10000)));
   for (auto [ma, profile] : kScenarioCycle) {
-    auto r = idsync(1, {"run", ma, profile});
+    auto r = site.Idsync(1, {"run", ma, profile});
     ASSERT_EQ(r.exit_code, 0) << ma << " " << profile << ": " << r.out << r.err;
   }
 
@@ -230,7 +256,7 @@ TEST(TwoHostsTest, TheProcedureAcrossTwoHostsOnPostgreSQL) {
   ASSERT_TRUE(solo_store);
   std::string expected = ScenarioOutcome(**solo_store, solo_cfg);
   ASSERT_GT(expected.size(), 1000u);
-  EXPECT_TRUE(ScenarioOutcome(*store(), cfg) == expected)
+  EXPECT_TRUE(ScenarioOutcome(*site.Open(), site.cfg()) == expected)
       << "the cycle across two hosts on PostgreSQL differs from an uninterrupted one on SQLite";
 }
 
@@ -243,62 +269,25 @@ TEST(TwoHostsTest, DatabaseRestartsAndNetworkCutsAreSurvived) {
   PgTestServer pg({hosts.server_address[0], hosts.server_address[1]});
   ASSERT_TRUE(pg.ok()) << pg.error();
   ASSERT_TRUE(pg.CreateDatabase("faults"));
-  TempDir dir;
-  fs::path cfg = dir.path() / "cfg", keys = dir.path() / "idsync-keys.bin";
-  WriteScenario(cfg, kPeople);
-  const char* names[2] = {"alpha", "beta"};
-  auto home = [&](int i) { return (dir.path() / fmt::format("home-{}", names[i])).string(); };
-  auto url = [&](int i) { return pg.UrlOf("faults", hosts.server_address[i]); };
-  auto install = [&](int i, std::vector<std::string> extra) {
-    std::vector<std::string> args{"install", "--home", home(i), "--db", url(i), "--server", names[i],
-                                  "--service-account", kAccount, "--service-password-stdin", "--admins-group",
-                                  "domain:CORP\\IdsyncAdmins", "--api", "127.0.0.1:0"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    auto r = hosts.Run(i, "idsync-setup", args, std::string(kPassword) + "\n");
-    if (r.exit_code == 0) {
-      auto h = ReadHome(home(i));
-      h->heartbeat_interval_ms = 200;
-      EXPECT_TRUE(WriteHome(*h, true));
-    }
-    return r;
-  };
-  auto idsync = [&](int i, std::vector<std::string> args) {
-    args.insert(args.begin(), {"--home", home(i)});
-    return hosts.Run(i, "idsync", args);
-  };
-  auto open = [&] {
-    auto s = Store::Open(pg.UrlOf("faults"), {});
-    EXPECT_TRUE(s) << s.error().message;
-    return std::move(*s);
-  };
-  auto server = [&](const std::string& name) {
-    auto r = open()->GetServer(name);
-    return r && *r ? **r : Store::ServerRecord{};
-  };
+  Installation site(hosts, pg, "faults");
 
-  ASSERT_EQ(install(0, {}).exit_code, 0);
-  ASSERT_EQ(hosts.Run(0, "idsync-kmu", {"--home", home(0), "export", keys.string(), kAccount, "-"},
-                      std::string(kPassword) + "\n")
+  ASSERT_EQ(site.Install(0, {}).exit_code, 0);
+  ASSERT_EQ(site.ExportKeys(0)
                 .exit_code,
             0);
-  ASSERT_EQ(install(1, {"--keys", keys.string(), "--standby"}).exit_code, 0);
-  ASSERT_EQ(idsync(0, {"config", "apply", cfg.string()}).exit_code, 0);
-  auto start_service = [&](int i) {
-    auto [exe, args] = hosts.Command(i, "idsyncd", {"--home", home(i)});
-    return Daemon::Start(exe, args);
-  };
-  auto alpha = start_service(0);
-  auto beta = start_service(1);
-  ASSERT_TRUE(WaitFor([&] { return server("alpha").role == "active" && server("beta").role == "standby"; },
+  ASSERT_EQ(site.Install(1, {"--keys", site.keys(), "--standby"}).exit_code, 0);
+  ASSERT_EQ(site.Idsync(0, {"config", "apply", site.cfg().string()}).exit_code, 0);
+  auto alpha = site.StartService(0);
+  auto beta = site.StartService(1);
+  ASSERT_TRUE(WaitFor([&] { return site.Server("alpha").role == "active" && site.Server("beta").role == "standby"; },
                       milliseconds(10000)));
 
   // 1. PostgreSQL restarts in the middle of an import: the run ends with a
   //    clear outcome, the services reconnect by themselves, and running the
   //    profile again completes the work.
-  auto [run_exe, run_args] = hosts.Command(0, "idsync", {"--home", home(0), "run", "hr", "full-import"});
-  auto run = Daemon::Start(run_exe, run_args);
+  auto run = site.Start(0, "idsync", {"--home", site.home(0), "run", "hr", "full-import"});
   ASSERT_TRUE(run);
-  auto watch = open();
+  auto watch = site.Open();
   auto staged = [&] {
     auto st = watch->db().Prepare("SELECT count(*) FROM cs_objects");
     bool some = st && *(*st)->Step() && (*st)->ColumnInt(0) > 0;
@@ -318,40 +307,38 @@ TEST(TwoHostsTest, DatabaseRestartsAndNetworkCutsAreSurvived) {
     EXPECT_TRUE(*run_exit == 1 || *run_exit == 15) << said;
     EXPECT_TRUE(said.find("lost") != std::string::npos || said.find("stopped-server") != std::string::npos) << said;
   }
-  EXPECT_TRUE(WaitFor([&] { return server("alpha").heartbeat_ms > before_restart + 500 &&
-                                   server("beta").heartbeat_ms > before_restart + 500; },
+  EXPECT_TRUE(WaitFor([&] { return site.Server("alpha").heartbeat_ms > before_restart + 500 &&
+                                   site.Server("beta").heartbeat_ms > before_restart + 500; },
                       milliseconds(30000)))
       << "both services reconnect and beat again:\n" << alpha->Err() << beta->Err();
-  auto again = idsync(0, {"run", "hr", "full-import"});
+  auto again = site.Idsync(0, {"run", "hr", "full-import"});
   EXPECT_EQ(again.exit_code, 0) << again.out << again.err;
 
   // 2. The database unreachable from the standby at activation: a clear
   //    code, nothing changed (no key set under its home, the same epoch).
-  auto epoch_before = open()->GetCluster()->epoch;
+  auto epoch_before = site.Open()->GetCluster()->epoch;
   ASSERT_TRUE(hosts.SetLink(1, false));
-  auto unreachable = hosts.Run(1, "idsync-activate", {"--home", home(1), keys.string(), kAccount, "-", "/q"},
-                               std::string(kPassword) + "\n");
+  auto unreachable = site.Activate(1);
   ASSERT_TRUE(hosts.SetLink(1, true));
   EXPECT_EQ(unreachable.exit_code, 15) << unreachable.err;
   EXPECT_NE(unreachable.err.find(hosts.server_address[1]), std::string::npos) << unreachable.err;
-  EXPECT_FALSE(fs::exists(fs::path(home(1)) / "keys" / "keyset.json"));
-  EXPECT_EQ(open()->GetCluster()->epoch, epoch_before);
+  EXPECT_FALSE(fs::exists(fs::path(site.home(1)) / "keys" / "keyset.json"));
+  EXPECT_EQ(site.Open()->GetCluster()->epoch, epoch_before);
 
   // 3. The old primary cut off from the database while the standby is
   //    activated: once it is back, its writes are refused and it runs as
   //    standby.
   ASSERT_TRUE(hosts.SetLink(0, false));
-  auto activation = hosts.Run(1, "idsync-activate", {"--home", home(1), keys.string(), kAccount, "-", "/q"},
-                              std::string(kPassword) + "\n");
+  auto activation = site.Activate(1);
   EXPECT_EQ(activation.exit_code, 0) << activation.err;
   ASSERT_TRUE(hosts.SetLink(0, true));
-  EXPECT_TRUE(WaitFor([&] { return server("alpha").role == "standby" && server("beta").role == "active"; },
+  EXPECT_TRUE(WaitFor([&] { return site.Server("alpha").role == "standby" && site.Server("beta").role == "active"; },
                       milliseconds(30000)))
       << alpha->Err();
-  auto refused = idsync(0, {"run", "hr", "full-import"});
+  auto refused = site.Idsync(0, {"run", "hr", "full-import"});
   EXPECT_EQ(refused.exit_code, 10) << refused.err;
   EXPECT_NE(refused.err.find("the active server is beta"), std::string::npos) << refused.err;
-  EXPECT_EQ(idsync(1, {"run", "hr", "full-sync"}).exit_code, 0);
+  EXPECT_EQ(site.Idsync(1, {"run", "hr", "full-sync"}).exit_code, 0);
 }
 
 }  // namespace
