@@ -1,17 +1,16 @@
 #include "ha/home.h"
 
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <sstream>
 
 #include <fmt/format.h>
 #include <toml++/toml.h>
+
+#include "core/private_file.h"
 
 namespace idsync {
 namespace fs = std::filesystem;
@@ -98,18 +97,7 @@ Status WriteHome(const ServerHome& home, bool overwrite) {
   std::ostringstream text_stream;
   text_stream << "# This server's identity; everything else is in the shared database.\n"
               << toml::toml_formatter(t) << "\n";
-  std::string text = text_stream.str();
-  fs::path tmp = file;
-  tmp += ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return Fail(ErrorCode::kIo, fmt::format("cannot write {}: {}", tmp.string(), std::strerror(errno)));
-  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok || ::rename(tmp.c_str(), file.c_str()) != 0) {
-    ::unlink(tmp.c_str());
-    return Fail(ErrorCode::kIo, fmt::format("cannot write {}: {}", file.string(), std::strerror(errno)));
-  }
-  return {};
+  return WritePrivateFile(file, text_stream.str());
 }
 
 std::string KeySetPath(const ServerHome& home) { return (fs::path(home.dir) / "keys" / "keyset.json").string(); }

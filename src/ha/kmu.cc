@@ -1,15 +1,11 @@
 #include "ha/kmu.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
 #include <optional>
 
 #include <fmt/format.h>
 
+#include "core/private_file.h"
 #include "crypto/key_file.h"
 #include "crypto/secret.h"
 #include "ha/install.h"
@@ -18,33 +14,6 @@
 
 namespace idsync {
 namespace fs = std::filesystem;
-namespace {
-
-// Writes `bytes` to `path` readable by its owner only, replacing it
-// atomically; nothing is left behind on failure.
-Status WritePrivateFile(const std::string& path, const std::string& bytes) {
-  std::string tmp = fmt::format("{}.tmp-{}", path, getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return Fail(ErrorCode::kIo, fmt::format("cannot write {}: {}", path, std::strerror(errno)));
-  size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    done += static_cast<size_t>(n);
-  }
-  bool ok = done == bytes.size() && ::fsync(fd) == 0;
-  int err = errno;
-  ::close(fd);
-  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    if (ok) err = errno;
-    ::unlink(tmp.c_str());
-    return Fail(ErrorCode::kIo, fmt::format("cannot write {}: {}", path, std::strerror(err)));
-  }
-  return {};
-}
-
-}  // namespace
 
 Result<ExportResult> ExportKeySet(const ServerHome& home, Store& store, const std::string& user,
                                   const SecureString& password, const std::string& path) {
