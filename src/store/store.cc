@@ -93,12 +93,9 @@ Status Store::CheckWritable() const {
 Status Store::CheckFence() {
   if (!fence_) return {};
   IDSYNC_TRY(db_->LockClusterRow());
-  IDSYNC_ASSIGN(Statement * st, db_->Prepare("SELECT active_server, epoch FROM cluster WHERE id = 1"));
-  IDSYNC_ASSIGN(bool row, st->Step());
-  if (!row) return Fail(ErrorCode::kDatabase, "the cluster row is missing from the database");
-  std::string active(st->IsNull(0) ? "" : st->ColumnText(0));
-  int64_t epoch = st->ColumnInt(1);
-  st->Reset();
+  IDSYNC_ASSIGN(Cluster cluster, GetCluster());
+  const std::string& active = cluster.active_server;
+  const int64_t epoch = cluster.epoch;
   if (active != fence_->first || epoch != fence_->second) {
     return Fail(ErrorCode::kFenced,
                 fmt::format("server {} is no longer active: the database names {} active at epoch "
