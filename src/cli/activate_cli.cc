@@ -98,12 +98,7 @@ int ActivateMain(int argc, char** argv) {
 
   auto ask = [&](size_t index, const std::string& prompt, bool hidden) -> Result<std::string> {
     if (index < pos.size() && !(hidden && pos[index] == "*")) {
-      if (hidden && pos[index] == "-") {
-        std::string line;
-        std::getline(std::cin, line);
-        if (!line.empty() && line.back() == '\r') line.pop_back();
-        return line;
-      }
+      if (hidden && pos[index] == "-") return std::move(ReadSecretLine(std::cin).mutable_value());
       return pos[index];
     }
     if (quiet)

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <istream>
 
 #include <fmt/format.h>
 
@@ -79,6 +80,14 @@ Result<std::string> Prompt(const std::string& prompt, bool hidden, std::string_v
 }
 
 }  // namespace
+
+SecureString ReadSecretLine(std::istream& in) {
+  SecureString secret;
+  std::getline(in, secret.mutable_value());
+  auto& v = secret.mutable_value();
+  if (!v.empty() && v.back() == '\r') v.pop_back();
+  return secret;
+}
 
 Result<std::string> PromptHidden(const std::string& prompt, std::string_view no_tty_hint) {
   return Prompt(prompt, true, no_tty_hint);

@@ -4,10 +4,12 @@
 // Thread-safety: used from a program's main thread only.
 #pragma once
 
+#include <iosfwd>
 #include <memory>
 #include <string>
 
 #include "core/error.h"
+#include "crypto/password.h"
 
 namespace idsync {
 
@@ -29,6 +31,10 @@ std::string ServerName(const GlobalFlags& flags);
 
 // The name of the effective OS user (its uid as text if it has no name).
 std::string CurrentOsUser();
+
+// One line of a secret from a stream (standard input, a password file),
+// without its line ending (a trailing \r of a Windows file included).
+SecureString ReadSecretLine(std::istream& in);
 
 // Asks for a secret on the controlling terminal without echoing it; kIo
 // when there is no terminal (say how to pass it otherwise in `no_tty_hint`).

@@ -192,7 +192,7 @@ int SecretCommand(const GlobalFlags& g, const std::string& action, const std::st
   if (!keys) return ReportError(keys.error());
   SecureString value;
   if (from_stdin) {
-    std::getline(std::cin, value.mutable_value());
+    value = ReadSecretLine(std::cin);
   } else {
     auto typed = PromptHidden(fmt::format("value of {} for {}: ", name, ma), "give it with --stdin");
     if (!typed) return ReportError(typed.error());

@@ -96,7 +96,7 @@ int Export(const Args& a, const ServerHome& home, Store& store) {
   SecureString password;
   std::string given = a.positional.size() > 2 ? a.positional[2] : "*";
   if (given == "-") {
-    std::getline(std::cin, password.mutable_value());
+    password = ReadSecretLine(std::cin);
   } else if (given == "*") {
     auto typed = PromptHidden(fmt::format("Password for {}: ", user), kNoTty);
     if (!typed) return ReportError(typed.error());

@@ -22,21 +22,14 @@ namespace {
 // The password never comes from the command line (it would show in the
 // process list): only from standard input or a file readable by root.
 Result<SecureString> ReadSecret(bool from_stdin, const std::string& file) {
-  SecureString secret;
   if (from_stdin == !file.empty())
     return Fail(ErrorCode::kInvalidArgument,
                 "give the service account password with exactly one of --service-password-stdin or "
                 "--service-password-file FILE");
-  if (from_stdin) {
-    std::getline(std::cin, secret.mutable_value());
-  } else {
-    std::ifstream in(file);
-    if (!in) return Fail(ErrorCode::kIo, fmt::format("cannot read password file {}: {}", file, std::strerror(errno)));
-    std::getline(in, secret.mutable_value());
-  }
-  auto& v = secret.mutable_value();
-  if (!v.empty() && v.back() == '\r') v.pop_back();
-  return secret;
+  if (from_stdin) return ReadSecretLine(std::cin);
+  std::ifstream in(file);
+  if (!in) return Fail(ErrorCode::kIo, fmt::format("cannot read password file {}: {}", file, std::strerror(errno)));
+  return ReadSecretLine(in);
 }
 
 void AddGroupFlags(CLI::App* cmd, std::map<std::string, std::string>& groups) {

@@ -69,6 +69,30 @@ class ActivationTest : public ::testing::Test {
     args.insert(args.begin(), {"--home", home(server).string()});
     return RunProgram("idsync-kmu", args, {}, input);
   }
+  // idsync-kmu export KEYS USER -, the password on standard input ending
+  // with `line_end`.
+  ProcessResult ExportKeys(const std::string& server, const std::string& line_end = "\n") {
+    return Kmu(server, {"export", keys().string(), kAccount, "-"}, kPassword + line_end);
+  }
+  // A configuration with one CSV MA, hr, with or without password sync.
+  fs::path ApplyHrConfig(bool password_sync) {
+    fs::path cfg = dir_.path() / "cfg";
+    fs::create_directories(cfg);
+    std::ofstream(cfg / "idsync.toml") << R"([metaverse.object_types.person]
+attributes = ["id"]
+[ma.hr]
+connector = "csv"
+)" << (password_sync ? "password_sync = true\n" : "")
+                                       << R"(settings = { path = "hr.csv" }
+[ma.hr.object_types.person]
+mv_object_type = "person"
+anchor = "id"
+attributes = ["id"]
+)";
+    auto r = Idsync("alpha", {"config", "apply", cfg.string()});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return cfg;
+  }
   // idsync-activate FILE USER - /q, the password on standard input.
   ProcessResult Activate(const std::string& server, const std::string& file, const std::string& user = kAccount,
                          const std::string& password = kPassword, std::vector<std::string> extra = {}) {
@@ -119,7 +143,7 @@ class ActivationTest : public ::testing::Test {
   void InstallPair() {
     auto a = Setup("alpha", {"--admins-group", "domain:IdsyncAdmins"});
     ASSERT_EQ(a.exit_code, 0) << a.err;
-    auto e = Kmu("alpha", {"export", keys().string(), kAccount, "-"}, std::string(kPassword) + "\n");
+    auto e = ExportKeys("alpha");
     ASSERT_EQ(e.exit_code, 0) << e.err;
     auto b = Setup("beta", {"--keys", keys().string(), "--standby"});
     ASSERT_EQ(b.exit_code, 0) << b.err;
@@ -162,7 +186,7 @@ TEST_F(ActivationTest, AFirstInstallCreatesAKeySetOnlyUnderItsHome) {
 
 TEST_F(ActivationTest, JoiningAnInstallationNeedsItsKeyFileAndTheServiceAccount) {
   ASSERT_EQ(Setup("alpha", {"--admins-group", "domain:IdsyncAdmins"}).exit_code, 0);
-  ASSERT_EQ(Kmu("alpha", {"export", keys().string(), kAccount, "-"}, std::string(kPassword) + "\n").exit_code, 0);
+  ASSERT_EQ(ExportKeys("alpha").exit_code, 0);
   std::string before = State();
   auto no_keys = Setup("beta", {"--standby"});
   EXPECT_EQ(no_keys.exit_code, 6) << no_keys.err;
@@ -196,7 +220,8 @@ TEST_F(ActivationTest, TheActiveRoleIsTakenAtInstallOnlyWhenNoActiveServiceHeart
   ASSERT_EQ(Setup("alpha", {"--admins-group", "domain:IdsyncAdmins"}).exit_code, 0);
   ASSERT_EQ(Kmu("alpha", {"export", keys().string()}, "").exit_code != 0, true)
       << "without a terminal, * cannot be asked";
-  ASSERT_EQ(Kmu("alpha", {"export", keys().string(), kAccount, "-"}, std::string(kPassword) + "\n").exit_code, 0);
+  // A password file written on Windows: its line ends in \r\n.
+  ASSERT_EQ(ExportKeys("alpha", "\r\n").exit_code, 0);
   {
     // alpha's service is running: it heartbeats now.
     auto store = OpenDb();
@@ -332,7 +357,7 @@ TEST_F(ActivationTest, EveryBadActivationGetsItsCodeAndChangesNothing) {
 
 TEST_F(ActivationTest, ALocalAdminsGroupIsRefusedUntilSetupRepairsIt) {
   ASSERT_EQ(Setup("alpha", {"--admins-group", "local:idsync-admins"}).exit_code, 0);
-  ASSERT_EQ(Kmu("alpha", {"export", keys().string(), kAccount, "-"}, std::string(kPassword) + "\n").exit_code, 0);
+  ASSERT_EQ(ExportKeys("alpha").exit_code, 0);
   ASSERT_EQ(Setup("beta", {"--keys", keys().string(), "--standby"}).exit_code, 0);
   std::string before = State();
   auto refused = Activate("beta", keys().string());
@@ -445,20 +470,7 @@ TEST_F(ActivationTest, APasswordTypedOnTheCommandLineIsWipedFromTheProcessList) 
 
 TEST_F(ActivationTest, RotationResealsSecretsAndMakesOlderKeyFilesStale) {
   InstallPair();
-  fs::path cfg = dir_.path() / "cfg";
-  fs::create_directories(cfg);
-  std::ofstream(cfg / "idsync.toml") << R"([metaverse.object_types.person]
-attributes = ["id"]
-[ma.hr]
-connector = "csv"
-password_sync = true
-settings = { path = "hr.csv" }
-[ma.hr.object_types.person]
-mv_object_type = "person"
-anchor = "id"
-attributes = ["id"]
-)";
-  ASSERT_EQ(Idsync("alpha", {"config", "apply", cfg.string()}).exit_code, 0);
+  ApplyHrConfig(true);
   auto set = RunProgram("idsync", {"secret", "set", "hr", "password", "--stdin"},
                         {{"IDSYNC_HOME", home("alpha").string()}}, "ldap-Secret-7\n");
   ASSERT_EQ(set.exit_code, 0) << set.err;
@@ -499,19 +511,7 @@ attributes = ["id"]
 
 TEST_F(ActivationTest, AbandoningTheKeySetDropsEverySecret) {
   InstallPair();
-  fs::path cfg = dir_.path() / "cfg";
-  fs::create_directories(cfg);
-  std::ofstream(cfg / "idsync.toml") << R"([metaverse.object_types.person]
-attributes = ["id"]
-[ma.hr]
-connector = "csv"
-settings = { path = "hr.csv" }
-[ma.hr.object_types.person]
-mv_object_type = "person"
-anchor = "id"
-attributes = ["id"]
-)";
-  ASSERT_EQ(Idsync("alpha", {"config", "apply", cfg.string()}).exit_code, 0);
+  ApplyHrConfig(false);
   ASSERT_EQ(RunProgram("idsync", {"secret", "set", "hr", "password", "--stdin"},
                        {{"IDSYNC_HOME", home("alpha").string()}}, "x-Secret\n")
                 .exit_code,
