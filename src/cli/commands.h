@@ -46,5 +46,7 @@ int SetupMain(int argc, char** argv);
 int KmuMain(int argc, char** argv);
 // The whole `idsync-activate` program.
 int ActivateMain(int argc, char** argv);
+// The whole `idsyncd` program (the service itself is server/service.h).
+int ServiceMain(int argc, char** argv);
 
 }  // namespace idsync

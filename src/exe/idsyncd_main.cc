@@ -1,3 +1,3 @@
-#include "server/service.h"
+#include "cli/commands.h"
 
 int main(int argc, char** argv) { return idsync::ServiceMain(argc, argv); }

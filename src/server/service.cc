@@ -8,7 +8,6 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
-#include <CLI/CLI.hpp>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -414,27 +413,6 @@ int RunService(const ServiceOptions& options) {
     return ExitCodeFor(started.error().code);
   }
   return service.Run();
-}
-
-int ServiceMain(int argc, char** argv) {
-  CLI::App app{
-      "idsyncd: the idsync synchronization service. It runs in the foreground (systemd Type=simple) "
-      "and stops cleanly on SIGTERM or SIGINT; see docs/service.md.",
-      "idsyncd"};
-  ServiceOptions options;
-  bool foreground = true;
-  app.add_option("--home", options.home_dir, "this server's home folder (default $IDSYNC_HOME or /var/lib/idsync)");
-  app.add_flag("--foreground", foreground, "run in the foreground (the default and only mode)");
-  app.set_version_flag("--version", std::string(IdsyncVersion()));
-  int code = 0;
-  app.callback([&] { code = RunService(options); });
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    int rc = app.exit(e);
-    return rc == 0 ? 0 : ExitCodeFor(ErrorCode::kInvalidArgument);
-  }
-  return code;
 }
 
 }  // namespace idsync

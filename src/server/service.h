@@ -12,7 +12,7 @@
 // "deposed"). SIGTERM or SIGINT stops it cleanly: no new runs, the running
 // one finishes (the engine cannot be interrupted), the stop is recorded;
 // a second signal ends it at once. docs/service.md is the operator's view.
-// Thread-safety: ServiceMain/RunService own the process's threads.
+// Thread-safety: RunService owns the process's threads.
 #pragma once
 
 #include <string>
@@ -26,8 +26,5 @@ struct ServiceOptions {
 // Runs the service until it is stopped; returns the process exit code (0
 // after a clean stop; the error's exit code when it cannot start).
 int RunService(const ServiceOptions& options);
-
-// idsyncd's command line: `idsyncd [--home DIR] [--foreground]`.
-int ServiceMain(int argc, char** argv);
 
 }  // namespace idsync
