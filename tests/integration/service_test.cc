@@ -198,13 +198,8 @@ import_flows = { id = "id", name = "name" }
   // What `idsync-activate` does in the database: `server` becomes active at
   // the next epoch.
   void Activate(const std::string& server, int64_t from_epoch) {
-    auto store = Open();
-    Store::ActivationRecord rec;
-    rec.kind = "activate";
-    rec.server = server;
-    rec.from_epoch = from_epoch;
-    auto st = store->WithWrite([&]() -> Status { return store->ActivateServer(rec).map([](int64_t) {}); });
-    ASSERT_TRUE(st) << st.error().message;
+    auto epoch = ActivateInOwnTransaction(*Open(), server, from_epoch);
+    ASSERT_TRUE(epoch) << epoch.error().message;
   }
 
   TempDir dir_;

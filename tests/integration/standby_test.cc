@@ -63,6 +63,11 @@ struct Site {
   ProcessResult Idsync(const std::string& server, std::vector<std::string> args) const {
     return RunProgram("idsync", args, {{"IDSYNC_HOME", home(server).string()}});
   }
+  // idsync-kmu export on `server`, the password on standard input.
+  ProcessResult ExportKeys(const std::string& server, const fs::path& keys) const {
+    return RunProgram("idsync-kmu", {"--home", home(server).string(), "export", keys.string(), kAccount, "-"}, {},
+                      std::string(kPassword) + "\n");
+  }
   // The benchmark scenario's full cycle, each run checked.
   void RunCycle(const std::string& server) const {
     for (auto [ma, profile] : kScenarioCycle) {
@@ -123,8 +128,7 @@ TEST(StandbyTest, TheSeedsProcedureSurvivesAKilledPrimaryAndMatchesAnUninterrupt
   {
     Service beta = Service::Start(site, "beta");
     ASSERT_TRUE(WaitFor([&] { return beta.Role() == "active"; }, milliseconds(5000)));
-    auto exported = RunProgram("idsync-kmu", {"--home", site.home("beta").string(), "export", keys.string(), kAccount, "-"},
-                               {}, std::string(kPassword) + "\n");
+    auto exported = site.ExportKeys("beta", keys);
     ASSERT_EQ(exported.exit_code, 0) << exported.err;
     // 2. Its service is stopped.
     ASSERT_TRUE(beta.process->Signal(SIGTERM));
@@ -207,10 +211,7 @@ TEST(StandbyTest, APrimaryDeposedWhileExportingNeverExportsTwice) {
   reference.WriteConfig();
   fs::path keys = dir.path() / "idsync-keys.bin";
   ASSERT_EQ(site.Install("alpha").exit_code, 0);
-  ASSERT_EQ(RunProgram("idsync-kmu", {"--home", site.home("alpha").string(), "export", keys.string(), kAccount, "-"},
-                       {}, std::string(kPassword) + "\n")
-                .exit_code,
-            0);
+  ASSERT_EQ(site.ExportKeys("alpha", keys).exit_code, 0);
   ASSERT_EQ(site.Install("beta", {"--keys", keys.string(), "--standby"}).exit_code, 0);
   ASSERT_EQ(site.Idsync("alpha", {"config", "apply", site.cfg().string()}).exit_code, 0);
   ASSERT_EQ(site.Idsync("alpha", {"run", "hr", "full-import"}).exit_code, 0);
@@ -273,10 +274,7 @@ TEST(StandbyTest, OfTwoRacingActivationsExactlyOneWins) {
   site.WriteConfig();
   fs::path keys = dir.path() / "idsync-keys.bin";
   ASSERT_EQ(site.Install("alpha").exit_code, 0);
-  ASSERT_EQ(RunProgram("idsync-kmu", {"--home", site.home("alpha").string(), "export", keys.string(), kAccount, "-"},
-                       {}, std::string(kPassword) + "\n")
-                .exit_code,
-            0);
+  ASSERT_EQ(site.ExportKeys("alpha", keys).exit_code, 0);
   ASSERT_EQ(site.Install("beta", {"--keys", keys.string(), "--standby"}).exit_code, 0);
   ASSERT_EQ(site.Install("gamma", {"--keys", keys.string(), "--standby"}).exit_code, 0);
   Service alpha = Service::Start(site, "alpha");

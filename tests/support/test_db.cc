@@ -15,6 +15,7 @@
 
 #include "store/db.h"
 #include "store/sqlite/sqlite_db.h"
+#include "store/store.h"
 #include "tests/support/pg_server.h"
 
 namespace idsync {
@@ -156,6 +157,21 @@ void RestoreTestDb(const std::string& url) {
   }
   std::string name = PgNameOf(url);
   AdminExecWhenIdle(fmt::format("ALTER DATABASE \"{}\" RENAME TO \"{}\"", HiddenName(name), name));
+}
+
+Result<int64_t> ActivateInOwnTransaction(Store& store, const std::string& server, int64_t from_epoch) {
+  Store::ActivationRecord r;
+  r.kind = "activate";
+  r.server = server;
+  r.from_epoch = from_epoch;
+  r.account = "CORP\\svc";
+  r.os_user = "test";
+  int64_t epoch = 0;
+  IDSYNC_TRY(store.WithWrite([&]() -> Status {
+    IDSYNC_ASSIGN(epoch, store.ActivateServer(r));
+    return {};
+  }));
+  return epoch;
 }
 
 }  // namespace idsync

@@ -12,9 +12,12 @@
 #include <memory>
 #include <string>
 
+#include "core/error.h"
+
 namespace idsync {
 
 class Db;
+class Store;
 
 // Whether IDSYNC_TEST_DB selects PostgreSQL.
 bool TestingPostgres();
@@ -46,5 +49,10 @@ std::string TestDbSnapshot(const std::string& url);
 // connection to a PostgreSQL database is open while it is renamed.
 void HideTestDb(const std::string& url);
 void RestoreTestDb(const std::string& url);
+
+// What an activation does in the database, in a write transaction of its
+// own: `server` becomes active at from_epoch + 1 (Store::ActivateServer).
+// Returns the new epoch, or why not (kBusy when the epoch moved on).
+Result<int64_t> ActivateInOwnTransaction(Store& store, const std::string& server, int64_t from_epoch);
 
 }  // namespace idsync

@@ -23,6 +23,7 @@
 #include "store/sqlite/sqlite_db.h"
 #include "store/store.h"
 #include "tests/support/pg_server.h"
+#include "tests/support/test_db.h"
 
 namespace idsync {
 namespace {
@@ -278,21 +279,6 @@ class PostgresFencingTest : public PostgresDbTest {
     ASSERT_TRUE(old_);
     old_->FenceAs("alpha", 1);
   }
-  Result<int64_t> Activate(Store& store, const char* server, int64_t from) {
-    Store::ActivationRecord r;
-    r.kind = "activate";
-    r.server = server;
-    r.from_epoch = from;
-    r.account = "CORP\\svc";
-    r.os_user = "root";
-    Result<int64_t> epoch = 0;
-    auto st = store.WithWrite([&]() -> Status {
-      epoch = store.ActivateServer(r);
-      if (!epoch) return tl::unexpected(epoch.error());
-      return {};
-    });
-    return st ? epoch : tl::unexpected(st.error());
-  }
 
   std::unique_ptr<Store> old_;  // used by one thread at a time
 };
@@ -316,7 +302,7 @@ TEST_F(PostgresFencingTest, AnActivationWaitsForTheOldPrimarysTransactionAndFenc
   Result<int64_t> epoch = 0;
   std::thread standby([&] {
     auto store = OpenStore();
-    epoch = Activate(*store, "beta", 1);
+    epoch = ActivateInOwnTransaction(*store, "beta", 1);
     activated = true;
   });
   ASSERT_TRUE(Eventually([&] { return WaitingFor(*watcher, "UPDATE cluster") == 1; }))
@@ -364,8 +350,8 @@ TEST_F(PostgresFencingTest, OfTwoRacingActivationsExactlyOneWins) {
   auto first = OpenStore(), second = OpenStore();
   ASSERT_TRUE(first && second);
   Result<int64_t> results[2] = {0, 0};
-  std::thread a([&] { results[0] = Activate(*first, "beta", 1); });
-  std::thread b([&] { results[1] = Activate(*second, "gamma", 1); });
+  std::thread a([&] { results[0] = ActivateInOwnTransaction(*first, "beta", 1); });
+  std::thread b([&] { results[1] = ActivateInOwnTransaction(*second, "gamma", 1); });
   a.join();
   b.join();
   EXPECT_NE(results[0].has_value(), results[1].has_value());

@@ -169,23 +169,8 @@ TEST(StoreTest, OfTwoActivationsFromTheSameEpochExactlyOneWins) {
   // Both standbys read the cluster (epoch 0) before either commits.
   int64_t seen_by_first = (*(*first)->GetCluster()).epoch;
   int64_t seen_by_second = (*(*second)->GetCluster()).epoch;
-  auto activate = [](Store& store, const char* server, int64_t from) {
-    Store::ActivationRecord r;
-    r.kind = "activate";
-    r.server = server;
-    r.from_epoch = from;
-    r.account = "CORP\\svc";
-    r.os_user = "root";
-    Result<int64_t> epoch = 0;
-    auto st = store.WithWrite([&]() -> Status {
-      epoch = store.ActivateServer(r);
-      if (!epoch) return tl::unexpected(epoch.error());
-      return {};
-    });
-    return st ? epoch : tl::unexpected(st.error());
-  };
-  auto won = activate(**first, "beta", seen_by_first);
-  auto lost = activate(**second, "gamma", seen_by_second);
+  auto won = ActivateInOwnTransaction(**first, "beta", seen_by_first);
+  auto lost = ActivateInOwnTransaction(**second, "gamma", seen_by_second);
   ASSERT_TRUE(won) << won.error().message;
   EXPECT_EQ(*won, 1);
   ASSERT_FALSE(lost);
