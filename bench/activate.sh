@@ -9,14 +9,9 @@
 #   bench/activate.sh [ROUNDS] [WORKDIR]     (default 5 rounds, a new temp folder)
 #   IDSYNC_BUILD_DIR=DIR bench/activate.sh   uses another build folder (default build/)
 set -euo pipefail
-root="$(cd "$(dirname "$0")/.." && pwd)"
 rounds="${1:-5}"
 work="${2:-$(mktemp -d /tmp/idsync-activate-XXXXXX)}"
-"$root/scripts/install-deps.sh" >/dev/null
-"$root/scripts/build.sh" >/dev/null
-build_dir="${IDSYNC_BUILD_DIR:-build}"
-case "$build_dir" in /*) ;; *) build_dir="$root/$build_dir" ;; esac
-bin="$build_dir/src/exe"
+source "$(dirname "$0")/prepare.sh"
 mkdir -p "$work"
 rm -rf "$work/a" "$work/b" "$work/idsync.db"* "$work/keys.bin"
 password="bench-Password-1"

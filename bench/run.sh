@@ -6,14 +6,9 @@
 #   bench/run.sh [N] [WORKDIR]        (default N=100000, WORKDIR a new temp folder)
 #   IDSYNC_BUILD_DIR=DIR bench/run.sh  uses another build folder (default build/)
 set -euo pipefail
-root="$(cd "$(dirname "$0")/.." && pwd)"
 n="${1:-100000}"
 work="${2:-$(mktemp -d /tmp/idsync-bench-XXXXXX)}"
-"$root/scripts/install-deps.sh" >/dev/null
-"$root/scripts/build.sh" >/dev/null
-build_dir="${IDSYNC_BUILD_DIR:-build}"
-case "$build_dir" in /*) ;; *) build_dir="$root/$build_dir" ;; esac
-bin="$build_dir/src/exe"
+source "$(dirname "$0")/prepare.sh"
 benchbin="$build_dir/bench"
 mkdir -p "$work/cfg/data" "$work/cfg/out"
 rm -f "$work/idsync.db"* "$work/cfg/out/"*
