@@ -108,7 +108,9 @@ Result<std::string> RunSync(RunContext& ctx, bool full) {
   }
   // Second pass: objects whose references pointed at objects not yet linked,
   // and objects woken because what they referred to was linked meanwhile
-  // (which may wake more, so this drains a queue).
+  // (which may wake more, so this drains a queue). Waking and deferring
+  // leave an object pending; one found no longer pending was synchronized
+  // after that, with nothing left unresolved, and is not looked at again.
   std::vector<int64_t> queue;
   std::set<int64_t> queued;
   auto enqueue = [&](const std::vector<int64_t>& ids) {
@@ -122,7 +124,8 @@ Result<std::string> RunSync(RunContext& ctx, bool full) {
       std::vector<CsObject> batch;
       for (size_t j = i; j < std::min(queue.size(), i + ctx.batch_size); ++j) {
         IDSYNC_ASSIGN(auto cs, ctx.store.GetCs(queue[j]));
-        if (cs && cs->ma_id == ctx.ma_id) batch.push_back(std::move(*cs));
+        if (cs && cs->ma_id == ctx.ma_id && cs->pending_import != PendingImport::kNone)
+          batch.push_back(std::move(*cs));
       }
       return batch;
     };
