@@ -1,4 +1,6 @@
 // Store: connector space objects.
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "store/statement_util.h"
@@ -61,8 +63,11 @@ Result<std::optional<CsObject>> ReadOne(Statement& st) {
   return out;
 }
 
-Result<std::vector<CsObject>> ReadAll(Statement& st) {
+// `expected`: how many rows the query may return (its LIMIT), reserved up
+// front so a page is not moved object by object as the vector grows.
+Result<std::vector<CsObject>> ReadAll(Statement& st, size_t expected = 0) {
   std::vector<CsObject> out;
+  out.reserve(expected);
   while (true) {
     IDSYNC_ASSIGN(bool row, st.Step());
     if (!row) break;
@@ -72,6 +77,9 @@ Result<std::vector<CsObject>> ReadAll(Statement& st) {
   st.Reset();
   return out;
 }
+
+// Rows reserved at most for one page of ListCs (a larger page still works).
+constexpr int kMaxReservedPage = 10000;
 
 // Pending exports confirmed per statement when a whole MA is confirmed.
 constexpr int64_t kConfirmRange = 20000;
@@ -184,7 +192,7 @@ Result<std::vector<CsObject>> Store::ListCs(const CsQuery& q) {
   st->BindInt(i++, q.after_id);
   if (q.export_batch) st->BindInt(i++, *q.export_batch);
   st->BindInt(i++, q.limit);
-  return ReadAll(*st);
+  return ReadAll(*st, static_cast<size_t>(std::clamp(q.limit, 0, kMaxReservedPage)));
 }
 
 Result<std::vector<CsObject>> Store::ListCsByMv(int64_t mv_id) {
