@@ -9,8 +9,10 @@
 // Thread-safety: a Connector is used by one thread at a time.
 #pragma once
 
+#include <array>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +28,10 @@ struct AttributeChange {
   std::string name;
   Values values;  // for kDelete, empty means "delete the whole attribute"
 };
+
+// A digest of everything an import record holds, taken by the source from
+// the record's raw form before the record is built (16 bytes of BLAKE2b).
+using RecordDigest = std::array<unsigned char, 16>;
 
 // What an import produces for one object.
 struct ImportRecord {
@@ -44,6 +50,8 @@ struct ImportRecord {
   // adds and (with deleteoldrdn) removes.
   std::vector<AttributeChange> changes;
   std::string location;      // "FILE:LINE" of the record, for messages
+  // Set by a source that digests records (see ImportSink::DigestContext).
+  std::optional<RecordDigest> digest;
 };
 
 class ImportSink {
@@ -54,6 +62,23 @@ class ImportSink {
   virtual Status OnRecord(ImportRecord&& record) = 0;
   // A record that could not be read; `location` is "FILE:LINE".
   virtual Status OnRecordError(const std::string& location, const std::string& message) = 0;
+
+  // Digests let a whole-state source skip building records the sink already
+  // holds. A source that can digest its records' raw form asks for the
+  // sink's context first: what, besides the record, decides what the sink
+  // makes of it (its configuration). Empty: the sink takes no digests. A
+  // digest covers the context, the source's own settings and the record, so
+  // equal digests mean equal records staged the same way.
+  virtual std::string DigestContext() const { return {}; }
+  // Before building a record: true when the sink takes the record with this
+  // digest as unchanged (the source then skips it; OnRecord is not called);
+  // false: the source builds the record and passes it to OnRecord with
+  // `digest` set. A non-ok Status aborts the import, as in OnRecord.
+  virtual Result<bool> OnUnchanged(const RecordDigest& digest, std::string_view location) {
+    (void)digest;
+    (void)location;
+    return false;
+  }
 };
 
 // One change for export, computed by the engine.

@@ -1,6 +1,8 @@
 #include "engine/import.h"
 
 #include <algorithm>
+#include <cstring>
+#include <unordered_map>
 #include <unordered_set>
 
 #include <fmt/format.h>
@@ -39,12 +41,74 @@ void ApplyChange(AttributeMap& attrs, const AttributeChange& c) {
   Normalize(attrs);
 }
 
+std::string_view DigestBytes(const RecordDigest& digest) {
+  return {reinterpret_cast<const char*>(digest.data()), digest.size()};
+}
+
+struct DigestHash {
+  size_t operator()(const RecordDigest& digest) const {
+    size_t h;
+    std::memcpy(&h, digest.data(), sizeof h);
+    return h;
+  }
+};
+
+// What decides how a whole record is staged, besides the record itself: the
+// object types and their anchors (see StagingSink::StageFull). A change here
+// makes every stored digest differ from the records' new ones.
+std::string StagingContext(const ManagementAgent& ma) {
+  std::string context = "idsync import 1";
+  for (const auto& t : ma.object_types) {
+    context += '\0';
+    context += t.name;
+    context += '\0';
+    context += t.anchor;
+  }
+  return context;
+}
+
+// Whole-state imports (`full`) record the digest of the record each object
+// was staged from. With `trust_digests` (the delta import of a source without
+// a change log), a record whose digest is stored for an object is taken as
+// unchanged without being built or compared: the object's state was staged
+// from that very record, and every other write of the state forgets the
+// digest (store.h).
 class StagingSink final : public ImportSink {
  public:
-  StagingSink(RunContext& ctx, bool full) : ctx_(ctx), full_(full) {}
+  StagingSink(RunContext& ctx, bool full, bool trust_digests = false)
+      : ctx_(ctx), full_(full), trust_digests_(full && trust_digests) {}
+
+  // Reads the digests of the MA's objects when they are to be trusted.
+  Status Start() {
+    if (!trust_digests_) return {};
+    IDSYNC_TRY(ctx_.store.ForEachImportDigest(ctx_.ma_id, [&](std::string_view bytes, int64_t id) {
+      RecordDigest digest{};
+      if (bytes.size() != digest.size()) return;
+      std::memcpy(digest.data(), bytes.data(), digest.size());
+      auto [it, added] = digests_.emplace(digest, id);
+      if (!added) it->second = 0;  // two objects, one digest: compare both in full
+    }));
+    seen_.reserve(digests_.size());
+    return {};
+  }
+
+  std::string DigestContext() const override { return full_ ? StagingContext(ctx_.ma) : std::string(); }
+
+  Result<bool> OnUnchanged(const RecordDigest& digest, std::string_view location) override {
+    auto it = digests_.find(digest);
+    if (it == digests_.end() || it->second == 0) return false;
+    // Queued in source order: whether it repeats an anchor depends on the
+    // records before it.
+    Queued q;
+    q.record.location = location;
+    q.unchanged_id = it->second;
+    batch_.push_back(std::move(q));
+    if (batch_.size() >= ctx_.batch_size) IDSYNC_TRY(Flush());
+    return true;
+  }
 
   Status OnRecord(ImportRecord&& record) override {
-    batch_.push_back(std::move(record));
+    batch_.push_back(Queued{std::move(record), 0});
     if (batch_.size() >= ctx_.batch_size) return Flush();
     return {};
   }
@@ -55,11 +119,14 @@ class StagingSink final : public ImportSink {
 
   Status Flush() {
     if (batch_.empty()) return {};
-    // Reaching the error limit stops the import but keeps what was staged.
-    Status limit = ctx_.CommitKeepingLimit([&]() -> Status {
-      for (auto& r : batch_) IDSYNC_TRY(Stage(r));
+    auto stage_batch = [&]() -> Status {
+      for (auto& q : batch_) IDSYNC_TRY(q.unchanged_id ? StageUnchanged(q.unchanged_id, q.record) : Stage(q.record));
       return {};
-    });
+    };
+    // A batch of unchanged records writes nothing: no transaction.
+    bool writes = std::any_of(batch_.begin(), batch_.end(), [](const Queued& q) { return q.unchanged_id == 0; });
+    // Reaching the error limit stops the import but keeps what was staged.
+    Status limit = writes ? ctx_.CommitKeepingLimit(stage_batch) : stage_batch();
     if (!limit && limit.error().code != ErrorCode::kLimit) return limit;
     ctx_.counters.processed += batch_.size();
     batch_.clear();
@@ -121,13 +188,27 @@ class StagingSink final : public ImportSink {
     return {};
   }
 
+  // A record whose digest is stored for object `id`: unchanged, unless it
+  // repeats an anchor of this import.
+  Status StageUnchanged(int64_t id, const ImportRecord& r) {
+    if (!seen_.insert(id).second) {
+      IDSYNC_ASSIGN(auto existing, ctx_.store.GetCs(id));
+      std::string anchor = existing ? existing->anchor : std::string();
+      return ctx_.ObjectError(anchor, r.location, "duplicate-anchor",
+                              fmt::format("anchor '{}' appears more than once in this import", anchor));
+    }
+    ++ctx_.counters.stage_unchanged;
+    return {};
+  }
+
   // A record with the object's whole state: compared with what is staged by
   // its encoding, so unchanged objects (most of a daily export) cost one
-  // lookup and no decoding.
+  // lookup and no decoding. The record's digest is stored with the state.
   Status StageFull(ImportRecord& r, const MaObjectType& type, const std::string& anchor) {
     Normalize(r.attrs);
     IDSYNC_ASSIGN(auto existing, ctx_.store.FindImportedState(ctx_.ma_id, anchor));
     std::string dn = r.dn.empty() ? anchor : r.dn;
+    std::string_view digest = r.digest ? DigestBytes(*r.digest) : std::string_view();
     if (!existing) {
       CsObject o;
       o.ma_id = ctx_.ma_id;
@@ -136,7 +217,7 @@ class StagingSink final : public ImportSink {
       o.object_type = type.name;
       o.attrs = std::move(r.attrs);
       o.pending_import = PendingImport::kAdd;
-      IDSYNC_TRY(ctx_.store.InsertCs(o));
+      IDSYNC_TRY(ctx_.store.InsertCs(o, digest));
       seen_.insert(o.id);
       ++ctx_.counters.stage_adds;
       return {};
@@ -149,13 +230,15 @@ class StagingSink final : public ImportSink {
     bool was_deleted = existing->pending_import == PendingImport::kDelete;
     if (existing->attrs == blob && existing->dn == dn && !was_deleted && existing->object_type == type.name) {
       ++ctx_.counters.stage_unchanged;
-      return {};
+      if (digest.empty() || existing->digest == digest) return {};
+      return ctx_.store.SetImportDigest(existing->id, digest);
     }
     if (existing->dn != dn) ++ctx_.counters.stage_renames;
     else ++ctx_.counters.stage_updates;
     existing->attrs = std::move(blob);
     existing->dn = std::move(dn);
     existing->object_type = type.name;
+    existing->digest = digest;
     if (existing->pending_import != PendingImport::kAdd) existing->pending_import = PendingImport::kUpdate;
     return ctx_.store.UpdateImported(*existing);
   }
@@ -179,10 +262,18 @@ class StagingSink final : public ImportSink {
     return ctx_.store.UpdateCs(o);
   }
 
+  // A record to stage, or (unchanged_id set) one taken as unchanged.
+  struct Queued {
+    ImportRecord record;
+    int64_t unchanged_id = 0;
+  };
+
   RunContext& ctx_;
   bool full_;
-  std::vector<ImportRecord> batch_;
+  bool trust_digests_;
+  std::vector<Queued> batch_;
   std::unordered_set<int64_t> seen_;
+  std::unordered_map<RecordDigest, int64_t, DigestHash> digests_;  // id 0: ambiguous
 };
 
 // Records read before the connector stopped (error limit, unreadable rest)
@@ -245,6 +336,17 @@ Result<std::string> StageObsoletes(RunContext& ctx, const std::unordered_set<int
   return std::string(run_status::kSuccess);
 }
 
+// A full import; `trust_digests`: see StagingSink.
+Result<std::string> RunWholeImport(RunContext& ctx, Connector& connector, bool trust_digests) {
+  StagingSink sink(ctx, /*full=*/true, trust_digests);
+  IDSYNC_TRY(sink.Start());
+  auto st = FlushAfter(connector.FullImport(sink), sink);
+  if (!st) return Stopped(ctx, st.error());
+  IDSYNC_ASSIGN(std::string obsolete_status, StageObsoletes(ctx, sink.seen()));
+  if (obsolete_status != run_status::kSuccess) return obsolete_status;
+  return StatusFor(ctx, run_status::kSuccess);
+}
+
 }  // namespace
 
 bool ExceedsDeletionThreshold(const RunContext& ctx, int64_t deletes, int64_t total) {
@@ -255,21 +357,19 @@ bool ExceedsDeletionThreshold(const RunContext& ctx, int64_t deletes, int64_t to
   return false;
 }
 
+// A full import compares every record with what is staged, so it also
+// repairs what a delta import trusted.
 Result<std::string> RunFullImport(RunContext& ctx, Connector& connector) {
-  StagingSink sink(ctx, /*full=*/true);
-  auto st = FlushAfter(connector.FullImport(sink), sink);
-  if (!st) return Stopped(ctx, st.error());
-  IDSYNC_ASSIGN(std::string obsolete_status, StageObsoletes(ctx, sink.seen()));
-  if (obsolete_status != run_status::kSuccess) return obsolete_status;
-  return StatusFor(ctx, run_status::kSuccess);
+  return RunWholeImport(ctx, connector, /*trust_digests=*/false);
 }
 
 Result<std::string> RunDeltaImport(RunContext& ctx, Connector& connector) {
   StagingSink sink(ctx, /*full=*/false);
   auto st = connector.DeltaImport(sink);
   // The source cannot tell what changed: read it whole and stage the
-  // difference, exactly as a full import does.
-  if (!st && st.error().code == ErrorCode::kUnsupported) return RunFullImport(ctx, connector);
+  // difference, as a full import does, skipping records whose digest shows
+  // them unchanged.
+  if (!st && st.error().code == ErrorCode::kUnsupported) return RunWholeImport(ctx, connector, /*trust_digests=*/true);
   st = FlushAfter(std::move(st), sink);
   if (!st) return Stopped(ctx, st.error());
   return StatusFor(ctx, run_status::kSuccess);

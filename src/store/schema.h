@@ -18,7 +18,7 @@ namespace idsync {
 class Db;
 
 // The schema version of this release.
-inline constexpr int64_t kSchemaVersion = 2;
+inline constexpr int64_t kSchemaVersion = 3;
 
 // kSchemaVersion plus any migrations added for testing.
 int64_t KnownSchemaVersion();
@@ -40,6 +40,11 @@ Status Migrate(Db& db);
 // the schema commits or rolls back together with the caller's own writes
 // (DDL is transactional on both backends).
 Status MigrateInTransaction(Db& db);
+
+// Brings a database to `target` (at most KnownSchemaVersion()), as an
+// older release would have left it: for tests of what a migration keeps.
+// kInternal when the database is already past `target`.
+Status MigrateTo(Db& db, int64_t target);
 
 // kSchemaMismatch with both versions and what to do when `found` differs from
 // what this program can write; ok otherwise.

@@ -166,18 +166,30 @@ class Store {
   // Inserts unless the MA already has an object with this anchor; returns
   // false (and inserts nothing) in that case. REQUIRES: write txn.
   Result<bool> InsertCsIfNew(CsObject& object);
-  Status InsertCs(CsObject& object);  // sets object.id; REQUIRES: write txn
-  Status UpdateCs(const CsObject& object);  // REQUIRES: write txn
+  // Sets object.id. `import_digest`: the digest of the source record the
+  // import staged the object from (empty: none). REQUIRES: write txn.
+  Status InsertCs(CsObject& object, std::string_view import_digest = {});
+  // Also forgets the object's import digest. REQUIRES: write txn.
+  Status UpdateCs(const CsObject& object);
   // What an import compares a record with, read without decoding the
   // attributes: `attrs` is the stored encoding (core/attributes.h).
+  // `digest`: the digest of the source record the object's state was last
+  // staged from, empty when something else wrote it since (an update by
+  // sync, an export confirmed, a staged deletion).
   struct ImportedState {
     int64_t id = 0;
-    std::string dn, object_type, attrs;
+    std::string dn, object_type, attrs, digest;
     PendingImport pending_import = PendingImport::kNone;
   };
   Result<std::optional<ImportedState>> FindImportedState(int64_t ma_id, std::string_view anchor);
-  // Stages a changed import. REQUIRES: write txn.
+  // Stages a changed import, with its digest (empty: none). REQUIRES: write txn.
   Status UpdateImported(const ImportedState& state);
+  // Records the digest of the source record an unchanged object matches.
+  // REQUIRES: write txn.
+  Status SetImportDigest(int64_t id, std::string_view digest);
+  // Calls `fn` with every import digest of an MA and its object's id, read
+  // from their own index alone, in id order.
+  Status ForEachImportDigest(int64_t ma_id, const std::function<void(std::string_view digest, int64_t id)>& fn);
   // The pending flags of an object, without reading the object.
   struct CsState {
     int64_t id = 0;
@@ -188,7 +200,8 @@ class Store {
   // pages), in no particular order.
   Result<std::vector<int64_t>> ListCsIds(int64_t ma_id);
   Result<std::optional<CsState>> GetCsState(int64_t id);
-  Status SetPendingImport(int64_t id, PendingImport pending);  // REQUIRES: write txn
+  // Also forgets the object's import digest. REQUIRES: write txn.
+  Status SetPendingImport(int64_t id, PendingImport pending);
   // Writes only the link, MV id and pending import of an object (what a
   // sync changes most often). REQUIRES: write txn.
   Status UpdateCsLink(const CsObject& object);

@@ -53,6 +53,11 @@ void BindCs(Statement& st, const CsObject& o) {
   else st.BindNull(12);
 }
 
+void BindDigest(Statement& st, int i, std::string_view digest) {
+  if (digest.empty()) st.BindNull(i);
+  else st.BindBlob(i, digest);
+}
+
 Result<std::optional<CsObject>> ReadOne(Statement& st) {
   IDSYNC_ASSIGN(bool row, st.Step());
   std::optional<CsObject> out;
@@ -118,6 +123,13 @@ Status ConfirmWhere(Db& db, const std::string& where, const std::vector<int64_t>
     IDSYNC_TRY(del->Step());
     del->Reset();
   }
+  // A confirmed export changes what an import compares with: the digest of
+  // the record the object was staged from no longer describes it.
+  IDSYNC_ASSIGN(Statement * stale, db.Prepare("UPDATE cs_objects SET import_digest = NULL WHERE " + where +
+                                              " AND import_digest IS NOT NULL"));
+  bind_where(stale, 1);
+  IDSYNC_TRY(stale->Step());
+  stale->Reset();
   // The exported state becomes the known state; a DN-anchored object's
   // anchor follows its new DN. DN and anchor are written only where they
   // change: writing them re-inserts the object into their indexes.
@@ -252,10 +264,11 @@ Result<bool> Store::InsertCsIfNew(CsObject& o) {
   return row;
 }
 
-Status Store::InsertCs(CsObject& o) {
+Status Store::InsertCs(CsObject& o, std::string_view import_digest) {
   IDSYNC_ASSIGN(Statement * st,
-                db_->Prepare("INSERT INTO cs_objects (" IDSYNC_CS_DATA_COLUMNS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"));
+                db_->Prepare("INSERT INTO cs_objects (" IDSYNC_CS_DATA_COLUMNS ", import_digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"));
   BindCs(*st, o);
+  BindDigest(*st, 13, import_digest);
   IDSYNC_ASSIGN(bool row, st->Step());
   if (!row) return Fail(ErrorCode::kDatabase, "connector space insert returned no id");
   o.id = st->ColumnInt(0);
@@ -264,15 +277,16 @@ Status Store::InsertCs(CsObject& o) {
 }
 
 Result<std::optional<Store::ImportedState>> Store::FindImportedState(int64_t ma_id, std::string_view anchor) {
-  IDSYNC_ASSIGN(Statement * st, db_->Prepare("SELECT id, dn, object_type, attrs, pending_import FROM cs_objects "
-                                             "WHERE ma_id = ? AND anchor = ?"));
+  IDSYNC_ASSIGN(Statement * st, db_->Prepare("SELECT id, dn, object_type, attrs, import_digest, pending_import "
+                                             "FROM cs_objects WHERE ma_id = ? AND anchor = ?"));
   st->BindInt(1, ma_id);
   st->BindText(2, anchor);
   IDSYNC_ASSIGN(bool row, st->Step());
   std::optional<ImportedState> state;
   if (row) {
     state = ImportedState{st->ColumnInt(0), std::string(st->ColumnText(1)), std::string(st->ColumnText(2)),
-                          std::string(st->ColumnBlob(3)), static_cast<PendingImport>(st->ColumnInt(4))};
+                          std::string(st->ColumnBlob(3)), std::string(st->IsNull(4) ? "" : st->ColumnBlob(4)),
+                          static_cast<PendingImport>(st->ColumnInt(5))};
   }
   st->Reset();
   return state;
@@ -280,13 +294,36 @@ Result<std::optional<Store::ImportedState>> Store::FindImportedState(int64_t ma_
 
 Status Store::UpdateImported(const ImportedState& state) {
   IDSYNC_ASSIGN(Statement * st, db_->Prepare("UPDATE cs_objects SET dn = ?, object_type = ?, attrs = ?, "
-                                             "pending_import = ? WHERE id = ?"));
+                                             "pending_import = ?, import_digest = ? WHERE id = ?"));
   st->BindText(1, state.dn);
   st->BindText(2, state.object_type);
   st->BindBlob(3, state.attrs);
   st->BindInt(4, static_cast<int>(state.pending_import));
-  st->BindInt(5, state.id);
+  BindDigest(*st, 5, state.digest);
+  st->BindInt(6, state.id);
   IDSYNC_TRY(st->Step());
+  st->Reset();
+  return {};
+}
+
+Status Store::SetImportDigest(int64_t id, std::string_view digest) {
+  IDSYNC_ASSIGN(Statement * st, db_->Prepare("UPDATE cs_objects SET import_digest = ? WHERE id = ?"));
+  BindDigest(*st, 1, digest);
+  st->BindInt(2, id);
+  IDSYNC_TRY(st->Step());
+  st->Reset();
+  return {};
+}
+
+Status Store::ForEachImportDigest(int64_t ma_id, const std::function<void(std::string_view, int64_t)>& fn) {
+  IDSYNC_ASSIGN(Statement * st, db_->Prepare("SELECT import_digest, id FROM cs_objects WHERE ma_id = ? AND "
+                                             "import_digest IS NOT NULL ORDER BY id"));
+  st->BindInt(1, ma_id);
+  while (true) {
+    IDSYNC_ASSIGN(bool row, st->Step());
+    if (!row) break;
+    fn(st->ColumnBlob(0), st->ColumnInt(1));
+  }
   st->Reset();
   return {};
 }
@@ -311,7 +348,8 @@ Result<std::optional<Store::CsState>> Store::GetCsState(int64_t id) {
 }
 
 Status Store::SetPendingImport(int64_t id, PendingImport pending) {
-  IDSYNC_ASSIGN(Statement * st, db_->Prepare("UPDATE cs_objects SET pending_import = ? WHERE id = ?"));
+  IDSYNC_ASSIGN(Statement * st, db_->Prepare("UPDATE cs_objects SET pending_import = ?, import_digest = NULL "
+                                             "WHERE id = ?"));
   st->BindInt(1, static_cast<int>(pending));
   st->BindInt(2, id);
   IDSYNC_TRY(st->Step());
@@ -373,8 +411,8 @@ Status Store::UpdateCs(const CsObject& o) {
   IDSYNC_ASSIGN(Statement * st,
                 db_->Prepare("UPDATE cs_objects SET ma_id = ?, anchor = ?, dn = ?, object_type = ?, "
                              "attrs = ?, link_state = ?, mv_id = ?, pending_import = ?, "
-                             "pending_export = ?, export_attrs = ?, export_dn = ?, export_batch = ? "
-                             "WHERE id = ?"));
+                             "pending_export = ?, export_attrs = ?, export_dn = ?, export_batch = ?, "
+                             "import_digest = NULL WHERE id = ?"));
   BindCs(*st, o);
   st->BindInt(13, o.id);
   IDSYNC_TRY(st->Step());

@@ -1,5 +1,7 @@
 #include "connectors/csv/csv_connector.h"
 
+#include <sodium.h>
+
 #include <algorithm>
 #include <numeric>
 #include <optional>
@@ -34,10 +36,19 @@ Result<char> ParseDelimiter(const ConnectorConfig& config, const std::string& va
   return c;
 }
 
+// Appends `piece` with its length in front, so that no two different
+// sequences of pieces append the same bytes.
+void AppendPiece(std::string& out, std::string_view piece) {
+  uint64_t n = piece.size();
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
+  out.append(piece);
+}
+
 // Turns the rows after the header into ImportRecords.
 class CsvImport final : public CsvRowHandler {
  public:
-  CsvImport(const CsvOptions& options, ImportSink& sink) : options_(options), sink_(sink) {}
+  CsvImport(const CsvOptions& options, ImportSink& sink)
+      : options_(options), sink_(sink), digest_context_(sink.DigestContext()) {}
 
   Status OnRow(const CsvRow& row) override {
     if (!have_header_) return ReadHeader(row);
@@ -60,6 +71,12 @@ class CsvImport final : public CsvRowHandler {
                                                  std::string(type) + "', which is not an object type of this agent");
       }
       record.object_type = *it;
+    }
+    if (!digest_context_.empty()) {
+      RecordDigest digest = Digest(row);
+      IDSYNC_ASSIGN(bool unchanged, sink_.OnUnchanged(digest, location));
+      if (unchanged) return {};
+      record.digest = digest;
     }
     record.location = std::move(location);
     // Columns in map order, so every insert goes at the end: no searching.
@@ -105,7 +122,37 @@ class CsvImport final : public CsvRowHandler {
     std::iota(sorted_columns_.begin(), sorted_columns_.end(), 0);
     std::sort(sorted_columns_.begin(), sorted_columns_.end(),
               [&](size_t a, size_t b) { return CaseInsensitiveLess()(header_[a], header_[b]); });
+    if (!digest_context_.empty()) return StartDigests();
     return {};
+  }
+
+  // The part every row's digest shares: the sink's context, each setting
+  // that changes what a row becomes, and the header.
+  Status StartDigests() {
+    if (sodium_init() < 0) return Fail(ErrorCode::kInternal, "cannot initialise libsodium");
+    std::string shared;
+    AppendPiece(shared, digest_context_);
+    AppendPiece(shared, "csv 1");
+    AppendPiece(shared, std::string_view(&options_.delimiter, 1));
+    AppendPiece(shared, options_.multi_value_separator);
+    AppendPiece(shared, options_.object_type);
+    AppendPiece(shared, options_.object_type_column);
+    for (const auto& t : options_.object_types) AppendPiece(shared, t);
+    AppendPiece(shared, "header");
+    for (const auto& h : header_) AppendPiece(shared, h);
+    crypto_generichash_init(&shared_state_, nullptr, 0, std::tuple_size_v<RecordDigest>);
+    crypto_generichash_update(&shared_state_, reinterpret_cast<const unsigned char*>(shared.data()), shared.size());
+    return {};
+  }
+
+  RecordDigest Digest(const CsvRow& row) {
+    fields_.clear();
+    for (std::string_view f : row.fields) AppendPiece(fields_, f);
+    crypto_generichash_state state = shared_state_;
+    crypto_generichash_update(&state, reinterpret_cast<const unsigned char*>(fields_.data()), fields_.size());
+    RecordDigest digest;
+    crypto_generichash_final(&state, digest.data(), digest.size());
+    return digest;
   }
 
   Values SplitValues(std::string_view field) const {
@@ -128,6 +175,9 @@ class CsvImport final : public CsvRowHandler {
   std::vector<std::string> header_;
   std::vector<size_t> sorted_columns_;
   std::optional<size_t> type_column_;
+  std::string digest_context_;  // empty: the sink takes no digests
+  crypto_generichash_state shared_state_;
+  std::string fields_;  // the row being digested, reused
 };
 
 }  // namespace

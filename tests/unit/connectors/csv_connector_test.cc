@@ -1,5 +1,7 @@
 #include "connectors/csv/csv_connector.h"
 
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
 #include "test_util.h"
@@ -191,6 +193,83 @@ TEST(CsvConnectorTest, SinkErrorStopsTheImport) {
   auto status = connector->FullImport(sink);
   ASSERT_FALSE(status);
   EXPECT_EQ(status.error().code, ErrorCode::kLimit);
+}
+
+// A sink that takes digests: it keeps each row's digest and takes the rows
+// whose digest it was given as unchanged.
+struct DigestingSink : RecordingSink {
+  std::string DigestContext() const override { return context; }
+  Result<bool> OnUnchanged(const RecordDigest& digest, std::string_view location) override {
+    offered.push_back(digest);
+    if (std::find(known.begin(), known.end(), digest) == known.end()) return false;
+    skipped.emplace_back(location);
+    return true;
+  }
+
+  std::string context = "staging context";
+  std::vector<RecordDigest> known;
+  std::vector<RecordDigest> offered;
+  std::vector<std::string> skipped;
+};
+
+// The digest offered for each row of `content`.
+std::vector<RecordDigest> Digests(const std::string& content, Settings settings = {},
+                                  std::string context = "staging context") {
+  TempDir dir;
+  WriteFile(dir.File("d.csv"), content);
+  DigestingSink sink;
+  sink.context = std::move(context);
+  auto connector = testing::MakeConnector(testing::CsvConfig(dir.File("d.csv"), {}, std::move(settings)));
+  auto status = connector->FullImport(sink);
+  EXPECT_TRUE(status) << status.error().message;
+  for (const auto& r : sink.records) EXPECT_TRUE(r.digest);
+  return sink.offered;
+}
+
+TEST(CsvConnectorTest, RowsTheSinkHoldsAreSkippedAndTheRestCarryTheirDigest) {
+  TempDir dir;
+  std::string path = dir.File("p.csv");
+  WriteFile(path, "uid,cn\nada,Ada\nbob,Bob\nbob,Bob,extra\ncy,Cy\n");
+  DigestingSink sink;
+  sink.known = Digests("uid,cn\nbob,Bob\n");
+  auto connector = testing::MakeConnector(testing::CsvConfig(path));
+  ASSERT_TRUE(connector->FullImport(sink));
+  EXPECT_EQ(sink.skipped, std::vector<std::string>{path + ":3"});
+  ASSERT_EQ(sink.records.size(), 2u);
+  EXPECT_EQ(sink.records[0].digest, sink.offered[0]);
+  EXPECT_EQ(sink.records[1].attrs.at("uid"), Values{"cy"});
+  // A malformed row is reported, never offered.
+  ASSERT_EQ(sink.errors.size(), 1u);
+  EXPECT_EQ(sink.errors[0].first, path + ":4");
+  EXPECT_EQ(sink.offered.size(), 3u);
+}
+
+TEST(CsvConnectorTest, DigestChangesWithAnyFieldTheHeaderTheSettingsAndTheSinkContext) {
+  const std::string header = "uid,cn,title\n";
+  auto base = Digests(header + "ada,Ada,Countess\n");
+  ASSERT_EQ(base.size(), 1u);
+  EXPECT_EQ(Digests(header + "ada,Ada,Countess\n"), base);
+  EXPECT_EQ(Digests(header + "ada, Ada ,\"Countess\"\n"), base);  // same fields, other spelling
+  for (const char* row : {"adb,Ada,Countess\n", "ada,Ad,Countess\n", "ada,Ada,Countess2\n", "ada,,Countess\n",
+                          "ada,AdaCountess,\n", "ada,Ada,Countess,\n"}) {
+    EXPECT_NE(Digests(header + row), base) << row;
+  }
+  EXPECT_NE(Digests("uid,cn,Title\nada,Ada,Countess\n"), base);
+  EXPECT_NE(Digests("uid,cn,title,mail\nada,Ada,Countess\n"), base);
+  EXPECT_NE(Digests(header + "ada,Ada,Countess\n", {{"multi_value_separator", "|"}}), base);
+  EXPECT_NE(Digests(header + "ada,Ada,Countess\n", {}, "another context"), base);
+}
+
+TEST(CsvConnectorTest, SinkWithoutDigestContextIsNeverOffered) {
+  TempDir dir;
+  WriteFile(dir.File("p.csv"), "uid\nada\n");
+  DigestingSink sink;
+  sink.context.clear();
+  auto connector = testing::MakeConnector(testing::CsvConfig(dir.File("p.csv")));
+  ASSERT_TRUE(connector->FullImport(sink));
+  EXPECT_TRUE(sink.offered.empty());
+  ASSERT_EQ(sink.records.size(), 1u);
+  EXPECT_FALSE(sink.records[0].digest);
 }
 
 }  // namespace

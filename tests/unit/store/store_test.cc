@@ -158,6 +158,58 @@ TEST(StoreTest, ConnectorSpaceObjectsRoundTripAndAreFoundByAnchorAndDn) {
 namespace idsync {
 namespace {
 
+// The digest of the record an object was staged from may only describe
+// the object's state: every write that can change that state forgets it.
+TEST(StoreTest, AnImportDigestIsKeptByLinkWritesAndForgottenByEveryOtherWrite) {
+  auto store = MemoryStore();
+  CsObject o;
+  o.ma_id = 1;
+  o.anchor = "x";
+  o.dn = "x";
+  o.object_type = "person";
+  o.attrs = {{"cn", {"X"}}};
+  auto digest = [&]() {
+    auto state = store->FindImportedState(1, "x");
+    EXPECT_TRUE(state && *state);
+    return state && *state ? (*state)->digest : "?";
+  };
+  auto set_digest = [&](std::string d) { return store->WithWrite([&] { return store->SetImportDigest(o.id, d); }); };
+  ASSERT_TRUE(store->WithWrite([&] { return store->InsertCs(o, "d1"); }));
+  EXPECT_EQ(digest(), "d1");
+  std::vector<std::pair<std::string, int64_t>> listed;
+  ASSERT_TRUE(store->ForEachImportDigest(1, [&](std::string_view d, int64_t id) { listed.emplace_back(d, id); }));
+  EXPECT_EQ(listed, (std::vector<std::pair<std::string, int64_t>>{{"d1", o.id}}));
+
+  o.link = LinkState::kConnector;
+  ASSERT_TRUE(store->WithWrite([&] { return store->UpdateCsLink(o); }));
+  EXPECT_EQ(digest(), "d1");
+  ASSERT_TRUE(store->WithWrite([&] { return store->UpdateCs(o); }));
+  EXPECT_EQ(digest(), "");
+
+  ASSERT_TRUE(set_digest("d2"));
+  EXPECT_EQ(digest(), "d2");
+  ASSERT_TRUE(store->WithWrite([&] { return store->SetPendingImport(o.id, PendingImport::kDelete); }));
+  EXPECT_EQ(digest(), "");
+
+  // A confirmed export makes the exported state the known one.
+  o.pending_import = PendingImport::kNone;
+  o.pending_export = PendingExport::kUpdate;
+  o.export_attrs = {{"cn", {"Y"}}};
+  ASSERT_TRUE(store->WithWrite([&] { return store->UpdateCs(o); }));
+  ASSERT_TRUE(set_digest("d3"));
+  ASSERT_TRUE(store->WithWrite([&]() -> Status { return store->ConfirmExports(1, std::nullopt, {}).map([](auto) {}); }));
+  EXPECT_EQ(digest(), "");
+
+  auto state = store->FindImportedState(1, "x");
+  ASSERT_TRUE(state && *state);
+  (*state)->digest = "d4";
+  ASSERT_TRUE(store->WithWrite([&] { return store->UpdateImported(**state); }));
+  EXPECT_EQ(digest(), "d4");
+  listed.clear();
+  ASSERT_TRUE(store->ForEachImportDigest(2, [&](std::string_view d, int64_t id) { listed.emplace_back(d, id); }));
+  EXPECT_TRUE(listed.empty()) << "digests are per MA";
+}
+
 TEST(StoreTest, OfTwoActivationsFromTheSameEpochExactlyOneWins) {
   TempDir dir;
   std::string url = FreshTestDbUrl(dir.path());
