@@ -81,6 +81,11 @@ class StagingSink final : public ImportSink {
   // Reads the digests of the MA's objects when they are to be trusted.
   Status Start() {
     if (!trust_digests_) return {};
+    // Sized up front: growing a table of a million entries rehashes it
+    // again and again, each time touching every bucket.
+    IDSYNC_ASSIGN(int64_t objects, ctx_.store.CountCs(ctx_.ma_id));
+    digests_.reserve(static_cast<size_t>(objects));
+    seen_.reserve(static_cast<size_t>(objects));
     IDSYNC_TRY(ctx_.store.ForEachImportDigest(ctx_.ma_id, [&](std::string_view bytes, int64_t id) {
       RecordDigest digest{};
       if (bytes.size() != digest.size()) return;
@@ -88,7 +93,6 @@ class StagingSink final : public ImportSink {
       auto [it, added] = digests_.emplace(digest, id);
       if (!added) it->second = 0;  // two objects, one digest: compare both in full
     }));
-    seen_.reserve(digests_.size());
     return {};
   }
 
