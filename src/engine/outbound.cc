@@ -213,9 +213,6 @@ Status Synchronizer::DropReferencesTo(int64_t mv_id) {
     IDSYNC_TRY(SaveMv(*mv, before, false));
     ++ctx_.counters.flow_updates;
     IDSYNC_ASSIGN(auto connectors, ctx_.store.ListCsByMv(id));
-    Outcome out;
-    out.final_pass = true;
-    IDSYNC_TRY(FlowOut(*mv, connectors, nullptr, true, out));
     // The referrer's sources still name the deleted object: synchronize them
     // again, so the reference waits for that object to come back.
     std::vector<int64_t> sources;
@@ -225,9 +222,21 @@ Status Synchronizer::DropReferencesTo(int64_t mv_id) {
       if (c.link == LinkState::kConnector && imports_references) sources.push_back(c.id);
     }
     IDSYNC_TRY(ctx_.store.MarkPendingSync(sources));
-    for (const auto& c : connectors)
-      if (c.ma_id == ctx_.ma_id && std::find(sources.begin(), sources.end(), c.id) != sources.end())
+    bool woken_here = false;
+    for (const auto& c : connectors) {
+      if (c.ma_id == ctx_.ma_id && std::find(sources.begin(), sources.end(), c.id) != sources.end()) {
         woken_.push_back(c.id);
+        woken_here = true;
+      }
+    }
+    // A source woken in this run exports the referrer when it is
+    // synchronized again; exporting now as well would do it twice. An export
+    // flow of the referrer that fails is then that object's error, not the
+    // deletion's (docs/performance.md, the delta cycle).
+    if (woken_here) continue;
+    Outcome out;
+    out.final_pass = true;
+    IDSYNC_TRY(FlowOut(*mv, connectors, nullptr, true, out));
   }
   return {};
 }
