@@ -74,11 +74,7 @@ class ImportSink {
   // digest as unchanged (the source then skips it; OnRecord is not called);
   // false: the source builds the record and passes it to OnRecord with
   // `digest` set. A non-ok Status aborts the import, as in OnRecord.
-  virtual Result<bool> OnUnchanged(const RecordDigest& digest, std::string_view location) {
-    (void)digest;
-    (void)location;
-    return false;
-  }
+  virtual Result<bool> OnUnchanged(const RecordDigest& /*digest*/, std::string_view /*location*/) { return false; }
 };
 
 // One change for export, computed by the engine.

@@ -6,6 +6,10 @@
 // run killed at any point leaves every object either staged or untouched; the
 // next import stages the rest. A full import also stages a delete for every
 // object the source no longer has, unless that exceeds the deletion threshold.
+// The delta import of a source without a change log reads it whole like a
+// full import, but takes a record whose digest is stored with an object (the
+// record that object was staged from) as unchanged; a full import compares
+// every record.
 #pragma once
 
 #include <string>

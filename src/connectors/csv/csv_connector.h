@@ -6,7 +6,9 @@
 // UTF-8, an unterminated quote at end of file) go to the sink's
 // OnRecordError and the import goes on; a bad header (empty or duplicate
 // name) fails the whole import with kParse. There is no delta import: the
-// engine diffs full imports itself.
+// engine diffs full imports itself. For a sink that takes digests
+// (ImportSink::DigestContext), each good row's digest is offered before its
+// record is built, and a row the sink holds is skipped.
 // Export: ExportSnapshot() rewrites the whole file atomically (temp file,
 // fsync, rename, fsync of the directory); on failure the old file stays.
 // Thread-safety: one thread at a time, like every Connector.
