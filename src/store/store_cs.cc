@@ -84,19 +84,19 @@ Status ConfirmWhere(Db& db, const std::string& where, const std::vector<int64_t>
     for (size_t i = 0; i < params.size(); ++i) st->BindInt(first + static_cast<int>(i), params[i]);
   };
   const int64_t deletes_before = counts.deletes;
+  // Counted in one pass without grouping (grouping sorts every row).
   IDSYNC_ASSIGN(Statement * count, db.Prepare(
-      "SELECT pending_export, export_dn IS NOT NULL AND export_dn <> dn, export_attrs IS NULL OR "
-      "export_attrs <> attrs, count(*) FROM cs_objects WHERE " + where + " GROUP BY 1, 2, 3"));
+      "SELECT count(*) FILTER (WHERE pending_export = 1), count(*) FILTER (WHERE pending_export = 3), "
+      "count(*) FILTER (WHERE pending_export = 2 AND export_dn IS NOT NULL AND export_dn <> dn), "
+      "count(*) FILTER (WHERE pending_export = 2 AND (export_attrs IS NULL OR export_attrs <> attrs)) "
+      "FROM cs_objects WHERE " + where));
   bind_where(count, 1);
-  while (true) {
-    IDSYNC_ASSIGN(bool row, count->Step());
-    if (!row) break;
-    auto kind = static_cast<PendingExport>(count->ColumnInt(0));
-    int64_t n = count->ColumnInt(3);
-    if (kind == PendingExport::kAdd) counts.adds += n;
-    if (kind == PendingExport::kDelete) counts.deletes += n;
-    if (kind == PendingExport::kUpdate && count->ColumnInt(1)) counts.renames += n;
-    if (kind == PendingExport::kUpdate && count->ColumnInt(2)) counts.updates += n;
+  IDSYNC_ASSIGN(bool counted, count->Step());
+  if (counted) {
+    counts.adds += count->ColumnInt(0);
+    counts.deletes += count->ColumnInt(1);
+    counts.renames += count->ColumnInt(2);
+    counts.updates += count->ColumnInt(3);
   }
   count->Reset();
   if (counts.deletes > deletes_before) {
