@@ -2,6 +2,7 @@
 // disconnection (connector space -> metaverse).
 #include <algorithm>
 #include <iterator>
+#include <map>
 
 #include <fmt/format.h>
 
@@ -88,10 +89,19 @@ Result<Values> Synchronizer::RefsIn(int64_t ma_id, int64_t cs_id, const MaObject
                                     const Values& values, bool final_pass, Outcome& out) {
   auto kind_it = type.references.find(std::string(attr));
   ReferenceKind kind = kind_it == type.references.end() ? ReferenceKind::kAnchor : kind_it->second;
+  // Many anchors (a group's members) are looked up together.
+  const bool together = kind == ReferenceKind::kAnchor && values.size() > 1;
+  std::map<std::string, int64_t> by_anchor;
+  if (together) {
+    IDSYNC_ASSIGN(by_anchor, ctx_.store.FindMvIdsByAnchors(ma_id, values));
+  }
   Values mv_refs;
   for (const auto& v : values) {
     std::optional<int64_t> mv_id;
-    if (kind == ReferenceKind::kDn) {
+    if (together) {
+      auto it = by_anchor.find(v);
+      if (it != by_anchor.end()) mv_id = it->second;
+    } else if (kind == ReferenceKind::kDn) {
       IDSYNC_ASSIGN(mv_id, ctx_.store.FindMvIdByDn(ma_id, v));
     } else {
       IDSYNC_ASSIGN(mv_id, ctx_.store.FindMvIdByAnchor(ma_id, v));
