@@ -128,7 +128,7 @@ Status Synchronizer::FlowIn(CsObject& cs, const MaObjectType& type, MvObject& mv
   DnInAttributes dn(cs);
   std::vector<std::string> recall;
   for (const auto& flow : type.import_flows) {
-    IDSYNC_ASSIGN(Values values, Eval(flow.expression, cs.attrs, "import flow to " + flow.target));
+    IDSYNC_ASSIGN(Values values, Eval(flow.expression, cs.attrs, "import flow to", flow.target));
     if (IsReference(mv_type, flow.target)) {
       IDSYNC_ASSIGN(values, RefsIn(cs.ma_id, cs.id, type, flow.expression.ReferencedAttributes()[0], values,
                                    out.final_pass, out));
@@ -151,7 +151,7 @@ Status Synchronizer::Recall(MvObject& mv, const std::vector<std::string>& attrs,
     for (const auto& flow : type->import_flows) {
       if (std::none_of(attrs.begin(), attrs.end(), [&](const auto& a) { return EqualsIgnoreCase(a, flow.target); }))
         continue;
-      IDSYNC_ASSIGN(Values values, Eval(flow.expression, source, "import flow to " + flow.target));
+      IDSYNC_ASSIGN(Values values, Eval(flow.expression, source, "import flow to", flow.target));
       if (IsReference(ctx_.config.FindMvType(mv.object_type), flow.target)) {
         IDSYNC_ASSIGN(values, RefsIn(c.ma_id, c.id, *type, flow.expression.ReferencedAttributes()[0], values,
                                      out.final_pass, out));

@@ -44,7 +44,7 @@ Result<Values> Synchronizer::RefsOut(int64_t target_id, int64_t from_mv, Referen
 Result<AttributeMap> Synchronizer::ExportValues(const MvObject& mv, int64_t target_id, const MaObjectType& type,
                                                 AttributeMap base, bool final_pass, Outcome& out) {
   for (const auto& flow : type.export_flows) {
-    IDSYNC_ASSIGN(Values values, Eval(flow.expression, mv.attrs, "export flow to " + flow.target));
+    IDSYNC_ASSIGN(Values values, Eval(flow.expression, mv.attrs, "export flow to", flow.target));
     auto ref = type.references.find(flow.target);
     if (ref != type.references.end()) {
       IDSYNC_ASSIGN(values, RefsOut(target_id, mv.id, ref->second, values, final_pass, out));
