@@ -51,13 +51,18 @@ std::optional<int> Config::Rank(std::string_view attribute, std::string_view ma)
   }
   auto pos = std::find(order->begin(), order->end(), ma);
   if (pos != order->end()) return static_cast<int>(pos - order->begin());
-  // Not listed: after every listed MA, in name order.
-  std::vector<std::string> rest;
-  for (const auto& m : mas)
-    if (std::find(order->begin(), order->end(), m.name) == order->end()) rest.push_back(m.name);
-  std::sort(rest.begin(), rest.end());
-  auto r = std::find(rest.begin(), rest.end(), ma);
-  return static_cast<int>(order->size() + (r - rest.begin()));
+  // Not listed: after every listed MA, in name order (an unknown MA after
+  // all of them). Counted without building the sorted list: this runs for
+  // every flow of every object.
+  int unlisted = 0, before = 0;
+  bool known = false;
+  for (const auto& m : mas) {
+    if (std::find(order->begin(), order->end(), m.name) != order->end()) continue;
+    ++unlisted;
+    if (m.name < ma) ++before;
+    if (m.name == ma) known = true;
+  }
+  return static_cast<int>(order->size()) + (known ? before : unlisted);
 }
 
 std::vector<std::string> Config::JoinAttributes() const {

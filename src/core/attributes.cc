@@ -6,8 +6,6 @@
 namespace idsync {
 namespace {
 
-inline unsigned char Fold(unsigned char c) { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }
-
 void PutVarint(std::string& out, uint64_t v) {
   while (v >= 0x80) {
     out.push_back(static_cast<char>((v & 0x7f) | 0x80));
@@ -46,25 +44,16 @@ tl::unexpected<Error> Corrupt() {
 
 }  // namespace
 
-bool CaseInsensitiveLess::operator()(std::string_view a, std::string_view b) const {
-  size_t n = std::min(a.size(), b.size());
-  for (size_t i = 0; i < n; ++i) {
-    unsigned char x = Fold(a[i]), y = Fold(b[i]);
-    if (x != y) return x < y;
-  }
-  return a.size() < b.size();
-}
-
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i)
-    if (Fold(a[i]) != Fold(b[i])) return false;
+    if (FoldAscii(a[i]) != FoldAscii(b[i])) return false;
   return true;
 }
 
 std::string ToLower(std::string_view s) {
   std::string out(s);
-  for (auto& c : out) c = static_cast<char>(Fold(c));
+  for (auto& c : out) c = static_cast<char>(FoldAscii(c));
   return out;
 }
 

@@ -18,9 +18,20 @@
 
 namespace idsync {
 
+// ASCII letters folded to lower case; every other byte as it is.
+inline unsigned char FoldAscii(unsigned char c) { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }
+
+// Defined here so that it is inlined into every attribute-map lookup.
 struct CaseInsensitiveLess {
   using is_transparent = void;
-  bool operator()(std::string_view a, std::string_view b) const;
+  bool operator()(std::string_view a, std::string_view b) const {
+    size_t n = a.size() < b.size() ? a.size() : b.size();
+    for (size_t i = 0; i < n; ++i) {
+      unsigned char x = FoldAscii(a[i]), y = FoldAscii(b[i]);
+      if (x != y) return x < y;
+    }
+    return a.size() < b.size();
+  }
 };
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b);

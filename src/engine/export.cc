@@ -22,7 +22,9 @@ std::vector<AttributeChange> Diff(const AttributeMap& from, const AttributeMap& 
 }
 
 // The changes one pending export makes, in the order they must be applied.
-std::vector<ExportChange> ChangesFor(const CsObject& o) {
+// Takes the desired attributes out of `o` (the caller is done with it), so
+// that each change does not copy its object's attributes.
+std::vector<ExportChange> ChangesFor(CsObject& o) {
   std::vector<ExportChange> out;
   ExportChange base;
   base.anchor = o.anchor;
@@ -32,7 +34,7 @@ std::vector<ExportChange> ChangesFor(const CsObject& o) {
     case PendingExport::kAdd:
       base.kind = ExportChange::Kind::kAdd;
       base.dn = o.export_dn.empty() ? o.dn : o.export_dn;
-      base.attrs = o.export_attrs;
+      base.attrs = std::move(o.export_attrs);
       out.push_back(std::move(base));
       break;
     case PendingExport::kDelete:
@@ -50,7 +52,7 @@ std::vector<ExportChange> ChangesFor(const CsObject& o) {
       auto changes = Diff(o.attrs, o.export_attrs);
       if (!changes.empty()) {
         base.kind = ExportChange::Kind::kModify;
-        base.attrs = o.export_attrs;
+        base.attrs = std::move(o.export_attrs);
         base.changes = std::move(changes);
         out.push_back(std::move(base));
       }
@@ -99,7 +101,7 @@ Status ExportBatches(RunContext& ctx, Connector& connector, int64_t batch_object
     while (true) {
       IDSYNC_ASSIGN(auto page, ctx.store.ListCs(q));
       if (page.empty()) break;
-      for (const auto& o : page) {
+      for (auto& o : page) {
         q.after_id = o.id;
         for (const auto& change : ChangesFor(o)) IDSYNC_TRY(session->Write(change));
       }

@@ -2,6 +2,7 @@
 // disconnection (connector space -> metaverse).
 #include <algorithm>
 #include <iterator>
+#include <map>
 
 #include <fmt/format.h>
 
@@ -88,10 +89,19 @@ Result<Values> Synchronizer::RefsIn(int64_t ma_id, int64_t cs_id, const MaObject
                                     const Values& values, bool final_pass, Outcome& out) {
   auto kind_it = type.references.find(std::string(attr));
   ReferenceKind kind = kind_it == type.references.end() ? ReferenceKind::kAnchor : kind_it->second;
+  // Many anchors (a group's members) are looked up together.
+  const bool together = kind == ReferenceKind::kAnchor && values.size() > 1;
+  std::map<std::string, int64_t> by_anchor;
+  if (together) {
+    IDSYNC_ASSIGN(by_anchor, ctx_.store.FindMvIdsByAnchors(ma_id, values));
+  }
   Values mv_refs;
   for (const auto& v : values) {
     std::optional<int64_t> mv_id;
-    if (kind == ReferenceKind::kDn) {
+    if (together) {
+      auto it = by_anchor.find(v);
+      if (it != by_anchor.end()) mv_id = it->second;
+    } else if (kind == ReferenceKind::kDn) {
       IDSYNC_ASSIGN(mv_id, ctx_.store.FindMvIdByDn(ma_id, v));
     } else {
       IDSYNC_ASSIGN(mv_id, ctx_.store.FindMvIdByAnchor(ma_id, v));
@@ -118,7 +128,7 @@ Status Synchronizer::FlowIn(CsObject& cs, const MaObjectType& type, MvObject& mv
   DnInAttributes dn(cs);
   std::vector<std::string> recall;
   for (const auto& flow : type.import_flows) {
-    IDSYNC_ASSIGN(Values values, Eval(flow.expression, cs.attrs, "import flow to " + flow.target));
+    IDSYNC_ASSIGN(Values values, Eval(flow.expression, cs.attrs, "import flow to", flow.target));
     if (IsReference(mv_type, flow.target)) {
       IDSYNC_ASSIGN(values, RefsIn(cs.ma_id, cs.id, type, flow.expression.ReferencedAttributes()[0], values,
                                    out.final_pass, out));
@@ -141,7 +151,7 @@ Status Synchronizer::Recall(MvObject& mv, const std::vector<std::string>& attrs,
     for (const auto& flow : type->import_flows) {
       if (std::none_of(attrs.begin(), attrs.end(), [&](const auto& a) { return EqualsIgnoreCase(a, flow.target); }))
         continue;
-      IDSYNC_ASSIGN(Values values, Eval(flow.expression, source, "import flow to " + flow.target));
+      IDSYNC_ASSIGN(Values values, Eval(flow.expression, source, "import flow to", flow.target));
       if (IsReference(ctx_.config.FindMvType(mv.object_type), flow.target)) {
         IDSYNC_ASSIGN(values, RefsIn(c.ma_id, c.id, *type, flow.expression.ReferencedAttributes()[0], values,
                                      out.final_pass, out));

@@ -1,6 +1,7 @@
 // Synchronizer, outbound: export flows, provisioning, renames and
 // deprovisioning (metaverse -> connector spaces of target MAs).
 #include <algorithm>
+#include <map>
 
 #include <fmt/format.h>
 
@@ -11,12 +12,21 @@ namespace idsync {
 
 Result<Values> Synchronizer::RefsOut(int64_t target_id, int64_t from_mv, ReferenceKind kind, const Values& values,
                                      bool final_pass, Outcome& out) {
+  std::vector<int64_t> ids;
+  for (const auto& v : values)
+    if (v.starts_with("mv:")) ids.push_back(std::strtoll(v.c_str() + 3, nullptr, 10));
+  // Many references (a group's members) are looked up together.
+  std::map<int64_t, Store::ConnectorName> names;
+  if (ids.size() > 1) {
+    IDSYNC_ASSIGN(names, ctx_.store.FindConnectorNames(ids, target_id));
+  } else if (ids.size() == 1) {
+    IDSYNC_ASSIGN(auto name, ctx_.store.FindConnectorName(ids[0], target_id));
+    if (name) names.emplace(ids[0], std::move(*name));
+  }
   Values refs;
-  for (const auto& v : values) {
-    if (!v.starts_with("mv:")) continue;
-    int64_t id = std::strtoll(v.c_str() + 3, nullptr, 10);
-    IDSYNC_ASSIGN(auto name, ctx_.store.FindConnectorName(id, target_id));
-    if (!name) {
+  for (int64_t id : ids) {
+    auto name = names.find(id);
+    if (name == names.end()) {
       out.unresolved = true;
       if (final_pass && from_mv) {
         // Exported when the referenced object gets an object there.
@@ -26,7 +36,7 @@ Result<Values> Synchronizer::RefsOut(int64_t target_id, int64_t from_mv, Referen
       }
       continue;
     }
-    refs.push_back(kind == ReferenceKind::kAnchor ? std::move(name->anchor) : std::move(name->dn));
+    refs.push_back(kind == ReferenceKind::kAnchor ? name->second.anchor : name->second.dn);
   }
   return refs;
 }
@@ -34,7 +44,7 @@ Result<Values> Synchronizer::RefsOut(int64_t target_id, int64_t from_mv, Referen
 Result<AttributeMap> Synchronizer::ExportValues(const MvObject& mv, int64_t target_id, const MaObjectType& type,
                                                 AttributeMap base, bool final_pass, Outcome& out) {
   for (const auto& flow : type.export_flows) {
-    IDSYNC_ASSIGN(Values values, Eval(flow.expression, mv.attrs, "export flow to " + flow.target));
+    IDSYNC_ASSIGN(Values values, Eval(flow.expression, mv.attrs, "export flow to", flow.target));
     auto ref = type.references.find(flow.target);
     if (ref != type.references.end()) {
       IDSYNC_ASSIGN(values, RefsOut(target_id, mv.id, ref->second, values, final_pass, out));

@@ -28,10 +28,14 @@ const MaObjectType* Synchronizer::TypeOf(const CsObject& cs, const ManagementAge
   return nullptr;
 }
 
-Result<Values> Synchronizer::Eval(const Expression& e, const AttributeMap& attrs, std::string_view what) {
+Result<Values> Synchronizer::Eval(const Expression& e, const AttributeMap& attrs, std::string_view what,
+                                  std::string_view target) {
   EvalContext ec{&attrs, ctx_.extensions};
   auto v = e.Evaluate(ec);
-  if (!v) return Fail(ErrorCode::kInvalidArgument, fmt::format("{} '{}': {}", what, e.text(), v.error().message));
+  if (!v) {
+    std::string rule = target.empty() ? std::string(what) : fmt::format("{} {}", what, target);
+    return Fail(ErrorCode::kInvalidArgument, fmt::format("{} '{}': {}", rule, e.text(), v.error().message));
+  }
   return v;
 }
 

@@ -106,7 +106,10 @@ class Synchronizer {
   Result<AttributeMap> ExportValues(const MvObject& mv, int64_t target_id, const MaObjectType& type,
                                     AttributeMap base, bool final_pass, Outcome& out);
   const MaObjectType* TypeOf(const CsObject& cs, const ManagementAgent** ma = nullptr) const;
-  Result<Values> Eval(const Expression& e, const AttributeMap& attrs, std::string_view what);
+  // `what`, followed by `target` when given, names the rule in an error
+  // message (built only when there is an error).
+  Result<Values> Eval(const Expression& e, const AttributeMap& attrs, std::string_view what,
+                      std::string_view target = {});
 
   RunContext& ctx_;
   std::map<std::string, int64_t> ma_ids_;

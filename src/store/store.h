@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -163,6 +164,11 @@ class Store {
     std::string dn;  // the DN it has, or will have after its pending export
   };
   Result<std::optional<ConnectorName>> FindConnectorName(int64_t mv_id, int64_t ma_id);
+  // The same lookups for many keys at once (a group's members), a few
+  // statements instead of one per key. Keys without an answer are absent
+  // from the map; repeated keys are allowed.
+  Result<std::map<std::string, int64_t>> FindMvIdsByAnchors(int64_t ma_id, const std::vector<std::string>& anchors);
+  Result<std::map<int64_t, ConnectorName>> FindConnectorNames(const std::vector<int64_t>& mv_ids, int64_t ma_id);
   // Inserts unless the MA already has an object with this anchor; returns
   // false (and inserts nothing) in that case. REQUIRES: write txn.
   Result<bool> InsertCsIfNew(CsObject& object);

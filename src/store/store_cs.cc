@@ -1,5 +1,6 @@
 // Store: connector space objects.
 #include <algorithm>
+#include <map>
 
 #include <fmt/format.h>
 
@@ -85,6 +86,36 @@ Result<std::vector<CsObject>> ReadAll(Statement& st, size_t expected = 0) {
 
 // Rows reserved at most for one page of ListCs (a larger page still works).
 constexpr int kMaxReservedPage = 10000;
+// Keys per statement of a lookup of many keys; the last statement repeats
+// its last key to fill the list, so there is one statement text.
+constexpr size_t kLookupChunk = 64;
+
+// "?, ?, ..." with kLookupChunk placeholders.
+std::string LookupList() {
+  std::string list = "?";
+  for (size_t i = 1; i < kLookupChunk; ++i) list += ", ?";
+  return list;
+}
+
+// Runs `st` once per chunk of `keys`: `bind_other(st)` binds the other
+// parameters, the chunk is bound from parameter `first` on (with
+// `bind(st, parameter, key)`), and each row goes to `row`.
+template <typename Key, typename BindOther, typename Bind, typename Row>
+Status LookupChunks(Statement& st, const std::vector<Key>& keys, const BindOther& bind_other, int first,
+                    const Bind& bind, const Row& row) {
+  for (size_t begin = 0; begin < keys.size(); begin += kLookupChunk) {
+    bind_other(st);
+    for (size_t i = 0; i < kLookupChunk; ++i)
+      bind(st, first + static_cast<int>(i), keys[std::min(begin + i, keys.size() - 1)]);
+    while (true) {
+      IDSYNC_ASSIGN(bool more, st.Step());
+      if (!more) break;
+      row(st);
+    }
+    st.Reset();
+  }
+  return {};
+}
 
 // Pending exports confirmed per statement when a whole MA is confirmed.
 constexpr int64_t kConfirmRange = 20000;
@@ -97,19 +128,19 @@ Status ConfirmWhere(Db& db, const std::string& where, const std::vector<int64_t>
     for (size_t i = 0; i < params.size(); ++i) st->BindInt(first + static_cast<int>(i), params[i]);
   };
   const int64_t deletes_before = counts.deletes;
+  // Counted in one pass without grouping (grouping sorts every row).
   IDSYNC_ASSIGN(Statement * count, db.Prepare(
-      "SELECT pending_export, export_dn IS NOT NULL AND export_dn <> dn, export_attrs IS NULL OR "
-      "export_attrs <> attrs, count(*) FROM cs_objects WHERE " + where + " GROUP BY 1, 2, 3"));
+      "SELECT count(*) FILTER (WHERE pending_export = 1), count(*) FILTER (WHERE pending_export = 3), "
+      "count(*) FILTER (WHERE pending_export = 2 AND export_dn IS NOT NULL AND export_dn <> dn), "
+      "count(*) FILTER (WHERE pending_export = 2 AND (export_attrs IS NULL OR export_attrs <> attrs)) "
+      "FROM cs_objects WHERE " + where));
   bind_where(count, 1);
-  while (true) {
-    IDSYNC_ASSIGN(bool row, count->Step());
-    if (!row) break;
-    auto kind = static_cast<PendingExport>(count->ColumnInt(0));
-    int64_t n = count->ColumnInt(3);
-    if (kind == PendingExport::kAdd) counts.adds += n;
-    if (kind == PendingExport::kDelete) counts.deletes += n;
-    if (kind == PendingExport::kUpdate && count->ColumnInt(1)) counts.renames += n;
-    if (kind == PendingExport::kUpdate && count->ColumnInt(2)) counts.updates += n;
+  IDSYNC_ASSIGN(bool counted, count->Step());
+  if (counted) {
+    counts.adds += count->ColumnInt(0);
+    counts.deletes += count->ColumnInt(1);
+    counts.renames += count->ColumnInt(2);
+    counts.updates += count->ColumnInt(3);
   }
   count->Reset();
   if (counts.deletes > deletes_before) {
@@ -252,6 +283,38 @@ Result<std::optional<Store::ConnectorName>> Store::FindConnectorName(int64_t mv_
   }
   st->Reset();
   return name;
+}
+
+Result<std::map<std::string, int64_t>> Store::FindMvIdsByAnchors(int64_t ma_id,
+                                                                 const std::vector<std::string>& anchors) {
+  std::map<std::string, int64_t> found;
+  if (anchors.empty()) return found;
+  IDSYNC_ASSIGN(Statement * st, db_->Prepare("SELECT anchor, mv_id FROM cs_objects WHERE ma_id = ? AND anchor IN (" +
+                                             LookupList() + ") AND mv_id IS NOT NULL"));
+  IDSYNC_TRY(LookupChunks(
+      *st, anchors, [&](Statement& s) { s.BindInt(1, ma_id); }, 2,
+      [](Statement& s, int i, const std::string& a) { s.BindText(i, a); },
+      [&](Statement& s) { found.emplace(std::string(s.ColumnText(0)), s.ColumnInt(1)); }));
+  return found;
+}
+
+Result<std::map<int64_t, Store::ConnectorName>> Store::FindConnectorNames(const std::vector<int64_t>& mv_ids,
+                                                                          int64_t ma_id) {
+  std::map<int64_t, ConnectorName> found;
+  if (mv_ids.empty()) return found;
+  // Ordered like FindConnectorName's index walk, so that the first row of
+  // an MV object is the one it would give.
+  IDSYNC_ASSIGN(Statement * st, db_->Prepare("SELECT mv_id, anchor, dn, export_dn FROM cs_objects WHERE mv_id IN (" +
+                                             LookupList() + ") AND ma_id = ? AND link_state = 1 AND "
+                                             "pending_export <> 3 ORDER BY mv_id, id"));
+  IDSYNC_TRY(LookupChunks(
+      *st, mv_ids, [&](Statement& s) { s.BindInt(static_cast<int>(kLookupChunk) + 1, ma_id); }, 1,
+      [](Statement& s, int i, int64_t id) { s.BindInt(i, id); },
+      [&](Statement& s) {
+        found.try_emplace(s.ColumnInt(0), ConnectorName{std::string(s.ColumnText(1)),
+                                                        std::string(s.IsNull(3) ? s.ColumnText(2) : s.ColumnText(3))});
+      }));
+  return found;
 }
 
 Result<bool> Store::InsertCsIfNew(CsObject& o) {

@@ -226,9 +226,19 @@ class SqliteDb final : public Db {
   std::unordered_map<std::string, std::unique_ptr<SqliteStatement>, SqlHash, std::equal_to<>> cache_;
 };
 
+// SQLite counts every allocation it makes under a process-wide mutex, for
+// statistics idsync never reads; without the counting each statement's
+// allocations take no lock. Must run before SQLite initializes, so it runs
+// before the first connection is opened (later calls fail harmlessly).
+void StopMemoryStatistics() {
+  static const int kDone = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+  (void)kDone;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Db>> OpenSqlite(const std::string& path, const DbOptions& options) {
+  StopMemoryStatistics();
   std::string location = "sqlite:" + path;
   bool memory = path == ":memory:";
   if (!memory) {

@@ -3,6 +3,7 @@
 #include "store/sqlite/sqlite_db.h"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 namespace idsync {
 namespace {
@@ -28,6 +29,13 @@ int64_t InsertedId(Db& db, std::string_view sql, std::string_view value) {
   }
   (*st)->Reset();
   return id;
+}
+
+// Statements then allocate without taking SQLite's process-wide lock.
+TEST(SqliteDbTest, OpeningADatabaseTurnsSqlitesMemoryStatisticsOff) {
+  auto db = MemoryDb("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL UNIQUE)");
+  EXPECT_EQ(InsertedId(*db, "INSERT INTO t (v) VALUES (?) RETURNING id", "a"), 1);
+  EXPECT_EQ(sqlite3_memory_used(), 0) << "SQLite still counts its allocations";
 }
 
 TEST(SqliteDbTest, InsertReturningIdGivesTheRowidOfEachNewRow) {

@@ -6,6 +6,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <set>
+
 #include "store/schema.h"
 #include "store/sqlite/sqlite_db.h"
 #include "tests/support/temp_dir.h"
@@ -208,6 +210,70 @@ TEST(StoreTest, AnImportDigestIsKeptByLinkWritesAndForgottenByEveryOtherWrite) {
   listed.clear();
   ASSERT_TRUE(store->ForEachImportDigest(2, [&](std::string_view d, int64_t id) { listed.emplace_back(d, id); }));
   EXPECT_TRUE(listed.empty()) << "digests are per MA";
+}
+
+// More keys than one statement takes, repeated keys, keys without an
+// answer: the lookups of many keys answer as the lookups of one key do.
+TEST(StoreTest, ManyKeysAreLookedUpTogetherAsOneAtATime) {
+  auto store = MemoryStore();
+  std::vector<std::string> anchors;
+  std::vector<int64_t> mv_ids;
+  ASSERT_TRUE(store->WithWrite([&]() -> Status {
+    for (int i = 0; i < 150; ++i) {
+      CsObject o;
+      o.ma_id = i % 10 == 9 ? 2 : 1;  // some in another MA
+      o.anchor = "a" + std::to_string(i);
+      o.dn = i % 3 == 0 ? "cn=" + o.anchor : o.anchor;
+      o.object_type = "person";
+      if (i % 7 != 0) o.mv_id = 1000 + i;  // some not linked
+      o.link = i % 11 == 0 ? LinkState::kExplicitDisconnector : LinkState::kConnector;
+      if (i % 13 == 0) o.pending_export = PendingExport::kDelete;
+      if (i % 5 == 0) o.export_dn = "cn=new-" + o.anchor;
+      IDSYNC_TRY(store->InsertCs(o));
+      anchors.push_back(o.anchor);
+      mv_ids.push_back(1000 + i);
+    }
+    return {};
+  }));
+  anchors.push_back("missing");
+  anchors.push_back("a1");  // again
+  mv_ids.push_back(5);
+  mv_ids.push_back(1001);
+
+  auto by_anchor = store->FindMvIdsByAnchors(1, anchors);
+  ASSERT_TRUE(by_anchor) << by_anchor.error().message;
+  std::set<std::string> linked;
+  for (const auto& anchor : anchors) {
+    auto one = store->FindMvIdByAnchor(1, anchor);
+    ASSERT_TRUE(one);
+    auto it = by_anchor->find(anchor);
+    ASSERT_EQ(it != by_anchor->end(), one->has_value()) << anchor;
+    if (*one) {
+      EXPECT_EQ(it->second, **one) << anchor;
+      linked.insert(anchor);
+    }
+  }
+  EXPECT_EQ(by_anchor->size(), linked.size());
+  EXPECT_GT(linked.size(), 64u);
+
+  auto names = store->FindConnectorNames(mv_ids, 1);
+  ASSERT_TRUE(names) << names.error().message;
+  std::set<int64_t> named;
+  for (int64_t id : mv_ids) {
+    auto one = store->FindConnectorName(id, 1);
+    ASSERT_TRUE(one);
+    auto it = names->find(id);
+    ASSERT_EQ(it != names->end(), one->has_value()) << id;
+    if (*one) {
+      EXPECT_EQ(it->second.anchor, (*one)->anchor) << id;
+      EXPECT_EQ(it->second.dn, (*one)->dn) << id;
+      named.insert(id);
+    }
+  }
+  EXPECT_EQ(names->size(), named.size());
+  EXPECT_GT(named.size(), 64u);
+  EXPECT_TRUE(store->FindMvIdsByAnchors(1, {})->empty());
+  EXPECT_TRUE(store->FindConnectorNames({}, 1)->empty());
 }
 
 TEST(StoreTest, OfTwoActivationsFromTheSameEpochExactlyOneWins) {
