@@ -278,7 +278,7 @@ Status Store::UpdateImported(const ImportedState& state) {
   st->BindBlob(3, state.attrs);
   st->BindInt(4, static_cast<int>(state.pending_import));
   st->BindInt(5, state.id);
-  IDSYNC_TRY(st->Step());
+  IDSYNC_TRY(st->Send());
   st->Reset();
   return {};
 }
@@ -306,7 +306,7 @@ Status Store::SetPendingImport(int64_t id, PendingImport pending) {
   IDSYNC_ASSIGN(Statement * st, db_->Prepare("UPDATE cs_objects SET pending_import = ? WHERE id = ?"));
   st->BindInt(1, static_cast<int>(pending));
   st->BindInt(2, id);
-  IDSYNC_TRY(st->Step());
+  IDSYNC_TRY(st->Send());
   st->Reset();
   return {};
 }
@@ -319,7 +319,7 @@ Status Store::UpdateCsLink(const CsObject& o) {
   else st->BindNull(2);
   st->BindInt(3, static_cast<int>(o.pending_import));
   st->BindInt(4, o.id);
-  IDSYNC_TRY(st->Step());
+  IDSYNC_TRY(st->Send());
   st->Reset();
   return {};
 }
@@ -369,7 +369,7 @@ Status Store::UpdateCs(const CsObject& o) {
                              "WHERE id = ?"));
   BindCs(*st, o);
   st->BindInt(13, o.id);
-  IDSYNC_TRY(st->Step());
+  IDSYNC_TRY(st->Send());
   st->Reset();
   return {};
 }
@@ -380,7 +380,7 @@ Status Store::MarkPendingSync(const std::vector<int64_t>& cs_ids) {
   for (int64_t id : cs_ids) {
     st->Reset();
     st->BindInt(1, id);
-    IDSYNC_TRY(st->Step());
+    IDSYNC_TRY(st->Send());
   }
   st->Reset();
   return {};
@@ -390,7 +390,7 @@ Status Store::DeleteCs(int64_t id) {
   IDSYNC_TRY(ClearRefWaits(id));
   IDSYNC_ASSIGN(Statement * st, db_->Prepare("DELETE FROM cs_objects WHERE id = ?"));
   st->BindInt(1, id);
-  IDSYNC_TRY(st->Step());
+  IDSYNC_TRY(st->Send());
   st->Reset();
   return {};
 }
