@@ -44,11 +44,17 @@ echo "bench-password" | "$bin/idsync-setup" install --db "$db_url" --server benc
 
 # CPU seconds the PostgreSQL server has used so far: the postmaster's own and
 # that of its ended children (which it has waited for), plus the live ones'.
+# It first waits (up to 5 s) for the sessions of the step that ended, so that
+# their time is counted in that step.
 tick=$(getconf CLK_TCK)
 server_cpu() {
   [ "$backend" = postgresql ] || { echo 0; return; }
-  local pm ticks=0 f
+  local pm ticks=0 f i
   pm=$(head -n 1 "$pgdir/data/postmaster.pid")
+  for i in $(seq 100); do
+    pgrep -P "$pm" -f '^postgres: idsync ' >/dev/null || break
+    sleep 0.05
+  done
   f=($(sed 's/.*) //' "/proc/$pm/stat"))
   ticks=$(( f[11] + f[12] + f[13] + f[14] ))
   for child in $(cat "/proc/$pm/task/$pm/children"); do
