@@ -692,6 +692,31 @@ TEST_F(PostgresPipelineTest, OutsideATransactionASentWriteIsCommittedWhenItRetur
   EXPECT_EQ(Committed(), "a=1");
 }
 
+TEST_F(PostgresPipelineTest, AConnectionLostWithWritesInThePipelineFailsTheCommitAndTheNextTransactionReconnects) {
+  auto admin = server().OpenAdmin();
+  ASSERT_TRUE(admin) << admin.error().message;
+  auto pid = db_->Prepare("SELECT pg_backend_pid()");
+  ASSERT_TRUE(pid && *(*pid)->Step());
+  std::string backend(std::to_string((*pid)->ColumnInt(0)));
+  (*pid)->Reset();
+  ASSERT_TRUE(db_->BeginWrite());
+  ASSERT_TRUE(Send("a", 1));
+  ASSERT_TRUE((*admin)->Exec("SELECT pg_terminate_backend(" + backend + ", 10000)"));
+  ASSERT_TRUE(Send("b", 2)) << "queued: the loss shows at the commit";
+  auto commit = db_->Commit();
+  ASSERT_FALSE(commit);
+  EXPECT_EQ(commit.error().code, ErrorCode::kDatabase);
+  EXPECT_NE(commit.error().message.find("connection to " + db_->Location() + " lost"), std::string::npos)
+      << commit.error().message;
+  db_->Rollback();
+  EXPECT_EQ(Committed(), "");
+
+  ASSERT_TRUE(db_->BeginWrite()) << "the next transaction reconnects";
+  ASSERT_TRUE(Send("c", 3));
+  ASSERT_TRUE(db_->Commit());
+  EXPECT_EQ(Committed(), "c=3");
+}
+
 TEST_F(PostgresDbTest, ALostConnectionIsReportedAndTheNextCallReconnects) {
   auto db = Open();
   auto admin = server().OpenAdmin();
