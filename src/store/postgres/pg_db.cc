@@ -2,6 +2,7 @@
 
 #include <endian.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 #include <optional>
@@ -33,6 +34,9 @@ constexpr int64_t kMigrationLockKey = 0x696473796e63;
 // behind an error is reported.
 constexpr int kMaxQueued = 1000;
 
+// The most ids reserved at once for one table (see PgDb::ReserveId).
+constexpr int64_t kMaxIdBlock = 1024;
+
 int64_t ParseInt(std::string_view s) {
   int64_t v = 0;
   std::from_chars(s.data(), s.data() + s.size(), v);
@@ -46,8 +50,11 @@ class PgDb;
 // binary form when every column has a type read here, else as text.
 class PgStatement final : public Statement {
  public:
-  PgStatement(PgDb& db, std::string name, std::string sql, int params)
-      : db_(db), name_(std::move(name)), sql_(std::move(sql)), values_(params), formats_(params), set_(params) {}
+  // `id_table`: for an insert rewritten by InsertGivingId, the table whose
+  // sequence gives its ids (the id is the last parameter).
+  PgStatement(PgDb& db, std::string name, std::string sql, int params, std::string id_table)
+      : db_(db), name_(std::move(name)), sql_(std::move(sql)), id_table_(std::move(id_table)), values_(params),
+        formats_(params), set_(params) {}
 
   // Prepares on the current connection (again after a reconnection).
   Status EnsurePrepared();
@@ -70,7 +77,8 @@ class PgStatement final : public Statement {
 
   Result<bool> Step() override {
     if (!result_ || done_) {
-      IDSYNC_TRY(Execute());
+      if (id_table_.empty()) IDSYNC_TRY(Execute());
+      else IDSYNC_TRY(InsertGivingId());
       row_ = 0;
     } else {
       ++row_;
@@ -155,10 +163,12 @@ class PgStatement final : public Statement {
   void PointAtValues();
   Status Queue();
   Status Execute();
+  Status InsertGivingId();
 
   PgDb& db_;
   const std::string name_;
   const std::string sql_;  // with $n placeholders
+  const std::string id_table_;
   uint64_t prepared_in_ = 0;  // the connection generation it was prepared in; 0: not yet
   bool binary_ = false;
   std::vector<std::string> values_;
@@ -225,6 +235,43 @@ class PgDb final : public Db {
     return Sync(nullptr);
   }
 
+  // An id from `table`'s sequence for an insert that gives it. Inside a
+  // transaction ids are reserved in blocks that double up to kMaxIdBlock
+  // (one round trip per block); what a transaction leaves unused is never
+  // handed out (a gap in the ids, as a rolled back insert leaves too).
+  Result<int64_t> ReserveId(const std::string& table) {
+    IdReserve& r = reserves_[table];
+    if (r.next == r.ids.size()) {
+      IDSYNC_ASSIGN(Statement * st,
+                    Prepare("SELECT nextval(pg_get_serial_sequence(?, 'id')) FROM generate_series(1, ?)"));
+      const bool grow = InTransaction();
+      st->BindText(1, table);
+      st->BindInt(2, grow ? r.block : 1);
+      r.ids.clear();
+      r.next = 0;
+      while (true) {
+        IDSYNC_ASSIGN(bool row, st->Step());
+        if (!row) break;
+        r.ids.push_back(st->ColumnInt(0));
+      }
+      st->Reset();
+      if (r.ids.empty()) return Fail(ErrorCode::kDatabase, fmt::format("database {}: no id for {}", location_, table));
+      if (grow) r.block = std::min(r.block * 2, kMaxIdBlock);
+    }
+    return r.ids[r.next++];
+  }
+
+  // A result of one row whose column `id` (int8, binary) holds `id`.
+  PgResultPtr IdRow(int64_t id) const {
+    PgResultPtr r(PQmakeEmptyPGresult(conn(), PGRES_TUPLES_OK));
+    PGresAttDesc column{const_cast<char*>("id"), 0, 0, /*format=*/1, kInt8, 8, -1};
+    uint64_t big_endian = htobe64(static_cast<uint64_t>(id));
+    if (!r || !PQsetResultAttrs(r.get(), 1, &column) ||
+        !PQsetvalue(r.get(), 0, 0, reinterpret_cast<char*>(&big_endian), 8))
+      return nullptr;
+    return r;
+  }
+
   void NoteChanges(const PGresult* r) {
     std::string_view command = PQcmdStatus(const_cast<PGresult*>(r));
     if (command.starts_with("INSERT") || command.starts_with("UPDATE") || command.starts_with("DELETE"))
@@ -235,9 +282,18 @@ class PgDb final : public Db {
     auto it = cache_.find(sql);
     if (it == cache_.end()) {
       int params = 0;
-      std::string numbered = NumberPlaceholders(sql, &params);
+      auto given_id = InsertGivingId(sql);
+      if (given_id) {
+        // Only a table whose ids come from a sequence (an identity column).
+        IDSYNC_ASSIGN(Statement * has, Prepare("SELECT pg_get_serial_sequence(?, 'id') IS NOT NULL"));
+        has->BindText(1, given_id->table);
+        IDSYNC_ASSIGN(bool row, has->Step());
+        if (!row || !has->ColumnInt(0)) given_id.reset();
+        has->Reset();
+      }
+      std::string numbered = NumberPlaceholders(given_id ? given_id->sql : sql, &params);
       auto owned = std::make_unique<PgStatement>(*this, fmt::format("idsync_{}", cache_.size() + 1),
-                                                 std::move(numbered), params);
+                                                 std::move(numbered), params, given_id ? given_id->table : "");
       it = cache_.emplace(std::string(sql), std::move(owned)).first;
     }
     if (!InTransaction()) IDSYNC_TRY(EnsureConnected());
@@ -263,6 +319,7 @@ class PgDb final : public Db {
   Status Commit() override {
     // A queued statement that failed fails the commit with its own error;
     // the transaction is then rolled back by the caller.
+    reserves_.clear();
     IDSYNC_TRY(Drain());
     PgResultPtr r(PQexec(conn(), "COMMIT"));
     if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) {
@@ -278,6 +335,7 @@ class PgDb final : public Db {
     return {};
   }
   void Rollback() override {
+    reserves_.clear();
     (void)Drain();  // whatever failed is undone with the rest
     if (InTransaction()) PgResultPtr(PQexec(conn(), "ROLLBACK"));
   }
@@ -364,6 +422,12 @@ class PgDb final : public Db {
   uint64_t generation_ = 1;
   int64_t changes_ = 0;  // rows changed by the last INSERT/UPDATE/DELETE
   int queued_ = 0;       // statements in the pipeline whose results are not read yet
+  struct IdReserve {
+    std::vector<int64_t> ids;
+    size_t next = 0;
+    int64_t block = 1;
+  };
+  std::unordered_map<std::string, IdReserve> reserves_;  // per table, for this transaction
   struct SqlHash {
     using is_transparent = void;
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
@@ -418,6 +482,19 @@ Status PgStatement::Execute() {
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) return tl::unexpected(db_.ErrorOf(r.get(), "statement"));
   db_.NoteChanges(r.get());
   result_ = std::move(r);
+  return {};
+}
+
+// Reserves the id, sends the insert like Send (at once outside a
+// transaction) and answers the row RETURNING id would have given.
+Status PgStatement::InsertGivingId() {
+  IDSYNC_TRY(EnsurePrepared());
+  IDSYNC_ASSIGN(int64_t id, db_.ReserveId(id_table_));
+  BindInt(static_cast<int>(values_.size()), id);
+  if (db_.InTransaction()) IDSYNC_TRY(Queue());
+  else IDSYNC_TRY(Execute());
+  result_ = db_.IdRow(id);
+  if (!result_) return Fail(ErrorCode::kDatabase, "out of memory");
   return {};
 }
 

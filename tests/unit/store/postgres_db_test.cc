@@ -15,6 +15,7 @@
 #include <condition_variable>
 #include <functional>
 #include <limits>
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -115,6 +116,18 @@ TEST(PgSqlTest, DdlTypesBecomeTheirPostgresEquivalents) {
             "s TEXT DEFAULT 'INTEGER BLOB', integers BIGINT)");
   EXPECT_EQ(TranslateDdl("CREATE TABLE c (id INTEGER PRIMARY KEY CHECK (id = 1), e INTEGER)"),
             "CREATE TABLE c (id BIGINT PRIMARY KEY CHECK (id = 1), e BIGINT)");
+}
+
+TEST(PgSqlTest, AnInsertReturningItsGeneratedIdIsRewrittenToTakeTheId) {
+  auto given = InsertGivingId("INSERT INTO mv_objects (object_type, attrs) VALUES (?, ?) RETURNING id");
+  ASSERT_TRUE(given);
+  EXPECT_EQ(given->table, "mv_objects");
+  EXPECT_EQ(given->sql, "INSERT INTO mv_objects (object_type, attrs, id) VALUES (?, ?, ?)");
+  for (const char* other : {"INSERT INTO t (k) VALUES (?) ON CONFLICT (k) DO NOTHING RETURNING id",
+                            "INSERT INTO t (k) VALUES (?) RETURNING k", "INSERT INTO t (id, k) VALUES (?, ?) RETURNING id",
+                            "INSERT INTO t (k) SELECT k FROM u RETURNING id", "UPDATE t SET k = ? RETURNING id",
+                            "INSERT INTO t (k) VALUES (?) RETURNING id, k"})
+    EXPECT_FALSE(InsertGivingId(other)) << other;
 }
 
 TEST_F(PostgresDbTest, ValuesRoundTripWithTheirTypes) {
@@ -715,6 +728,73 @@ TEST_F(PostgresPipelineTest, AConnectionLostWithWritesInThePipelineFailsTheCommi
   ASSERT_TRUE(Send("c", 3));
   ASSERT_TRUE(db_->Commit());
   EXPECT_EQ(Committed(), "c=3");
+}
+
+TEST_F(PostgresPipelineTest, InsertsReturningTheirIdGetReservedIdsAndAreSentWithoutWaiting) {
+  ASSERT_TRUE(db_->Exec("CREATE TABLE g (id INTEGER PRIMARY KEY, k TEXT NOT NULL UNIQUE)"));
+  auto ins = db_->Prepare("INSERT INTO g (k) VALUES (?) RETURNING id");
+  ASSERT_TRUE(ins) << ins.error().message;
+  auto insert = [&](const std::string& k) -> Result<int64_t> {
+    (*ins)->Reset();
+    (*ins)->BindText(1, k);
+    IDSYNC_ASSIGN(bool row, (*ins)->Step());
+    if (!row) return Fail(ErrorCode::kInternal, "no id");
+    int64_t id = (*ins)->ColumnInt(0);
+    (*ins)->Reset();
+    return id;
+  };
+  auto first = insert("outside");  // outside a transaction: written at once
+  ASSERT_TRUE(first) << first.error().message;
+  std::map<std::string, int64_t> given{{"outside", *first}};
+  ASSERT_TRUE(db_->BeginWrite());
+  for (int i = 0; i < 3000; ++i) {
+    auto id = insert(fmt::format("k{}", i));
+    ASSERT_TRUE(id) << id.error().message;
+    given[fmt::format("k{}", i)] = *id;
+  }
+  ASSERT_TRUE(db_->Commit());
+  auto other = Open();
+  auto st = other->Prepare("SELECT k, id FROM g");
+  std::map<std::string, int64_t> stored;
+  while (*(*st)->Step()) stored[std::string((*st)->ColumnText(0))] = (*st)->ColumnInt(1);
+  EXPECT_EQ(stored, given) << "each row holds the id its insert returned";
+  std::set<int64_t> distinct;
+  for (const auto& [k, id] : given) distinct.insert(id);
+  EXPECT_EQ(distinct.size(), given.size());
+}
+
+TEST_F(PostgresPipelineTest, AnInsertReturningItsIdThatFailsFailsTheTransactionAtTheNextCall) {
+  ASSERT_TRUE(db_->Exec("CREATE TABLE g (id INTEGER PRIMARY KEY, k TEXT NOT NULL UNIQUE)"));
+  auto ins = db_->Prepare("INSERT INTO g (k) VALUES (?) RETURNING id");
+  ASSERT_TRUE(ins);
+  ASSERT_TRUE(db_->BeginWrite());
+  for (const char* k : {"a", "a"}) {
+    (*ins)->Reset();
+    (*ins)->BindText(1, k);
+    auto row = (*ins)->Step();
+    ASSERT_TRUE(row && *row) << "the id is reserved; the duplicate shows later";
+  }
+  (*ins)->Reset();
+  auto commit = db_->Commit();
+  ASSERT_FALSE(commit);
+  EXPECT_NE(commit.error().message.find("duplicate key"), std::string::npos) << commit.error().message;
+  db_->Rollback();
+  auto count = db_->Prepare("SELECT count(*) FROM g");
+  ASSERT_TRUE(*(*count)->Step());
+  EXPECT_EQ((*count)->ColumnInt(0), 0);
+}
+
+TEST_F(PostgresPipelineTest, AnInsertReturningAnIdThatNoSequenceGivesRunsAsWritten) {
+  ASSERT_TRUE(db_->Exec("CREATE TABLE h (id BIGINT DEFAULT 41 + 1, k TEXT)"));
+  ASSERT_TRUE(db_->BeginWrite());
+  auto ins = db_->Prepare("INSERT INTO h (k) VALUES (?) RETURNING id");
+  ASSERT_TRUE(ins) << ins.error().message;
+  (*ins)->BindText(1, "a");
+  auto row = (*ins)->Step();
+  ASSERT_TRUE(row && *row);
+  EXPECT_EQ((*ins)->ColumnInt(0), 42);
+  (*ins)->Reset();
+  ASSERT_TRUE(db_->Commit());
 }
 
 TEST_F(PostgresDbTest, ALostConnectionIsReportedAndTheNextCallReconnects) {
