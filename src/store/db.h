@@ -33,7 +33,9 @@ class Statement {
   // error is then returned by a later call on this Db (the next Step, Exec,
   // Commit, or Prepare of a new statement), the transaction fails as a
   // whole, and nothing after the failed statement is applied. SQLite runs
-  // it at once. Reset the statement afterwards, as after Step.
+  // it at once. Reset the statement afterwards, as after Step. (PostgreSQL
+  // treats an insert that returns its generated id the same way: Step
+  // answers the id it reserved, and the insert's error comes later.)
   virtual Status Send() { return Step().map([](bool) {}); }
   // Columns are 0-based; views stay valid until the next Step or Reset.
   virtual bool IsNull(int column) = 0;

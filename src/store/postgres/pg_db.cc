@@ -460,7 +460,9 @@ void PgStatement::PointAtValues() {
 }
 
 Status PgStatement::Send() {
-  if (!db_.InTransaction() || prepared_in_ != db_.generation()) return Step().map([](bool) {});
+  // An insert giving its id reserves it in Step, and is sent from there.
+  if (!id_table_.empty() || !db_.InTransaction() || prepared_in_ != db_.generation())
+    return Step().map([](bool) {});
   done_ = true;
   return Queue();
 }

@@ -784,6 +784,20 @@ TEST_F(PostgresPipelineTest, AnInsertReturningItsIdThatFailsFailsTheTransactionA
   EXPECT_EQ((*count)->ColumnInt(0), 0);
 }
 
+TEST_F(PostgresPipelineTest, AnInsertReturningItsIdMayBeSentWithoutReadingTheId) {
+  ASSERT_TRUE(db_->Exec("CREATE TABLE g (id INTEGER PRIMARY KEY, k TEXT NOT NULL UNIQUE)"));
+  auto ins = db_->Prepare("INSERT INTO g (k) VALUES (?) RETURNING id");
+  ASSERT_TRUE(ins);
+  ASSERT_TRUE(db_->BeginWrite());
+  (*ins)->BindText(1, "a");
+  ASSERT_TRUE((*ins)->Send());
+  (*ins)->Reset();
+  ASSERT_TRUE(db_->Commit());
+  auto read = db_->Prepare("SELECT count(*) FROM g WHERE k = 'a' AND id IS NOT NULL");
+  ASSERT_TRUE(*(*read)->Step());
+  EXPECT_EQ((*read)->ColumnInt(0), 1);
+}
+
 TEST_F(PostgresPipelineTest, AnInsertReturningAnIdThatNoSequenceGivesRunsAsWritten) {
   ASSERT_TRUE(db_->Exec("CREATE TABLE h (id BIGINT DEFAULT 41 + 1, k TEXT)"));
   ASSERT_TRUE(db_->BeginWrite());
