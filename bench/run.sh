@@ -5,9 +5,16 @@
 #
 #   bench/run.sh [N] [WORKDIR]        (default N=100000, WORKDIR a new temp folder)
 #   IDSYNC_BUILD_DIR=DIR bench/run.sh  uses another build folder (default build/)
+#   IDSYNC_BENCH_DB=postgresql bench/run.sh [N]
+#                                      runs on a PostgreSQL server started for the run
+#                                      (scripts/pg-test-server.sh with the settings of
+#                                      bench/config/postgresql.conf) and stopped at the end
+# Each step's client CPU seconds (user+system of idsync) are printed too, and
+# on PostgreSQL the server's (every process of the server, ended ones included).
 set -euo pipefail
 n="${1:-100000}"
 work="${2:-$(mktemp -d /tmp/idsync-bench-XXXXXX)}"
+backend="${IDSYNC_BENCH_DB:-sqlite}"
 source "$(dirname "$0")/prepare.sh"
 benchbin="$build_dir/bench"
 mkdir -p "$work/cfg/data" "$work/cfg/out"
@@ -16,22 +23,63 @@ rm -rf "$work/home"
 cp "$root/bench/config/idsync.toml" "$work/cfg/"
 "$benchbin/idsync-bench-gen" "$n" "$work/cfg/data"
 groups=$(( (n + 49) / 50 ))
+
+case "$backend" in
+  sqlite) db_url="sqlite:$work/idsync.db" ;;
+  postgresql)
+    # A folder of its own: the server may run as another user, who must reach it.
+    pgdir=$(mktemp -d /tmp/idsync-bench-pg-XXXXXX)
+    stop_server() { "$root/scripts/pg-test-server.sh" stop "$pgdir" --discard || true; rm -rf "$pgdir"; }
+    trap stop_server EXIT
+    db_url=$("$root/scripts/pg-test-server.sh" start "$pgdir" --owner-pid $$ \
+               --config "$root/bench/config/postgresql.conf")
+    ;;
+  *) echo "bench: IDSYNC_BENCH_DB must be sqlite or postgresql, not '$backend'" >&2; exit 2 ;;
+esac
+
 export IDSYNC_HOME="$work/home"
-echo "bench-password" | "$bin/idsync-setup" install --db "sqlite:$work/idsync.db" --server bench \
+echo "bench-password" | "$bin/idsync-setup" install --db "$db_url" --server bench \
   --service-account 'BENCH\svc' --service-password-stdin --admins-group domain:Admins >/dev/null
 "$bin/idsync" config apply "$work/cfg" >/dev/null
 
-# Runs one step; records wall seconds and peak resident memory (KiB).
-declare -A secs rss
+# CPU seconds the PostgreSQL server has used so far: the postmaster's own and
+# that of its ended children (which it has waited for), plus the live ones'.
+# It first waits (up to 5 s) for the sessions of the step that ended, so that
+# their time is counted in that step.
+tick=$(getconf CLK_TCK)
+server_cpu() {
+  [ "$backend" = postgresql ] || { echo 0; return; }
+  local pm ticks=0 f i
+  pm=$(head -n 1 "$pgdir/data/postmaster.pid")
+  for i in $(seq 100); do
+    pgrep -P "$pm" -f '^postgres: idsync ' >/dev/null || break
+    sleep 0.05
+  done
+  f=($(sed 's/.*) //' "/proc/$pm/stat"))
+  ticks=$(( f[11] + f[12] + f[13] + f[14] ))
+  for child in $(cat "/proc/$pm/task/$pm/children"); do
+    f=($(sed 's/.*) //' "/proc/$child/stat" 2>/dev/null)) || continue
+    [ "${#f[@]}" -gt 12 ] && ticks=$(( ticks + f[11] + f[12] ))
+  done
+  echo "$ticks / $tick" | bc -l
+}
+
+# Runs one step; records wall seconds, peak resident memory (KiB), and the
+# CPU seconds of idsync and of the database server.
+declare -A secs rss cpu srv
 step() {
   local label="$1"; shift
-  local t0 t1
+  local t0 t1 s0 s1
+  s0=$(server_cpu)
   t0=$(date +%s.%N)
-  /usr/bin/time -f "%M" -o "$work/rss" "$bin/idsync" run "$@" >"$work/last.out" 2>/dev/null || {
+  /usr/bin/time -f "%M %U %S" -o "$work/rss" "$bin/idsync" run "$@" >"$work/last.out" 2>/dev/null || {
     echo "bench: '$*' did not succeed:" >&2; cat "$work/last.out" >&2; exit 1; }
   t1=$(date +%s.%N)
+  s1=$(server_cpu)
   secs[$label]=$(echo "$t1 - $t0" | bc -l)
-  rss[$label]=$(cat "$work/rss")
+  read -r rss[$label] user sys <"$work/rss"
+  cpu[$label]=$(echo "$user + $sys" | bc -l)
+  srv[$label]=$(echo "$s1 - $s0" | bc -l)
 }
 
 step import hr full-import
@@ -57,7 +105,7 @@ for k in "${!rss[@]}"; do (( rss[$k] > peak )) && peak=${rss[$k]}; done
 rate() { printf "%.0f" "$(echo "$1 / $2" | bc -l)"; }
 
 cat <<TABLE
-| N people (+ groups) | $n (+ $groups) |
+| N people (+ groups), $backend | $n (+ $groups) |
 |---|---|
 | full import | $(printf %.2f "${secs[import]}") s, $(rate $objects "${secs[import]}") objects/s |
 | full sync | $(printf %.2f "${secs[sync]}") s, $(rate $objects "${secs[sync]}") objects/s |
@@ -68,4 +116,8 @@ cat <<TABLE
 | raw SQLite insert, same row count | $raw_insert rows/s; full cycle is $(printf %.1f "$(echo "$raw_insert / ($n / $full_s)" | bc -l)")x slower |
 TABLE
 echo "(steps: $(for k in import sync export_dir export_badges delta_import delta_sync delta_export_dir delta_export_badges; do printf '%s=%.2fs ' $k "${secs[$k]}"; done))"
+echo "(idsync CPU: $(for k in import sync export_dir export_badges delta_import delta_sync delta_export_dir delta_export_badges; do printf '%s=%.2fs ' $k "${cpu[$k]}"; done))"
+[ "$backend" = sqlite ] ||
+  echo "(server CPU: $(for k in import sync export_dir export_badges delta_import delta_sync delta_export_dir delta_export_badges; do printf '%s=%.2fs ' $k "${srv[$k]}"; done))"
+echo "(full cycle: $(printf %.2f "$full_s") s; delta cycle: $(printf %.2f "$delta_s") s)"
 echo "(work folder: $work)"

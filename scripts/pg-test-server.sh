@@ -2,7 +2,7 @@
 # A throwaway PostgreSQL server for tests, from Debian's `postgresql` package.
 #
 # Usage:
-#   scripts/pg-test-server.sh start DIR [PORT] [--owner-pid PID] [--listen ADDR[,ADDR...]]
+#   scripts/pg-test-server.sh start DIR [PORT] [--owner-pid PID] [--listen ADDR[,ADDR...]] [--config FILE]
 #   scripts/pg-test-server.sh stop DIR [--discard]
 #   scripts/pg-test-server.sh restart DIR
 #
@@ -19,6 +19,8 @@
 # server when that process ends, so a crashed test leaves no server behind.
 # With --listen, the server also listens on those addresses (for test hosts
 # in network namespaces) and accepts the test role from their /24 networks.
+# With --config, the settings of FILE (postgresql.conf lines) are added after
+# the script's own (the benchmark's tuned server uses it).
 # stop: stops the server of DIR (fast shutdown: sessions end, a checkpoint
 # is written) and waits for it to end. With --discard, for a cluster about to
 # be deleted, it skips the checkpoint (immediate shutdown), which with fsync
@@ -29,7 +31,7 @@
 set -euo pipefail
 
 usage() {
-  echo "usage: $0 start DIR [PORT] [--owner-pid PID] [--listen ADDR[,ADDR...]] | stop DIR [--discard]" >&2
+  echo "usage: $0 start DIR [PORT] [--owner-pid PID] [--listen ADDR[,ADDR...]] [--config FILE] | stop DIR [--discard]" >&2
   exit 2
 }
 
@@ -110,8 +112,13 @@ port_in_use() {
 }
 
 start() {
-  local dir=$1 port=${2:-} owner_pid=${3:-} listen=${4:-}
+  local dir=$1 port=${2:-} owner_pid=${3:-} listen=${4:-} config=${5:-}
   local bindir
+  if [ -n "$config" ] && [ ! -r "$config" ]; then
+    echo "pg-test-server: cannot read the configuration file $config" >&2
+    exit 1
+  fi
+  [ -z "$config" ] || config=$(cd "$(dirname "$config")" && pwd)/$(basename "$config")
   bindir=$(find_bindir)
   [ -d "$dir" ] || { echo "pg-test-server: folder $dir does not exist" >&2; exit 1; }
   dir=$(cd "$dir" && pwd)
@@ -148,6 +155,7 @@ synchronous_commit = on
 max_connections = 40
 shared_buffers = 64MB
 EOF
+    [ -z "$config" ] || cat "$config" >>"$dir/data/postgresql.auto.conf"
     if as_server_user "$bindir/pg_ctl" start -w -t 60 -D "$dir/data" -l "$dir/server.log" >/dev/null 2>&1; then
       break
     fi
@@ -200,15 +208,16 @@ case "$1" in
   start)
     dir=$2
     shift 2
-    port="" owner="" listen=""
+    port="" owner="" listen="" config=""
     while [ $# -gt 0 ]; do
       case "$1" in
         --owner-pid) owner=${2:?}; shift 2 ;;
         --listen) listen=${2:?}; shift 2 ;;
+        --config) config=${2:?}; shift 2 ;;
         *) port=$1; shift ;;
       esac
     done
-    start "$dir" "$port" "$owner" "$listen"
+    start "$dir" "$port" "$owner" "$listen" "$config"
     ;;
   stop) stop "$2" "${3:-}" ;;
   restart) restart "$2" ;;

@@ -27,6 +27,16 @@ class Statement {
   virtual void BindNull(int index) = 0;
   // Runs the statement or fetches the next row: true while a row is available.
   virtual Result<bool> Step() = 0;
+  // Runs a statement whose rows and ChangedRows the caller will not read
+  // (most INSERT/UPDATE/DELETE). Inside a transaction a backend may send it
+  // without waiting for the server (PostgreSQL queues it in a pipeline): its
+  // error is then returned by a later call on this Db (the next Step, Exec,
+  // Commit, or Prepare of a new statement), the transaction fails as a
+  // whole, and nothing after the failed statement is applied. SQLite runs
+  // it at once. Reset the statement afterwards, as after Step. (PostgreSQL
+  // treats an insert that returns its generated id the same way: Step
+  // answers the id it reserved, and the insert's error comes later.)
+  virtual Status Send() { return Step().map([](bool) {}); }
   // Columns are 0-based; views stay valid until the next Step or Reset.
   virtual bool IsNull(int column) = 0;
   virtual int64_t ColumnInt(int column) = 0;

@@ -36,13 +36,14 @@ inline Result<bool> ReadExists(Statement& st) {
   return row;
 }
 
-// Runs a two-parameter statement once per id, as (id, other).
-inline Status StepEach(Statement& st, const std::vector<int64_t>& ids, int64_t other) {
+// Runs a two-parameter write once per id, as (id, other), without reading
+// its results (Statement::Send).
+inline Status SendEach(Statement& st, const std::vector<int64_t>& ids, int64_t other) {
   for (int64_t id : ids) {
     st.Reset();
     st.BindInt(1, id);
     st.BindInt(2, other);
-    IDSYNC_TRY(st.Step());
+    IDSYNC_TRY(st.Send());
   }
   st.Reset();
   return {};

@@ -364,7 +364,7 @@ Status Store::UpdateImported(const ImportedState& state) {
   st->BindInt(4, static_cast<int>(state.pending_import));
   BindDigest(*st, 5, state.digest);
   st->BindInt(6, state.id);
-  IDSYNC_TRY(st->Step());
+  IDSYNC_TRY(st->Send());
   st->Reset();
   return {};
 }
@@ -373,7 +373,7 @@ Status Store::SetImportDigest(int64_t id, std::string_view digest) {
   IDSYNC_ASSIGN(Statement * st, db_->Prepare("UPDATE cs_objects SET import_digest = ? WHERE id = ?"));
   BindDigest(*st, 1, digest);
   st->BindInt(2, id);
-  IDSYNC_TRY(st->Step());
+  IDSYNC_TRY(st->Send());
   st->Reset();
   return {};
 }
@@ -415,7 +415,7 @@ Status Store::SetPendingImport(int64_t id, PendingImport pending) {
                                              "WHERE id = ?"));
   st->BindInt(1, static_cast<int>(pending));
   st->BindInt(2, id);
-  IDSYNC_TRY(st->Step());
+  IDSYNC_TRY(st->Send());
   st->Reset();
   return {};
 }
@@ -428,7 +428,7 @@ Status Store::UpdateCsLink(const CsObject& o) {
   else st->BindNull(2);
   st->BindInt(3, static_cast<int>(o.pending_import));
   st->BindInt(4, o.id);
-  IDSYNC_TRY(st->Step());
+  IDSYNC_TRY(st->Send());
   st->Reset();
   return {};
 }
@@ -478,7 +478,7 @@ Status Store::UpdateCs(const CsObject& o) {
                              "import_digest = NULL WHERE id = ?"));
   BindCs(*st, o);
   st->BindInt(13, o.id);
-  IDSYNC_TRY(st->Step());
+  IDSYNC_TRY(st->Send());
   st->Reset();
   return {};
 }
@@ -489,7 +489,7 @@ Status Store::MarkPendingSync(const std::vector<int64_t>& cs_ids) {
   for (int64_t id : cs_ids) {
     st->Reset();
     st->BindInt(1, id);
-    IDSYNC_TRY(st->Step());
+    IDSYNC_TRY(st->Send());
   }
   st->Reset();
   return {};
@@ -499,7 +499,7 @@ Status Store::DeleteCs(int64_t id) {
   IDSYNC_TRY(ClearRefWaits(id));
   IDSYNC_ASSIGN(Statement * st, db_->Prepare("DELETE FROM cs_objects WHERE id = ?"));
   st->BindInt(1, id);
-  IDSYNC_TRY(st->Step());
+  IDSYNC_TRY(st->Send());
   st->Reset();
   return {};
 }

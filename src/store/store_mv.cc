@@ -62,7 +62,7 @@ Status Store::UpdateMv(const MvObject& o) {
   st->BindBlob(2, EncodeAttributes(o.attrs));
   st->BindBlob(3, EncodeContributors(o));
   st->BindInt(4, o.id);
-  IDSYNC_TRY(st->Step());
+  IDSYNC_TRY(st->Send());
   st->Reset();
   return {};
 }
@@ -72,11 +72,11 @@ Status Store::DeleteMv(int64_t id) {
   IDSYNC_TRY(SetMvRefs(id, {}));
   IDSYNC_ASSIGN(Statement * refs, db_->Prepare("DELETE FROM mv_refs WHERE to_id = ?"));
   refs->BindInt(1, id);
-  IDSYNC_TRY(refs->Step());
+  IDSYNC_TRY(refs->Send());
   refs->Reset();
   IDSYNC_ASSIGN(Statement * st, db_->Prepare("DELETE FROM mv_objects WHERE id = ?"));
   st->BindInt(1, id);
-  IDSYNC_TRY(st->Step());
+  IDSYNC_TRY(st->Send());
   st->Reset();
   return {};
 }
@@ -86,7 +86,7 @@ Status Store::SetMvKeys(int64_t mv_id, const std::vector<std::pair<std::string, 
   if (!is_new) {
     IDSYNC_ASSIGN(Statement * del, db_->Prepare("DELETE FROM mv_keys WHERE mv_id = ?"));
     del->BindInt(1, mv_id);
-    IDSYNC_TRY(del->Step());
+    IDSYNC_TRY(del->Send());
     del->Reset();
   }
   if (keys.empty()) return {};
@@ -97,7 +97,7 @@ Status Store::SetMvKeys(int64_t mv_id, const std::vector<std::pair<std::string, 
     ins->BindText(1, attr);
     ins->BindText(2, value);
     ins->BindInt(3, mv_id);
-    IDSYNC_TRY(ins->Step());
+    IDSYNC_TRY(ins->Send());
   }
   ins->Reset();
   return {};
@@ -115,17 +115,17 @@ Status Store::SetMvRefs(int64_t from_id, const std::vector<int64_t>& to_ids, boo
   }
   if (to_ids.empty()) return {};
   IDSYNC_ASSIGN(Statement * ins, db_->Prepare(kInsertRef));
-  return StepEach(*ins, to_ids, from_id);
+  return SendEach(*ins, to_ids, from_id);
 }
 
 Status Store::ChangeMvRefs(int64_t from_id, const std::vector<int64_t>& removed, const std::vector<int64_t>& added) {
   if (!removed.empty()) {
     IDSYNC_ASSIGN(Statement * del, db_->Prepare("DELETE FROM mv_refs WHERE to_id = ? AND from_id = ?"));
-    IDSYNC_TRY(StepEach(*del, removed, from_id));
+    IDSYNC_TRY(SendEach(*del, removed, from_id));
   }
   if (added.empty()) return {};
   IDSYNC_ASSIGN(Statement * ins, db_->Prepare(kInsertRef));
-  return StepEach(*ins, added, from_id);
+  return SendEach(*ins, added, from_id);
 }
 
 Result<std::vector<int64_t>> Store::ListMvReferrers(int64_t to_id) {
@@ -140,7 +140,7 @@ Status Store::AddRefWait(int64_t ma_id, std::string_view value, int64_t cs_id) {
   st->BindInt(1, ma_id);
   st->BindText(2, value);
   st->BindInt(3, cs_id);
-  IDSYNC_TRY(st->Step());
+  IDSYNC_TRY(st->Send());
   st->Reset();
   return {};
 }
@@ -164,7 +164,7 @@ Status Store::AddExportWait(int64_t ma_id, int64_t to_id, int64_t from_id) {
   st->BindInt(1, ma_id);
   st->BindInt(2, to_id);
   st->BindInt(3, from_id);
-  IDSYNC_TRY(st->Step());
+  IDSYNC_TRY(st->Send());
   st->Reset();
   return {};
 }
@@ -186,7 +186,7 @@ Result<bool> Store::HasExportWaits(int64_t ma_id) {
 Status Store::ClearRefWaits(int64_t cs_id) {
   IDSYNC_ASSIGN(Statement * st, db_->Prepare("DELETE FROM ref_waits WHERE cs_id = ?"));
   st->BindInt(1, cs_id);
-  IDSYNC_TRY(st->Step());
+  IDSYNC_TRY(st->Send());
   st->Reset();
   return {};
 }

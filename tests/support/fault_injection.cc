@@ -27,6 +27,10 @@ class KillingStatement final : public Statement {
     Tick();
     return inner_->Step();
   }
+  Status Send() override {
+    Tick();
+    return inner_->Send();
+  }
   bool IsNull(int c) override { return inner_->IsNull(c); }
   int64_t ColumnInt(int c) override { return inner_->ColumnInt(c); }
   std::string_view ColumnText(int c) override { return inner_->ColumnText(c); }

@@ -2,8 +2,10 @@
 
 #include <endian.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
+#include <optional>
 #include <unordered_map>
 #include <vector>
 
@@ -27,6 +29,14 @@ bool IsBinaryReadable(Oid t) {
 // Arbitrary but fixed: the key of the advisory lock migrations take ("idsync").
 constexpr int64_t kMigrationLockKey = 0x696473796e63;
 
+// Statements queued in the pipeline before their results are collected even
+// though nothing asked for them: bounds the memory of the queue and how far
+// behind an error is reported.
+constexpr int kMaxQueued = 1000;
+
+// The most ids reserved at once for one table (see PgDb::ReserveId).
+constexpr int64_t kMaxIdBlock = 1024;
+
 int64_t ParseInt(std::string_view s) {
   int64_t v = 0;
   std::from_chars(s.data(), s.data() + s.size(), v);
@@ -40,8 +50,11 @@ class PgDb;
 // binary form when every column has a type read here, else as text.
 class PgStatement final : public Statement {
  public:
-  PgStatement(PgDb& db, std::string name, std::string sql, int params)
-      : db_(db), name_(std::move(name)), sql_(std::move(sql)), values_(params), formats_(params), set_(params) {}
+  // `id_table`: for an insert rewritten by InsertGivingId, the table whose
+  // sequence gives its ids (the id is the last parameter).
+  PgStatement(PgDb& db, std::string name, std::string sql, int params, std::string id_table)
+      : db_(db), name_(std::move(name)), sql_(std::move(sql)), id_table_(std::move(id_table)), values_(params),
+        formats_(params), set_(params) {}
 
   // Prepares on the current connection (again after a reconnection).
   Status EnsurePrepared();
@@ -64,7 +77,8 @@ class PgStatement final : public Statement {
 
   Result<bool> Step() override {
     if (!result_ || done_) {
-      IDSYNC_TRY(Execute());
+      if (id_table_.empty()) IDSYNC_TRY(Execute());
+      else IDSYNC_TRY(InsertGivingId());
       row_ = 0;
     } else {
       ++row_;
@@ -122,6 +136,9 @@ class PgStatement final : public Statement {
     std::fill(set_.begin(), set_.end(), false);
   }
   int64_t ChangedRows() override;
+  // Inside a transaction the statement waits in the pipeline (see
+  // PgDb::Queue); outside one, success must mean committed, so it runs now.
+  Status Send() override;
 
  private:
   bool InRange(int i) const { return i >= 1 && i <= static_cast<int>(values_.size()); }
@@ -143,11 +160,15 @@ class PgStatement final : public Statement {
   void ClearScratch() {
     for (auto& s : scratch_) s.clear();
   }
+  void PointAtValues();
+  Status Queue();
   Status Execute();
+  Status InsertGivingId();
 
   PgDb& db_;
   const std::string name_;
   const std::string sql_;  // with $n placeholders
+  const std::string id_table_;
   uint64_t prepared_in_ = 0;  // the connection generation it was prepared in; 0: not yet
   bool binary_ = false;
   std::vector<std::string> values_;
@@ -172,15 +193,107 @@ class PgDb final : public Db {
 
   PGconn* conn() const { return conn_.get(); }
   uint64_t generation() const { return generation_; }
-  int64_t& changes() { return changes_; }
+  int64_t changes() const { return changes_; }
+
+  // Sends a statement whose result nobody reads into the pipeline (pipeline
+  // mode of libpq: no wait for the server); its outcome is collected with
+  // the next statement that is stepped, before Exec, Commit and Rollback,
+  // or once kMaxQueued statements wait.
+  Status Queue(const char* name, int n, const char* const* values, const int* lengths, const int* formats) {
+    if (PQpipelineStatus(conn()) == PQ_PIPELINE_OFF && !PQenterPipelineMode(conn()))
+      return tl::unexpected(ErrorOf(nullptr, "statement"));
+    if (!PQsendQueryPrepared(conn(), name, n, values, lengths, formats, 0)) {
+      // Nothing was queued; what is queued already ends with a sync.
+      Error e = ErrorOf(nullptr, "statement");
+      (void)Drain();
+      return tl::unexpected(e);
+    }
+    if (++queued_ >= kMaxQueued) return Drain();
+    return {};
+  }
+
+  // Runs a prepared statement and returns its result, whatever its status.
+  // With statements queued, it joins them in the pipeline (one round trip
+  // for all); the first error among them is returned instead.
+  Result<PgResultPtr> ExecPrepared(const char* name, int n, const char* const* values, const int* lengths,
+                                   const int* formats, int result_format) {
+    if (queued_ == 0) return PgResultPtr(PQexecPrepared(conn(), name, n, values, lengths, formats, result_format));
+    if (!PQsendQueryPrepared(conn(), name, n, values, lengths, formats, result_format)) {
+      Error e = ErrorOf(nullptr, "statement");
+      (void)Drain();
+      return tl::unexpected(e);
+    }
+    PgResultPtr last;
+    IDSYNC_TRY(Sync(&last));
+    return last;
+  }
+
+  // Collects the results of every queued statement and leaves pipeline
+  // mode: the first error among them, if any.
+  Status Drain() {
+    if (PQpipelineStatus(conn()) == PQ_PIPELINE_OFF) return {};
+    return Sync(nullptr);
+  }
+
+  // An id from `table`'s sequence for an insert that gives it. Inside a
+  // transaction ids are reserved in blocks that double up to kMaxIdBlock
+  // (one round trip per block); what a transaction leaves unused is never
+  // handed out (a gap in the ids, as a rolled back insert leaves too).
+  Result<int64_t> ReserveId(const std::string& table) {
+    IdReserve& r = reserves_[table];
+    if (r.next == r.ids.size()) {
+      IDSYNC_ASSIGN(Statement * st,
+                    Prepare("SELECT nextval(pg_get_serial_sequence(?, 'id')) FROM generate_series(1, ?)"));
+      const bool grow = InTransaction();
+      st->BindText(1, table);
+      st->BindInt(2, grow ? r.block : 1);
+      r.ids.clear();
+      r.next = 0;
+      while (true) {
+        IDSYNC_ASSIGN(bool row, st->Step());
+        if (!row) break;
+        r.ids.push_back(st->ColumnInt(0));
+      }
+      st->Reset();
+      if (r.ids.empty()) return Fail(ErrorCode::kDatabase, fmt::format("database {}: no id for {}", location_, table));
+      if (grow) r.block = std::min(r.block * 2, kMaxIdBlock);
+    }
+    return r.ids[r.next++];
+  }
+
+  // A result of one row whose column `id` (int8, binary) holds `id`.
+  PgResultPtr IdRow(int64_t id) const {
+    PgResultPtr r(PQmakeEmptyPGresult(conn(), PGRES_TUPLES_OK));
+    PGresAttDesc column{const_cast<char*>("id"), 0, 0, /*format=*/1, kInt8, 8, -1};
+    uint64_t big_endian = htobe64(static_cast<uint64_t>(id));
+    if (!r || !PQsetResultAttrs(r.get(), 1, &column) ||
+        !PQsetvalue(r.get(), 0, 0, reinterpret_cast<char*>(&big_endian), 8))
+      return nullptr;
+    return r;
+  }
+
+  void NoteChanges(const PGresult* r) {
+    std::string_view command = PQcmdStatus(const_cast<PGresult*>(r));
+    if (command.starts_with("INSERT") || command.starts_with("UPDATE") || command.starts_with("DELETE"))
+      changes_ = ParseInt(PQcmdTuples(const_cast<PGresult*>(r)));
+  }
 
   Result<Statement*> Prepare(std::string_view sql) override {
     auto it = cache_.find(sql);
     if (it == cache_.end()) {
       int params = 0;
-      std::string numbered = NumberPlaceholders(sql, &params);
+      auto given_id = InsertGivingId(sql);
+      if (given_id) {
+        // Only a table whose ids come from a sequence (an identity column).
+        IDSYNC_ASSIGN(Statement * has, Prepare("SELECT pg_get_serial_sequence(?, 'id') IS NOT NULL"));
+        has->BindText(1, given_id->table);
+        IDSYNC_ASSIGN(bool row, has->Step());
+        if (!row || !has->ColumnInt(0)) given_id.reset();
+        has->Reset();
+      }
+      std::string numbered = NumberPlaceholders(given_id ? given_id->sql : sql, &params);
       auto owned = std::make_unique<PgStatement>(*this, fmt::format("idsync_{}", cache_.size() + 1),
-                                                 std::move(numbered), params);
+                                                 std::move(numbered), params, given_id ? given_id->table : "");
       it = cache_.emplace(std::string(sql), std::move(owned)).first;
     }
     if (!InTransaction()) IDSYNC_TRY(EnsureConnected());
@@ -204,6 +317,10 @@ class PgDb final : public Db {
     return Run("BEGIN ISOLATION LEVEL READ COMMITTED", "begin");
   }
   Status Commit() override {
+    // A queued statement that failed fails the commit with its own error;
+    // the transaction is then rolled back by the caller.
+    reserves_.clear();
+    IDSYNC_TRY(Drain());
     PgResultPtr r(PQexec(conn(), "COMMIT"));
     if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) {
       Error e = PgError(conn(), r.get(), "commit", location_);
@@ -218,6 +335,8 @@ class PgDb final : public Db {
     return {};
   }
   void Rollback() override {
+    reserves_.clear();
+    (void)Drain();  // whatever failed is undone with the rest
     if (InTransaction()) PgResultPtr(PQexec(conn(), "ROLLBACK"));
   }
   bool InTransaction() const override {
@@ -248,6 +367,7 @@ class PgDb final : public Db {
 
  private:
   Status Run(const std::string& sql, std::string_view what) {
+    IDSYNC_TRY(Drain());
     PgResultPtr r(PQexec(conn(), sql.c_str()));
     auto status = PQresultStatus(r.get());
     if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) return tl::unexpected(ErrorOf(r.get(), what));
@@ -258,6 +378,7 @@ class PgDb final : public Db {
   // was cut). Statements are prepared again on first use.
   Status EnsureConnected() {
     if (PQstatus(conn()) == CONNECTION_OK) return {};
+    queued_ = 0;
     PQreset(conn());
     if (PQstatus(conn()) != CONNECTION_OK)
       return Fail(ErrorCode::kDatabase, fmt::format("connection to {} lost and not re-established: {}", location_,
@@ -269,8 +390,44 @@ class PgDb final : public Db {
   PgConnPtr conn_;
   std::string location_;
   DbOptions options_;
+  // Sends a sync after the queued statements (and `*last`'s, already sent
+  // when `last` is given) and reads every result up to it, then leaves
+  // pipeline mode. After a failure the server skips the rest up to the
+  // sync, so nothing after a failed statement is applied.
+  Status Sync(PgResultPtr* last) {
+    const int commands = queued_ + (last ? 1 : 0);
+    queued_ = 0;
+    // Fails only when the connection is gone (and PQreset ends the pipeline).
+    if (!PQpipelineSync(conn())) return tl::unexpected(ErrorOf(nullptr, "statement"));
+    std::optional<Error> failed;
+    for (int i = 0; i < commands; ++i) {
+      PgResultPtr r(PQgetResult(conn()));
+      if (!r) return tl::unexpected(failed.value_or(ErrorOf(nullptr, "statement")));  // connection lost
+      auto status = PQresultStatus(r.get());
+      if (status == PGRES_FATAL_ERROR) {
+        if (!failed) failed = ErrorOf(r.get(), "statement");
+      } else if (status != PGRES_PIPELINE_ABORTED) {  // skipped after a failure
+        if (status == PGRES_COMMAND_OK) NoteChanges(r.get());
+        if (last && i == commands - 1) *last = std::move(r);
+      }
+      while (PGresult* end = PQgetResult(conn())) PQclear(end);  // a command's results end with null
+    }
+    PgResultPtr sync(PQgetResult(conn()));
+    if (PQresultStatus(sync.get()) != PGRES_PIPELINE_SYNC && !failed) failed = ErrorOf(sync.get(), "statement");
+    if (!PQexitPipelineMode(conn()) && !failed) failed = ErrorOf(nullptr, "statement");
+    if (failed) return tl::unexpected(*failed);
+    return {};
+  }
+
   uint64_t generation_ = 1;
   int64_t changes_ = 0;  // rows changed by the last INSERT/UPDATE/DELETE
+  int queued_ = 0;       // statements in the pipeline whose results are not read yet
+  struct IdReserve {
+    std::vector<int64_t> ids;
+    size_t next = 0;
+    int64_t block = 1;
+  };
+  std::unordered_map<std::string, IdReserve> reserves_;  // per table, for this transaction
   struct SqlHash {
     using is_transparent = void;
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
@@ -280,6 +437,7 @@ class PgDb final : public Db {
 
 Status PgStatement::EnsurePrepared() {
   if (prepared_in_ == db_.generation()) return {};
+  IDSYNC_TRY(db_.Drain());  // preparing is not possible in pipeline mode
   PGconn* conn = db_.conn();
   PgResultPtr r(PQprepare(conn, name_.c_str(), sql_.c_str(), static_cast<int>(values_.size()), nullptr));
   if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) return tl::unexpected(db_.ErrorOf(r.get(), "prepare"));
@@ -291,9 +449,7 @@ Status PgStatement::EnsurePrepared() {
   return {};
 }
 
-Status PgStatement::Execute() {
-  result_.reset();
-  IDSYNC_TRY(EnsurePrepared());
+void PgStatement::PointAtValues() {
   const size_t n = values_.size();
   pointers_.resize(n);
   lengths_.resize(n);
@@ -301,14 +457,46 @@ Status PgStatement::Execute() {
     pointers_[i] = set_[i] ? values_[i].data() : nullptr;
     lengths_[i] = static_cast<int>(values_[i].size());
   }
-  PgResultPtr r(PQexecPrepared(db_.conn(), name_.c_str(), static_cast<int>(n), pointers_.data(), lengths_.data(),
-                               formats_.data(), binary_ ? 1 : 0));
+}
+
+Status PgStatement::Send() {
+  // An insert giving its id reserves it in Step, and is sent from there.
+  if (!id_table_.empty() || !db_.InTransaction() || prepared_in_ != db_.generation())
+    return Step().map([](bool) {});
+  done_ = true;
+  return Queue();
+}
+
+Status PgStatement::Queue() {
+  result_.reset();
+  PointAtValues();
+  return db_.Queue(name_.c_str(), static_cast<int>(values_.size()), pointers_.data(), lengths_.data(),
+                   formats_.data());
+}
+
+Status PgStatement::Execute() {
+  result_.reset();
+  IDSYNC_TRY(EnsurePrepared());
+  PointAtValues();
+  IDSYNC_ASSIGN(PgResultPtr r, db_.ExecPrepared(name_.c_str(), static_cast<int>(values_.size()), pointers_.data(),
+                                                lengths_.data(), formats_.data(), binary_ ? 1 : 0));
   auto status = PQresultStatus(r.get());
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) return tl::unexpected(db_.ErrorOf(r.get(), "statement"));
-  std::string_view command = PQcmdStatus(r.get());
-  if (command.starts_with("INSERT") || command.starts_with("UPDATE") || command.starts_with("DELETE"))
-    db_.changes() = ParseInt(PQcmdTuples(r.get()));
+  db_.NoteChanges(r.get());
   result_ = std::move(r);
+  return {};
+}
+
+// Reserves the id, sends the insert like Send (at once outside a
+// transaction) and answers the row RETURNING id would have given.
+Status PgStatement::InsertGivingId() {
+  IDSYNC_TRY(EnsurePrepared());
+  IDSYNC_ASSIGN(int64_t id, db_.ReserveId(id_table_));
+  BindInt(static_cast<int>(values_.size()), id);
+  if (db_.InTransaction()) IDSYNC_TRY(Queue());
+  else IDSYNC_TRY(Execute());
+  result_ = db_.IdRow(id);
+  if (!result_) return Fail(ErrorCode::kDatabase, "out of memory");
   return {};
 }
 

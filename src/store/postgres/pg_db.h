@@ -20,6 +20,17 @@
 // call with kDatabase ("connection to ... lost"); the next call outside a
 // transaction reconnects. `create_if_missing` does not create a database:
 // a missing one is kNotFound.
+//
+// Round trips: inside a transaction, statements run with Send wait in
+// libpq's pipeline and go to the server with the next statement that is
+// stepped (one round trip for all of them), before Exec, Commit and
+// Rollback, or every 1,000 statements; the first error among them is what
+// that call returns, and the server skips everything after it. An insert
+// that returns its generated id (`INSERT INTO t (...) VALUES (...)
+// RETURNING id` on a table with an identity column, nothing more) takes an
+// id reserved from the table's sequence, answers its row at once and is
+// sent the same way; ids a transaction reserved but did not use are
+// skipped.
 // Thread-safety: one PgDb per thread, like every Db.
 #pragma once
 

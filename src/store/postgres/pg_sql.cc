@@ -4,6 +4,7 @@
 
 #include <cctype>
 #include <cstring>
+#include <optional>
 #include <vector>
 
 namespace idsync {
@@ -120,6 +121,46 @@ std::string TranslateDdl(std::string_view sql) {
       out += t.text;
     }
   }
+  return out;
+}
+
+std::optional<GivenIdInsert> InsertGivingId(std::string_view sql) {
+  std::vector<Token> tokens = Lex(sql);
+  std::vector<size_t> at;  // the tokens that are not white space
+  for (size_t i = 0; i < tokens.size(); ++i)
+    if (tokens[i].kind != Kind::kSpace) at.push_back(i);
+  auto word = [&](size_t k, const char* w) { return k < at.size() && IsWord(tokens[at[k]], w); };
+  auto is_char = [&](size_t k, const char* c) {
+    return k < at.size() && tokens[at[k]].kind == Kind::kChar && tokens[at[k]].text == c;
+  };
+  // The position (in `at`) of the parenthesis that closes the one at k.
+  auto closing = [&](size_t k) -> std::optional<size_t> {
+    int depth = 0;
+    for (; k < at.size(); ++k) {
+      if (is_char(k, "(")) ++depth;
+      if (is_char(k, ")") && --depth == 0) return k;
+    }
+    return std::nullopt;
+  };
+  if (!word(0, "INSERT") || !word(1, "INTO") || at.size() < 3 || tokens[at[2]].kind != Kind::kWord ||
+      !is_char(3, "("))
+    return std::nullopt;
+  auto columns_end = closing(3);
+  if (!columns_end || !word(*columns_end + 1, "VALUES") || !is_char(*columns_end + 2, "(")) return std::nullopt;
+  for (size_t k = 4; k < *columns_end; ++k)
+    if (word(k, "id")) return std::nullopt;  // the id is given already
+  auto values_end = closing(*columns_end + 2);
+  if (!values_end || !word(*values_end + 1, "RETURNING") || !word(*values_end + 2, "id") ||
+      *values_end + 3 != at.size())
+    return std::nullopt;
+  GivenIdInsert out;
+  out.table = std::string(tokens[at[2]].text);
+  for (size_t i = 0; i < at[*values_end + 1]; ++i) {
+    if (i == at[*columns_end]) out.sql += ", id";
+    if (i == at[*values_end]) out.sql += ", ?";
+    out.sql += tokens[i].text;
+  }
+  while (!out.sql.empty() && std::isspace(static_cast<unsigned char>(out.sql.back()))) out.sql.pop_back();
   return out;
 }
 

@@ -1,7 +1,8 @@
 // store/postgres/pg_sql: rewrites the store's SQL text for PostgreSQL.
 //
 // The store writes one dialect for both backends (see store/db.h). Two
-// things differ on PostgreSQL and are rewritten here, outside string
+// things differ on PostgreSQL and are rewritten here (and inserts that
+// return their generated id, see InsertGivingId), outside string
 // literals, quoted identifiers and comments:
 //  - placeholders: `?` becomes `$1`, `$2`, ... in order;
 //  - DDL types (migrations only, through Db::Exec): SQLite's `INTEGER
@@ -15,6 +16,7 @@
 // Thread-safety: pure functions.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -25,5 +27,16 @@ std::string NumberPlaceholders(std::string_view sql, int* count);
 
 // `sql` (DDL written for SQLite) with its types translated as described above.
 std::string TranslateDdl(std::string_view sql);
+
+// An insert whose generated id the caller reads (`INSERT INTO t (c, ...)
+// VALUES (...) RETURNING id`, nothing else), rewritten to take the id as its
+// last parameter (`INSERT INTO t (c, ..., id) VALUES (..., ?)`), so that the
+// backend can reserve ids from the table's sequence and send the insert
+// without waiting for it. Nothing for any other statement.
+struct GivenIdInsert {
+  std::string table;
+  std::string sql;  // with `?` placeholders
+};
+std::optional<GivenIdInsert> InsertGivingId(std::string_view sql);
 
 }  // namespace idsync

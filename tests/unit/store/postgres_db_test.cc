@@ -9,14 +9,18 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <limits>
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
+
+#include <fmt/format.h>
 
 #include "store/postgres/pg_sql.h"
 #include "store/schema.h"
@@ -112,6 +116,18 @@ TEST(PgSqlTest, DdlTypesBecomeTheirPostgresEquivalents) {
             "s TEXT DEFAULT 'INTEGER BLOB', integers BIGINT)");
   EXPECT_EQ(TranslateDdl("CREATE TABLE c (id INTEGER PRIMARY KEY CHECK (id = 1), e INTEGER)"),
             "CREATE TABLE c (id BIGINT PRIMARY KEY CHECK (id = 1), e BIGINT)");
+}
+
+TEST(PgSqlTest, AnInsertReturningItsGeneratedIdIsRewrittenToTakeTheId) {
+  auto given = InsertGivingId("INSERT INTO mv_objects (object_type, attrs) VALUES (?, ?) RETURNING id");
+  ASSERT_TRUE(given);
+  EXPECT_EQ(given->table, "mv_objects");
+  EXPECT_EQ(given->sql, "INSERT INTO mv_objects (object_type, attrs, id) VALUES (?, ?, ?)");
+  for (const char* other : {"INSERT INTO t (k) VALUES (?) ON CONFLICT (k) DO NOTHING RETURNING id",
+                            "INSERT INTO t (k) VALUES (?) RETURNING k", "INSERT INTO t (id, k) VALUES (?, ?) RETURNING id",
+                            "INSERT INTO t (k) SELECT k FROM u RETURNING id", "UPDATE t SET k = ? RETURNING id",
+                            "INSERT INTO t (k) VALUES (?) RETURNING id, k"})
+    EXPECT_FALSE(InsertGivingId(other)) << other;
 }
 
 TEST_F(PostgresDbTest, ValuesRoundTripWithTheirTypes) {
@@ -346,6 +362,47 @@ TEST_F(PostgresFencingTest, AWriteThatWaitedForAnActivationSeesItsNewEpoch) {
   EXPECT_FALSE(old_->GetMeta("k")->has_value());
 }
 
+TEST_F(PostgresFencingTest, SentWritesOfTheOldPrimaryKeepTheFencingOrder) {
+  // The cluster row is read FOR SHARE before any write is sent, so the
+  // activation waits for a transaction whose writes wait in the pipeline,
+  // and a transaction begun after it writes nothing at all.
+  auto watcher = Open();
+  ASSERT_TRUE(watcher);
+  Latch in_flight, may_commit;
+  Status old_commit;
+  std::thread old_primary([&] {
+    auto began = old_->BeginWrite();
+    EXPECT_TRUE(began) << began.error().message;
+    EXPECT_TRUE(old_->SetMvKeys(1, {{"uid", "before"}}, /*is_new=*/true));
+    in_flight.Open();
+    may_commit.Wait();
+    old_commit = old_->Commit();
+  });
+  in_flight.Wait();
+  Result<int64_t> epoch = 0;
+  std::thread standby([&] {
+    auto store = OpenStore();
+    epoch = ActivateInOwnTransaction(*store, "beta", 1);
+  });
+  ASSERT_TRUE(Eventually([&] { return WaitingFor(*watcher, "UPDATE cluster") == 1; }))
+      << "the activation must wait for the old primary's transaction";
+  may_commit.Open();
+  old_primary.join();
+  standby.join();
+  ASSERT_TRUE(old_commit) << old_commit.error().message;
+  ASSERT_TRUE(epoch) << epoch.error().message;
+
+  auto later = old_->WithWrite([&]() -> Status {
+    IDSYNC_TRY(old_->SetMvKeys(2, {{"uid", "after"}}, /*is_new=*/true));
+    return old_->MarkPendingSync({1, 2, 3});
+  });
+  ASSERT_FALSE(later);
+  EXPECT_EQ(later.error().code, ErrorCode::kFenced) << later.error().message;
+  auto reader = OpenStore();
+  EXPECT_EQ(*reader->FindMvByKey("uid", "before"), std::vector<int64_t>{1});
+  EXPECT_TRUE(reader->FindMvByKey("uid", "after")->empty());
+}
+
 TEST_F(PostgresFencingTest, OfTwoRacingActivationsExactlyOneWins) {
   auto first = OpenStore(), second = OpenStore();
   ASSERT_TRUE(first && second);
@@ -475,6 +532,283 @@ TEST_F(PostgresDbTest, AFailedStatementUnderASavepointIsUndoneAndTheTransactionG
   EXPECT_EQ(store.GetMeta("a")->value_or(""), "1");
   EXPECT_EQ(store.GetMeta("b")->value_or(""), "2");
   EXPECT_TRUE(store.ListServers()->empty());
+}
+
+// Sent writes (Statement::Send) wait in libpq's pipeline inside a
+// transaction; their errors must still fail the transaction, clearly and as
+// a whole.
+class PostgresPipelineTest : public PostgresDbTest {
+ protected:
+  void SetUp() override {
+    PostgresDbTest::SetUp();
+    if (HasFatalFailure()) return;
+    db_ = Open();
+    ASSERT_TRUE(db_);
+    ASSERT_TRUE(db_->Exec("CREATE TABLE t (k TEXT PRIMARY KEY, n INTEGER)"));
+  }
+  Status Send(const std::string& k, int64_t n = 0) {
+    IDSYNC_ASSIGN(Statement * ins, db_->Prepare("INSERT INTO t (k, n) VALUES (?, ?)"));
+    ins->BindText(1, k);
+    ins->BindInt(2, n);
+    auto st = ins->Send();
+    ins->Reset();
+    return st;
+  }
+  // The rows of t as "k=n,...", read on a connection of its own.
+  std::string Committed() {
+    auto other = Open();
+    auto st = other->Prepare("SELECT k, n FROM t ORDER BY k");
+    std::string out;
+    while (*(*st)->Step())
+      out += fmt::format("{}{}={}", out.empty() ? "" : ",", (*st)->ColumnText(0), (*st)->ColumnInt(1));
+    return out;
+  }
+
+  std::unique_ptr<Db> db_;
+};
+
+TEST_F(PostgresPipelineTest, ASentWriteThatFailsIsReportedByTheNextStepAndNothingAfterItIsApplied) {
+  auto count = db_->Prepare("SELECT count(*) FROM t");  // prepared already, as the store's statements are
+  ASSERT_TRUE(count);
+  ASSERT_TRUE(db_->BeginWrite());
+  ASSERT_TRUE(Send("a"));
+  EXPECT_TRUE(Send("a")) << "the duplicate waits in the pipeline: its error comes with the next read";
+  EXPECT_TRUE(Send("b"));
+  count = db_->Prepare("SELECT count(*) FROM t");
+  ASSERT_TRUE(count);
+  auto row = (*count)->Step();
+  ASSERT_FALSE(row);
+  EXPECT_EQ(row.error().code, ErrorCode::kDatabase);
+  EXPECT_NE(row.error().message.find("database " + db_->Location() + ": statement failed: duplicate key"),
+            std::string::npos)
+      << row.error().message;
+  (*count)->Reset();
+  EXPECT_FALSE(db_->Commit()) << "the transaction failed as a whole";
+  db_->Rollback();
+  EXPECT_FALSE(db_->InTransaction());
+  EXPECT_EQ(Committed(), "");
+}
+
+TEST_F(PostgresPipelineTest, ASentWriteThatFailsFailsTheCommitWithItsOwnError) {
+  {
+    Transaction tx(*db_);
+    ASSERT_TRUE(db_->BeginWrite());
+    ASSERT_TRUE(Send("a"));
+    ASSERT_TRUE(Send("a"));
+    auto commit = tx.Commit();
+    ASSERT_FALSE(commit);
+    EXPECT_EQ(commit.error().code, ErrorCode::kDatabase);
+    EXPECT_NE(commit.error().message.find("duplicate key"), std::string::npos) << commit.error().message;
+  }
+  EXPECT_FALSE(db_->InTransaction());
+  EXPECT_EQ(Committed(), "");
+  ASSERT_TRUE(db_->BeginWrite()) << "the connection is usable again";
+  ASSERT_TRUE(Send("a", 1));
+  ASSERT_TRUE(db_->Commit());
+  EXPECT_EQ(Committed(), "a=1");
+}
+
+TEST_F(PostgresPipelineTest, ASentWriteThatWaitsForALockTooLongIsBusy) {
+  ASSERT_TRUE(Send("a", 1));
+  auto holder = Open();
+  DbOptions quick;
+  quick.busy_timeout_ms = 100;
+  auto waiter = Open(quick);
+  ASSERT_TRUE(holder && waiter);
+  ASSERT_TRUE(holder->BeginWrite());
+  ASSERT_TRUE(holder->Exec("UPDATE t SET n = 2"));
+  ASSERT_TRUE(waiter->BeginWrite());
+  auto upd = waiter->Prepare("UPDATE t SET n = ? WHERE k = 'a'");
+  ASSERT_TRUE(upd);
+  (*upd)->BindInt(1, 3);
+  ASSERT_TRUE((*upd)->Send());
+  (*upd)->Reset();
+  auto commit = waiter->Commit();
+  ASSERT_FALSE(commit);
+  EXPECT_EQ(commit.error().code, ErrorCode::kBusy) << commit.error().message;
+  EXPECT_NE(commit.error().message.find("locked by another process"), std::string::npos) << commit.error().message;
+  waiter->Rollback();
+  holder->Rollback();
+  EXPECT_EQ(Committed(), "a=1");
+}
+
+TEST_F(PostgresPipelineTest, SentWritesAndSteppedStatementsRunInTheirOrder) {
+  ASSERT_TRUE(db_->BeginWrite());
+  ASSERT_TRUE(Send("a", 1));
+  auto add = db_->Prepare("UPDATE t SET n = n + ? WHERE k = 'a'");
+  ASSERT_TRUE(add);
+  for (int i = 0; i < 3; ++i) {
+    (*add)->Reset();
+    (*add)->BindInt(1, 10);
+    ASSERT_TRUE((*add)->Send());
+  }
+  (*add)->Reset();
+  auto read = db_->Prepare("SELECT n FROM t WHERE k = 'a'");
+  ASSERT_TRUE(read && *(*read)->Step());
+  EXPECT_EQ((*read)->ColumnInt(0), 31);
+  (*read)->Reset();
+  auto upd = db_->Prepare("UPDATE t SET n = 0 WHERE n > ?");
+  (*upd)->BindInt(1, 0);
+  ASSERT_TRUE((*upd)->Step());
+  EXPECT_EQ((*upd)->ChangedRows(), 1) << "a stepped write reports its own changes";
+  (*upd)->Reset();
+  ASSERT_TRUE(db_->Commit());
+  EXPECT_EQ(Committed(), "a=0");
+}
+
+TEST_F(PostgresPipelineTest, ManySentWritesAreAllAppliedAndOneFailureAmongThemUndoesEveryOne) {
+  // More than one pipeline's worth: the queue is collected on the way.
+  ASSERT_TRUE(db_->BeginWrite());
+  for (int i = 0; i < 2500; ++i) ASSERT_TRUE(Send(fmt::format("k{:05}", i), i));
+  ASSERT_TRUE(db_->Commit());
+  const std::string before = Committed();
+  EXPECT_EQ(std::count(before.begin(), before.end(), '='), 2500);
+
+  ASSERT_TRUE(db_->BeginWrite());
+  Status failed;
+  for (int i = 2500; i < 5000 && failed; ++i) failed = Send(fmt::format("k{:05}", i == 3700 ? 7 : i), i);
+  if (failed) failed = db_->Commit();
+  ASSERT_FALSE(failed) << "the duplicate key fails the transaction";
+  EXPECT_NE(failed.error().message.find("duplicate key"), std::string::npos) << failed.error().message;
+  db_->Rollback();
+  EXPECT_EQ(Committed(), before) << "nothing of the failed transaction is kept";
+}
+
+TEST_F(PostgresPipelineTest, ASavepointReleaseReportsTheErrorsOfItsSentWrites) {
+  // The engine's per-object pattern: an object's failed write is reported
+  // before its savepoint is released, so it is undone with that object.
+  auto run = [&](const char* sql) -> Status {
+    IDSYNC_ASSIGN(Statement * st, db_->Prepare(sql));
+    auto done = st->Step();
+    st->Reset();
+    if (!done) return tl::unexpected(done.error());
+    return {};
+  };
+  ASSERT_TRUE(db_->BeginWrite());
+  ASSERT_TRUE(Send("a", 1));
+  ASSERT_TRUE(run("SAVEPOINT idsync_object"));
+  ASSERT_TRUE(Send("a", 2));
+  auto release = run("RELEASE SAVEPOINT idsync_object");
+  ASSERT_FALSE(release);
+  EXPECT_NE(release.error().message.find("duplicate key"), std::string::npos) << release.error().message;
+  ASSERT_TRUE(run("ROLLBACK TO SAVEPOINT idsync_object"));
+  ASSERT_TRUE(run("RELEASE SAVEPOINT idsync_object"));
+  ASSERT_TRUE(Send("b", 3));
+  ASSERT_TRUE(db_->Commit());
+  EXPECT_EQ(Committed(), "a=1,b=3");
+}
+
+TEST_F(PostgresPipelineTest, OutsideATransactionASentWriteIsCommittedWhenItReturns) {
+  ASSERT_TRUE(Send("a", 1));
+  EXPECT_EQ(Committed(), "a=1");
+  EXPECT_FALSE(Send("a", 2)) << "its error comes at once too";
+  EXPECT_EQ(Committed(), "a=1");
+}
+
+TEST_F(PostgresPipelineTest, AConnectionLostWithWritesInThePipelineFailsTheCommitAndTheNextTransactionReconnects) {
+  auto admin = server().OpenAdmin();
+  ASSERT_TRUE(admin) << admin.error().message;
+  auto pid = db_->Prepare("SELECT pg_backend_pid()");
+  ASSERT_TRUE(pid && *(*pid)->Step());
+  std::string backend(std::to_string((*pid)->ColumnInt(0)));
+  (*pid)->Reset();
+  ASSERT_TRUE(db_->BeginWrite());
+  ASSERT_TRUE(Send("a", 1));
+  ASSERT_TRUE((*admin)->Exec("SELECT pg_terminate_backend(" + backend + ", 10000)"));
+  ASSERT_TRUE(Send("b", 2)) << "queued: the loss shows at the commit";
+  auto commit = db_->Commit();
+  ASSERT_FALSE(commit);
+  EXPECT_EQ(commit.error().code, ErrorCode::kDatabase);
+  EXPECT_NE(commit.error().message.find("connection to " + db_->Location() + " lost"), std::string::npos)
+      << commit.error().message;
+  db_->Rollback();
+  EXPECT_EQ(Committed(), "");
+
+  ASSERT_TRUE(db_->BeginWrite()) << "the next transaction reconnects";
+  ASSERT_TRUE(Send("c", 3));
+  ASSERT_TRUE(db_->Commit());
+  EXPECT_EQ(Committed(), "c=3");
+}
+
+TEST_F(PostgresPipelineTest, InsertsReturningTheirIdGetReservedIdsAndAreSentWithoutWaiting) {
+  ASSERT_TRUE(db_->Exec("CREATE TABLE g (id INTEGER PRIMARY KEY, k TEXT NOT NULL UNIQUE)"));
+  auto ins = db_->Prepare("INSERT INTO g (k) VALUES (?) RETURNING id");
+  ASSERT_TRUE(ins) << ins.error().message;
+  auto insert = [&](const std::string& k) -> Result<int64_t> {
+    (*ins)->Reset();
+    (*ins)->BindText(1, k);
+    IDSYNC_ASSIGN(bool row, (*ins)->Step());
+    if (!row) return Fail(ErrorCode::kInternal, "no id");
+    int64_t id = (*ins)->ColumnInt(0);
+    (*ins)->Reset();
+    return id;
+  };
+  auto first = insert("outside");  // outside a transaction: written at once
+  ASSERT_TRUE(first) << first.error().message;
+  std::map<std::string, int64_t> given{{"outside", *first}};
+  ASSERT_TRUE(db_->BeginWrite());
+  for (int i = 0; i < 3000; ++i) {
+    auto id = insert(fmt::format("k{}", i));
+    ASSERT_TRUE(id) << id.error().message;
+    given[fmt::format("k{}", i)] = *id;
+  }
+  ASSERT_TRUE(db_->Commit());
+  auto other = Open();
+  auto st = other->Prepare("SELECT k, id FROM g");
+  std::map<std::string, int64_t> stored;
+  while (*(*st)->Step()) stored[std::string((*st)->ColumnText(0))] = (*st)->ColumnInt(1);
+  EXPECT_EQ(stored, given) << "each row holds the id its insert returned";
+  std::set<int64_t> distinct;
+  for (const auto& [k, id] : given) distinct.insert(id);
+  EXPECT_EQ(distinct.size(), given.size());
+}
+
+TEST_F(PostgresPipelineTest, AnInsertReturningItsIdThatFailsFailsTheTransactionAtTheNextCall) {
+  ASSERT_TRUE(db_->Exec("CREATE TABLE g (id INTEGER PRIMARY KEY, k TEXT NOT NULL UNIQUE)"));
+  auto ins = db_->Prepare("INSERT INTO g (k) VALUES (?) RETURNING id");
+  ASSERT_TRUE(ins);
+  ASSERT_TRUE(db_->BeginWrite());
+  for (const char* k : {"a", "a"}) {
+    (*ins)->Reset();
+    (*ins)->BindText(1, k);
+    auto row = (*ins)->Step();
+    ASSERT_TRUE(row && *row) << "the id is reserved; the duplicate shows later";
+  }
+  (*ins)->Reset();
+  auto commit = db_->Commit();
+  ASSERT_FALSE(commit);
+  EXPECT_NE(commit.error().message.find("duplicate key"), std::string::npos) << commit.error().message;
+  db_->Rollback();
+  auto count = db_->Prepare("SELECT count(*) FROM g");
+  ASSERT_TRUE(*(*count)->Step());
+  EXPECT_EQ((*count)->ColumnInt(0), 0);
+}
+
+TEST_F(PostgresPipelineTest, AnInsertReturningItsIdMayBeSentWithoutReadingTheId) {
+  ASSERT_TRUE(db_->Exec("CREATE TABLE g (id INTEGER PRIMARY KEY, k TEXT NOT NULL UNIQUE)"));
+  auto ins = db_->Prepare("INSERT INTO g (k) VALUES (?) RETURNING id");
+  ASSERT_TRUE(ins);
+  ASSERT_TRUE(db_->BeginWrite());
+  (*ins)->BindText(1, "a");
+  ASSERT_TRUE((*ins)->Send());
+  (*ins)->Reset();
+  ASSERT_TRUE(db_->Commit());
+  auto read = db_->Prepare("SELECT count(*) FROM g WHERE k = 'a' AND id IS NOT NULL");
+  ASSERT_TRUE(*(*read)->Step());
+  EXPECT_EQ((*read)->ColumnInt(0), 1);
+}
+
+TEST_F(PostgresPipelineTest, AnInsertReturningAnIdThatNoSequenceGivesRunsAsWritten) {
+  ASSERT_TRUE(db_->Exec("CREATE TABLE h (id BIGINT DEFAULT 41 + 1, k TEXT)"));
+  ASSERT_TRUE(db_->BeginWrite());
+  auto ins = db_->Prepare("INSERT INTO h (k) VALUES (?) RETURNING id");
+  ASSERT_TRUE(ins) << ins.error().message;
+  (*ins)->BindText(1, "a");
+  auto row = (*ins)->Step();
+  ASSERT_TRUE(row && *row);
+  EXPECT_EQ((*ins)->ColumnInt(0), 42);
+  (*ins)->Reset();
+  ASSERT_TRUE(db_->Commit());
 }
 
 TEST_F(PostgresDbTest, ALostConnectionIsReportedAndTheNextCallReconnects) {
