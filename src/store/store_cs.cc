@@ -154,13 +154,6 @@ Status ConfirmWhere(Db& db, const std::string& where, const std::vector<int64_t>
     IDSYNC_TRY(del->Step());
     del->Reset();
   }
-  // A confirmed export changes what an import compares with: the digest of
-  // the record the object was staged from no longer describes it.
-  IDSYNC_ASSIGN(Statement * stale, db.Prepare("UPDATE cs_objects SET import_digest = NULL WHERE " + where +
-                                              " AND import_digest IS NOT NULL"));
-  bind_where(stale, 1);
-  IDSYNC_TRY(stale->Step());
-  stale->Reset();
   // The exported state becomes the known state; a DN-anchored object's
   // anchor follows its new DN. DN and anchor are written only where they
   // change: writing them re-inserts the object into their indexes.
@@ -177,9 +170,11 @@ Status ConfirmWhere(Db& db, const std::string& where, const std::vector<int64_t>
   bind_where(rename, i);
   IDSYNC_TRY(rename->Step());
   rename->Reset();
+  // A confirmed export also changes what an import compares with: the digest
+  // of the record the object was staged from no longer describes it.
   IDSYNC_ASSIGN(Statement * upd, db.Prepare(
       "UPDATE cs_objects SET attrs = COALESCE(export_attrs, ?), export_attrs = NULL, export_dn = NULL, "
-      "pending_export = 0, export_batch = NULL WHERE " + where));
+      "pending_export = 0, export_batch = NULL, import_digest = NULL WHERE " + where));
   upd->BindBlob(1, EncodeAttributes({}));
   bind_where(upd, 2);
   IDSYNC_TRY(upd->Step());
