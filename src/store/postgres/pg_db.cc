@@ -387,9 +387,6 @@ class PgDb final : public Db {
     return ApplySessionSettings(conn(), options_, location_);
   }
 
-  PgConnPtr conn_;
-  std::string location_;
-  DbOptions options_;
   // Sends a sync after the queued statements (and `*last`'s, already sent
   // when `last` is given) and reads every result up to it, then leaves
   // pipeline mode. After a failure the server skips the rest up to the
@@ -419,6 +416,9 @@ class PgDb final : public Db {
     return {};
   }
 
+  PgConnPtr conn_;
+  std::string location_;
+  DbOptions options_;
   uint64_t generation_ = 1;
   int64_t changes_ = 0;  // rows changed by the last INSERT/UPDATE/DELETE
   int queued_ = 0;       // statements in the pipeline whose results are not read yet
