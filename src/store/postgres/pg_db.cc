@@ -38,6 +38,10 @@ constexpr int kMaxQueued = 1000;
 // The most ids reserved at once for one table (see PgDb::ReserveId).
 constexpr int64_t kMaxIdBlock = 1024;
 
+// Statements with at least this many parameters are planned for each
+// execution (see PgStatement::planned_each_time_).
+constexpr int kPlannedEachTimeParams = 32;
+
 // The most rows of parameters sent as one coalesced statement (see
 // PgDb::Hold).
 constexpr size_t kMaxHeldRows = 1000;
@@ -78,7 +82,8 @@ class PgStatement final : public Statement {
   // `source`: the statement with `?` placeholders, for its coalesced form.
   PgStatement(PgDb& db, std::string name, std::string sql, std::string source, int params, std::string id_table)
       : db_(db), name_(std::move(name)), sql_(std::move(sql)), source_(std::move(source)),
-        id_table_(std::move(id_table)), values_(params), formats_(params), set_(params) {}
+        id_table_(std::move(id_table)), planned_each_time_(params >= kPlannedEachTimeParams), values_(params),
+        formats_(params), set_(params) {}
 
   // Prepares on the current connection (again after a reconnection).
   Status EnsurePrepared();
@@ -208,6 +213,13 @@ class PgStatement final : public Statement {
   const std::string source_;  // with ? placeholders
   const std::string id_table_;
   bool coalesce_ = false;
+  // A query that looks many keys up at once (an IN list of the store's
+  // lookup chunks) is planned for each execution, for the table as it is
+  // then. A plan cached while the table was small (the first batches of
+  // an import into an empty table) scans the whole table for every chunk
+  // and stays when the table has grown; planning costs a small part of
+  // what a chunk's lookups cost.
+  const bool planned_each_time_ = false;
   std::string rows_name_;
   int key_ = 0;
   std::vector<Oid> param_types_;
@@ -257,11 +269,18 @@ class PgDb final : public Db {
   // Runs a prepared statement and returns its result, whatever its status.
   // With statements queued, it joins them in the pipeline (one round trip
   // for all); the first error among them is returned instead.
-  Result<PgResultPtr> ExecPrepared(const char* name, int n, const char* const* values, const int* lengths,
-                                   const int* formats, int result_format) {
+  // With `sql`, that text is planned for this execution alone (see
+  // PgStatement::planned_each_time_) instead of running the statement
+  // prepared as `name`.
+  Result<PgResultPtr> ExecPrepared(const char* name, const char* sql, int n, const char* const* values,
+                                   const int* lengths, const int* formats, int result_format) {
     IDSYNC_TRY(FlushHeld());
-    if (queued_ == 0) return PgResultPtr(PQexecPrepared(conn(), name, n, values, lengths, formats, result_format));
-    if (!PQsendQueryPrepared(conn(), name, n, values, lengths, formats, result_format)) {
+    if (queued_ == 0) {
+      if (sql) return PgResultPtr(PQexecParams(conn(), sql, n, nullptr, values, lengths, formats, result_format));
+      return PgResultPtr(PQexecPrepared(conn(), name, n, values, lengths, formats, result_format));
+    }
+    if (sql ? !PQsendQueryParams(conn(), sql, n, nullptr, values, lengths, formats, result_format)
+            : !PQsendQueryPrepared(conn(), name, n, values, lengths, formats, result_format)) {
       Error e = ErrorOf(nullptr, "statement");
       (void)Drain();
       return tl::unexpected(e);
@@ -581,7 +600,8 @@ Status PgStatement::Execute() {
   result_.reset();
   IDSYNC_TRY(EnsurePrepared());
   PointAtValues();
-  IDSYNC_ASSIGN(PgResultPtr r, db_.ExecPrepared(name_.c_str(), static_cast<int>(values_.size()), pointers_.data(),
+  IDSYNC_ASSIGN(PgResultPtr r, db_.ExecPrepared(name_.c_str(), planned_each_time_ ? sql_.c_str() : nullptr,
+                                                static_cast<int>(values_.size()), pointers_.data(),
                                                 lengths_.data(), formats_.data(), binary_ ? 1 : 0));
   auto status = PQresultStatus(r.get());
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) return tl::unexpected(db_.ErrorOf(r.get(), "statement"));
