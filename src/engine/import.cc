@@ -124,7 +124,9 @@ class StagingSink final : public ImportSink {
   Status Flush() {
     if (batch_.empty()) return {};
     auto stage_batch = [&]() -> Status {
+      IDSYNC_TRY(ReadStates());
       for (auto& q : batch_) IDSYNC_TRY(q.unchanged_id ? StageUnchanged(q.unchanged_id, q.record) : Stage(q.record));
+      states_.clear();
       return {};
     };
     // A batch of unchanged records writes nothing: no transaction.
@@ -150,6 +152,49 @@ class StagingSink final : public ImportSink {
                                               r.object_type, ctx_.ma.name)));
     }
     return t;
+  }
+
+  // The staged states of the batch's records, read in a few statements
+  // instead of one per record (on PostgreSQL one round trip each), when
+  // every record to stage has the object's whole state: then only the
+  // batch's own writes change them, and StageFull reads again an anchor
+  // that repeats (see TakeState). Change records may rename objects, so a
+  // batch with any is staged as before, one lookup per record.
+  Status ReadStates() {
+    states_.clear();
+    std::vector<std::string> anchors;
+    for (const auto& q : batch_) {
+      if (q.unchanged_id) continue;
+      const ImportRecord& r = q.record;
+      if (r.kind != ImportRecord::Kind::kFull) return {};
+      // As Stage finds it; a record without one is reported there.
+      const MaObjectType* type = r.object_type.empty() && ctx_.ma.object_types.size() == 1
+                                     ? &ctx_.ma.object_types[0]
+                                     : ctx_.FindType(r.object_type);
+      if (!type) continue;
+      std::string anchor = EqualsIgnoreCase(type->anchor, "dn") ? r.dn : std::string(FirstValue(r.attrs, type->anchor));
+      if (!anchor.empty()) anchors.push_back(std::move(anchor));
+    }
+    if (anchors.empty()) return {};
+    IDSYNC_ASSIGN(auto found, ctx_.store.FindImportedStates(ctx_.ma_id, anchors));
+    states_.reserve(anchors.size());
+    for (auto& anchor : anchors) {
+      auto it = found.find(anchor);
+      if (it == found.end()) states_.try_emplace(std::move(anchor), std::nullopt);
+      else states_.try_emplace(std::move(anchor), std::move(it->second));
+    }
+    return {};
+  }
+
+  // The staged state of `anchor`: read by ReadStates for its first record
+  // in the batch, from the store for any later one (which must see what the
+  // first one staged).
+  Result<std::optional<Store::ImportedState>> TakeState(const std::string& anchor) {
+    auto it = states_.find(anchor);
+    if (it == states_.end()) return ctx_.store.FindImportedState(ctx_.ma_id, anchor);
+    std::optional<Store::ImportedState> state = std::move(it->second);
+    states_.erase(it);
+    return state;
   }
 
   Status Stage(ImportRecord& r) {
@@ -210,7 +255,7 @@ class StagingSink final : public ImportSink {
   // lookup and no decoding. The record's digest is stored with the state.
   Status StageFull(ImportRecord& r, const MaObjectType& type, const std::string& anchor) {
     Normalize(r.attrs);
-    IDSYNC_ASSIGN(auto existing, ctx_.store.FindImportedState(ctx_.ma_id, anchor));
+    IDSYNC_ASSIGN(auto existing, TakeState(anchor));
     std::string dn = r.dn.empty() ? anchor : r.dn;
     std::string_view digest = r.digest ? DigestBytes(*r.digest) : std::string_view();
     if (!existing) {
@@ -278,6 +323,7 @@ class StagingSink final : public ImportSink {
   std::vector<Queued> batch_;
   std::unordered_set<int64_t> seen_;
   std::unordered_map<RecordDigest, int64_t, DigestHash> digests_;  // id 0: ambiguous
+  std::unordered_map<std::string, std::optional<Store::ImportedState>> states_;  // see ReadStates
 };
 
 // Records read before the connector stopped (error limit, unreadable rest)

@@ -17,6 +17,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "core/attributes.h"
@@ -188,6 +189,11 @@ class Store {
     PendingImport pending_import = PendingImport::kNone;
   };
   Result<std::optional<ImportedState>> FindImportedState(int64_t ma_id, std::string_view anchor);
+  // The imported states of the objects of an MA with these anchors, by
+  // anchor (absent anchors have no entry): FindImportedState for many
+  // anchors in a few statements.
+  Result<std::unordered_map<std::string, ImportedState>> FindImportedStates(int64_t ma_id,
+                                                                           const std::vector<std::string>& anchors);
   // Stages a changed import, with its digest (empty: none). REQUIRES: write txn.
   Status UpdateImported(const ImportedState& state);
   // Records the digest of the source record an unchanged object matches.

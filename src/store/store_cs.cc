@@ -350,6 +350,27 @@ Result<std::optional<Store::ImportedState>> Store::FindImportedState(int64_t ma_
   return state;
 }
 
+Result<std::unordered_map<std::string, Store::ImportedState>> Store::FindImportedStates(
+    int64_t ma_id, const std::vector<std::string>& anchors) {
+  std::unordered_map<std::string, ImportedState> found;
+  if (anchors.empty()) return found;
+  found.reserve(anchors.size());
+  IDSYNC_ASSIGN(Statement * st, db_->Prepare("SELECT anchor, id, dn, object_type, attrs, import_digest, "
+                                             "pending_import FROM cs_objects WHERE ma_id = ? AND anchor IN (" +
+                                             LookupList() + ")"));
+  IDSYNC_TRY(LookupChunks(
+      *st, anchors, [&](Statement& s) { s.BindInt(1, ma_id); }, 2,
+      [](Statement& s, int i, const std::string& a) { s.BindText(i, a); },
+      [&](Statement& s) {
+        found.try_emplace(std::string(s.ColumnText(0)),
+                          ImportedState{s.ColumnInt(1), std::string(s.ColumnText(2)), std::string(s.ColumnText(3)),
+                                        std::string(s.ColumnBlob(4)),
+                                        std::string(s.IsNull(5) ? "" : s.ColumnBlob(5)),
+                                        static_cast<PendingImport>(s.ColumnInt(6))});
+      }));
+  return found;
+}
+
 Status Store::UpdateImported(const ImportedState& state) {
   IDSYNC_ASSIGN(Statement * st, db_->Prepare("UPDATE cs_objects SET dn = ?, object_type = ?, attrs = ?, "
                                              "pending_import = ?, import_digest = ? WHERE id = ?"));

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <optional>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <fmt/format.h>
@@ -37,6 +38,32 @@ constexpr int kMaxQueued = 1000;
 // The most ids reserved at once for one table (see PgDb::ReserveId).
 constexpr int64_t kMaxIdBlock = 1024;
 
+// Statements with at least this many parameters are planned for each
+// execution (see PgStatement::planned_each_time_).
+constexpr int kPlannedEachTimeParams = 32;
+
+// The most rows of parameters sent as one coalesced statement (see
+// PgDb::Hold).
+constexpr size_t kMaxHeldRows = 1000;
+
+// The array type of each parameter type a coalesced statement can take
+// (0: none), and the size of its binary form (0: as long as the value).
+Oid ArrayOf(Oid t) {
+  switch (t) {
+    case kInt8: return 1016;
+    case kInt4: return 1007;
+    case kInt2: return 1005;
+    case kText: return 1009;
+    case kVarchar: return 1015;
+    case kBytea: return 1001;
+    default: return 0;
+  }
+}
+
+void PutBigEndian(std::string& out, uint64_t v, int bytes) {
+  for (int i = bytes - 1; i >= 0; --i) out += static_cast<char>((v >> (8 * i)) & 0xff);
+}
+
 int64_t ParseInt(std::string_view s) {
   int64_t v = 0;
   std::from_chars(s.data(), s.data() + s.size(), v);
@@ -52,8 +79,10 @@ class PgStatement final : public Statement {
  public:
   // `id_table`: for an insert rewritten by InsertGivingId, the table whose
   // sequence gives its ids (the id is the last parameter).
-  PgStatement(PgDb& db, std::string name, std::string sql, int params, std::string id_table)
-      : db_(db), name_(std::move(name)), sql_(std::move(sql)), id_table_(std::move(id_table)), values_(params),
+  // `source`: the statement with `?` placeholders, for its coalesced form.
+  PgStatement(PgDb& db, std::string name, std::string sql, std::string source, int params, std::string id_table)
+      : db_(db), name_(std::move(name)), sql_(std::move(sql)), source_(std::move(source)),
+        id_table_(std::move(id_table)), planned_each_time_(params >= kPlannedEachTimeParams), values_(params),
         formats_(params), set_(params) {}
 
   // Prepares on the current connection (again after a reconnection).
@@ -140,6 +169,19 @@ class PgStatement final : public Statement {
   // PgDb::Queue); outside one, success must mean committed, so it runs now.
   Status Send() override;
 
+  // Coalescing (see PgDb::Hold): whether sent executions may be joined into
+  // one of the coalesced form, named rows_name(); the parameter whose
+  // values must differ within one (1-based; 0: none).
+  bool coalesces() const { return coalesce_; }
+  const std::string& name() const { return name_; }
+  const std::string& rows_name() const { return rows_name_; }
+  int key() const { return key_; }
+  int params() const { return static_cast<int>(values_.size()); }
+  Oid param_type(int i) const { return param_types_[i]; }
+  const std::string& value(int i) const { return values_[i]; }
+  bool is_set(int i) const { return set_[i]; }
+  int format(int i) const { return formats_[i]; }
+
  private:
   bool InRange(int i) const { return i >= 1 && i <= static_cast<int>(values_.size()); }
   void Set(int i, std::string_view v, int format) {
@@ -168,7 +210,19 @@ class PgStatement final : public Statement {
   PgDb& db_;
   const std::string name_;
   const std::string sql_;  // with $n placeholders
+  const std::string source_;  // with ? placeholders
   const std::string id_table_;
+  bool coalesce_ = false;
+  // A query that looks many keys up at once (an IN list of the store's
+  // lookup chunks) is planned for each execution, for the table as it is
+  // then. A plan cached while the table was small (the first batches of
+  // an import into an empty table) scans the whole table for every chunk
+  // and stays when the table has grown; planning costs a small part of
+  // what a chunk's lookups cost.
+  const bool planned_each_time_ = false;
+  std::string rows_name_;
+  int key_ = 0;
+  std::vector<Oid> param_types_;
   uint64_t prepared_in_ = 0;  // the connection generation it was prepared in; 0: not yet
   bool binary_ = false;
   std::vector<std::string> values_;
@@ -215,10 +269,18 @@ class PgDb final : public Db {
   // Runs a prepared statement and returns its result, whatever its status.
   // With statements queued, it joins them in the pipeline (one round trip
   // for all); the first error among them is returned instead.
-  Result<PgResultPtr> ExecPrepared(const char* name, int n, const char* const* values, const int* lengths,
-                                   const int* formats, int result_format) {
-    if (queued_ == 0) return PgResultPtr(PQexecPrepared(conn(), name, n, values, lengths, formats, result_format));
-    if (!PQsendQueryPrepared(conn(), name, n, values, lengths, formats, result_format)) {
+  // With `sql`, that text is planned for this execution alone (see
+  // PgStatement::planned_each_time_) instead of running the statement
+  // prepared as `name`.
+  Result<PgResultPtr> ExecPrepared(const char* name, const char* sql, int n, const char* const* values,
+                                   const int* lengths, const int* formats, int result_format) {
+    IDSYNC_TRY(FlushHeld());
+    if (queued_ == 0) {
+      if (sql) return PgResultPtr(PQexecParams(conn(), sql, n, nullptr, values, lengths, formats, result_format));
+      return PgResultPtr(PQexecPrepared(conn(), name, n, values, lengths, formats, result_format));
+    }
+    if (sql ? !PQsendQueryParams(conn(), sql, n, nullptr, values, lengths, formats, result_format)
+            : !PQsendQueryPrepared(conn(), name, n, values, lengths, formats, result_format)) {
       Error e = ErrorOf(nullptr, "statement");
       (void)Drain();
       return tl::unexpected(e);
@@ -231,9 +293,27 @@ class PgDb final : public Db {
   // Collects the results of every queued statement and leaves pipeline
   // mode: the first error among them, if any.
   Status Drain() {
+    IDSYNC_TRY(FlushHeld());
     if (PQpipelineStatus(conn()) == PQ_PIPELINE_OFF) return {};
     return Sync(nullptr);
   }
+
+  // Holds a sent execution of a statement that coalesces instead of
+  // queueing it: consecutive executions of one statement are sent as one
+  // execution of its coalesced form (pg_sql.h: Coalesced), one parameter
+  // array per parameter, when another statement is sent or run, before
+  // Exec, Commit and Rollback, or once kMaxHeldRows wait. The server then
+  // starts, plans and ends one statement instead of one per row, and the
+  // table's indexes are opened once. A single held execution is sent as
+  // it is. An execution whose values the arrays cannot carry exactly (see
+  // Fits) is sent on its own; one that repeats the key of an update held
+  // already first sends what is held.
+  Status Hold(PgStatement& st);
+  // Whether the arrays of a coalesced execution can carry the parameters
+  // of `st`'s current execution exactly (see ArrayElement).
+  bool Fits(const PgStatement& st) const;
+  // Sends the held executions (see Hold) into the pipeline.
+  Status FlushHeld();
 
   // An id from `table`'s sequence for an insert that gives it. Inside a
   // transaction ids are reserved in blocks that double up to kMaxIdBlock
@@ -242,8 +322,10 @@ class PgDb final : public Db {
   Result<int64_t> ReserveId(const std::string& table) {
     IdReserve& r = reserves_[table];
     if (r.next == r.ids.size()) {
-      IDSYNC_ASSIGN(Statement * st,
-                    Prepare("SELECT nextval(pg_get_serial_sequence(?, 'id')) FROM generate_series(1, ?)"));
+      // The sequence is looked up once, not once per id (which costs the
+      // server five times what nextval does).
+      IDSYNC_ASSIGN(Statement * st, Prepare("WITH s AS MATERIALIZED (SELECT pg_get_serial_sequence(?, 'id')::regclass "
+                                            "AS seq) SELECT nextval(seq) FROM s, generate_series(1, ?)"));
       const bool grow = InTransaction();
       st->BindText(1, table);
       st->BindInt(2, grow ? r.block : 1);
@@ -293,7 +375,8 @@ class PgDb final : public Db {
       }
       std::string numbered = NumberPlaceholders(given_id ? given_id->sql : sql, &params);
       auto owned = std::make_unique<PgStatement>(*this, fmt::format("idsync_{}", cache_.size() + 1),
-                                                 std::move(numbered), params, given_id ? given_id->table : "");
+                                                 std::move(numbered), std::string(given_id ? given_id->sql : sql),
+                                                 params, given_id ? given_id->table : "");
       it = cache_.emplace(std::string(sql), std::move(owned)).first;
     }
     if (!InTransaction()) IDSYNC_TRY(EnsureConnected());
@@ -336,6 +419,7 @@ class PgDb final : public Db {
   }
   void Rollback() override {
     reserves_.clear();
+    DiscardHeld();  // never sent: nothing to undo
     (void)Drain();  // whatever failed is undone with the rest
     if (InTransaction()) PgResultPtr(PQexec(conn(), "ROLLBACK"));
   }
@@ -379,6 +463,7 @@ class PgDb final : public Db {
   Status EnsureConnected() {
     if (PQstatus(conn()) == CONNECTION_OK) return {};
     queued_ = 0;
+    DiscardHeld();
     PQreset(conn());
     if (PQstatus(conn()) != CONNECTION_OK)
       return Fail(ErrorCode::kDatabase, fmt::format("connection to {} lost and not re-established: {}", location_,
@@ -428,6 +513,21 @@ class PgDb final : public Db {
     int64_t block = 1;
   };
   std::unordered_map<std::string, IdReserve> reserves_;  // per table, for this transaction
+  // The executions Hold keeps: their statement, and each one's parameters.
+  struct HeldRow {
+    std::vector<std::string> values;
+    std::vector<char> set;
+    std::vector<int> formats;
+  };
+  void DiscardHeld() {
+    held_ = nullptr;
+    held_count_ = 0;
+    held_keys_.clear();
+  }
+  PgStatement* held_ = nullptr;
+  std::vector<HeldRow> held_rows_;  // the first held_count_ are held; the rest keep their memory
+  size_t held_count_ = 0;
+  std::unordered_set<std::string> held_keys_;  // an update's key values held, in their binary form
   struct SqlHash {
     using is_transparent = void;
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
@@ -445,6 +545,26 @@ Status PgStatement::EnsurePrepared() {
   if (PQresultStatus(desc.get()) != PGRES_COMMAND_OK) return tl::unexpected(db_.ErrorOf(desc.get(), "prepare"));
   binary_ = true;
   for (int c = 0; c < PQnfields(desc.get()); ++c) binary_ = binary_ && IsBinaryReadable(PQftype(desc.get(), c));
+  // The coalesced form, when the statement has one and the arrays can carry
+  // every parameter's type; without it (or if the server refuses it) every
+  // execution is sent on its own.
+  coalesce_ = false;
+  param_types_.assign(values_.size(), 0);
+  std::vector<Oid> arrays(values_.size());
+  bool arrays_known = PQnparams(desc.get()) == static_cast<int>(values_.size());
+  for (size_t i = 0; arrays_known && i < values_.size(); ++i) {
+    param_types_[i] = PQparamtype(desc.get(), static_cast<int>(i));
+    arrays[i] = ArrayOf(param_types_[i]);
+    arrays_known = arrays[i] != 0;
+  }
+  auto form = arrays_known ? Coalesced(source_) : std::nullopt;
+  if (form) {
+    rows_name_ = name_ + "_rows";
+    PgResultPtr rows(PQprepare(conn, rows_name_.c_str(), form->sql.c_str(), static_cast<int>(arrays.size()),
+                               arrays.data()));
+    coalesce_ = PQresultStatus(rows.get()) == PGRES_COMMAND_OK;
+    key_ = form->key;
+  }
   prepared_in_ = db_.generation();
   return {};
 }
@@ -469,6 +589,8 @@ Status PgStatement::Send() {
 
 Status PgStatement::Queue() {
   result_.reset();
+  if (coalesce_ && db_.Fits(*this)) return db_.Hold(*this);
+  IDSYNC_TRY(db_.FlushHeld());
   PointAtValues();
   return db_.Queue(name_.c_str(), static_cast<int>(values_.size()), pointers_.data(), lengths_.data(),
                    formats_.data());
@@ -478,7 +600,8 @@ Status PgStatement::Execute() {
   result_.reset();
   IDSYNC_TRY(EnsurePrepared());
   PointAtValues();
-  IDSYNC_ASSIGN(PgResultPtr r, db_.ExecPrepared(name_.c_str(), static_cast<int>(values_.size()), pointers_.data(),
+  IDSYNC_ASSIGN(PgResultPtr r, db_.ExecPrepared(name_.c_str(), planned_each_time_ ? sql_.c_str() : nullptr,
+                                                static_cast<int>(values_.size()), pointers_.data(),
                                                 lengths_.data(), formats_.data(), binary_ ? 1 : 0));
   auto status = PQresultStatus(r.get());
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) return tl::unexpected(db_.ErrorOf(r.get(), "statement"));
@@ -501,6 +624,129 @@ Status PgStatement::InsertGivingId() {
 }
 
 int64_t PgStatement::ChangedRows() { return db_.changes(); }
+
+// Parameter i of `st`'s current execution in the binary form of an element
+// of its array: false when that would not say exactly what the execution's
+// own parameter says (an integer that is not one, or out of the type's
+// range; text with a NUL byte, which libpq would cut; a blob sent as text).
+bool ArrayElement(const PgStatement& st, int i, std::string& out) {
+  out.clear();
+  const std::string& v = st.value(i);
+  const Oid type = st.param_type(i);
+  if (type == kInt8 || type == kInt4 || type == kInt2) {
+    int64_t n = 0;
+    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (st.format(i) != 0 || ec != std::errc() || end != v.data() + v.size()) return false;
+    const int bytes = type == kInt8 ? 8 : type == kInt4 ? 4 : 2;
+    if (bytes < 8 && (n < -(int64_t{1} << (8 * bytes - 1)) || n >= (int64_t{1} << (8 * bytes - 1)))) return false;
+    PutBigEndian(out, static_cast<uint64_t>(n), bytes);
+    return true;
+  }
+  if (type == kBytea) {
+    if (st.format(i) != 1) return false;
+  } else if (st.format(i) == 0 && std::memchr(v.data(), 0, v.size())) {
+    return false;
+  }
+  out = v;
+  return true;
+}
+
+bool PgDb::Fits(const PgStatement& st) const {
+  std::string element;
+  for (int i = 0; i < st.params(); ++i)
+    if (st.is_set(i) && !ArrayElement(st, i, element)) return false;
+  return true;
+}
+
+Status PgDb::Hold(PgStatement& st) {
+  if (held_ && held_ != &st) IDSYNC_TRY(FlushHeld());
+  std::string key;
+  if (st.key()) {
+    const int i = st.key() - 1;
+    if (st.is_set(i)) {
+      ArrayElement(st, i, key);
+      key.insert(0, "v");  // an integer key in its binary form: one value, one key
+    } else {
+      key = "n";
+    }
+    if (held_ && held_keys_.count(key)) IDSYNC_TRY(FlushHeld());
+  }
+  held_ = &st;
+  if (st.key()) held_keys_.insert(std::move(key));
+  if (held_rows_.size() <= held_count_) held_rows_.emplace_back();
+  HeldRow& row = held_rows_[held_count_++];
+  row.values.resize(st.params());
+  row.set.resize(st.params());
+  row.formats.resize(st.params());
+  for (int i = 0; i < st.params(); ++i) {
+    row.set[i] = st.is_set(i);
+    row.formats[i] = st.format(i);
+    if (row.set[i]) row.values[i] = st.value(i);
+  }
+  if (held_count_ >= kMaxHeldRows) return FlushHeld();
+  return {};
+}
+
+Status PgDb::FlushHeld() {
+  if (!held_ || held_count_ == 0) {
+    DiscardHeld();
+    return {};
+  }
+  PgStatement& st = *held_;
+  const size_t rows = held_count_;
+  const int n = st.params();
+  std::vector<std::string> values(n);
+  std::vector<const char*> pointers(n);
+  std::vector<int> lengths(n), formats(n, 1);
+  if (rows == 1) {
+    // As it was executed.
+    HeldRow& row = held_rows_[0];
+    for (int i = 0; i < n; ++i) {
+      pointers[i] = row.set[i] ? row.values[i].data() : nullptr;
+      lengths[i] = static_cast<int>(row.values[i].size());
+    }
+    DiscardHeld();
+    return Queue(st.name().c_str(), n, pointers.data(), lengths.data(), row.formats.data());
+  }
+  // One array per parameter (the binary form of array_recv: one dimension,
+  // a null flag, the element type, the length and lower bound 1, then each
+  // element's length, -1 for NULL, and bytes).
+  for (int i = 0; i < n; ++i) {
+    std::string& a = values[i];
+    bool nulls = false;
+    for (size_t r = 0; r < rows; ++r) nulls = nulls || !held_rows_[r].set[i];
+    PutBigEndian(a, 1, 4);
+    PutBigEndian(a, nulls ? 1 : 0, 4);
+    PutBigEndian(a, st.param_type(i), 4);
+    PutBigEndian(a, rows, 4);
+    PutBigEndian(a, 1, 4);
+    std::string element;
+    for (size_t r = 0; r < rows; ++r) {
+      HeldRow& row = held_rows_[r];
+      if (!row.set[i]) {
+        PutBigEndian(a, static_cast<uint32_t>(-1), 4);
+        continue;
+      }
+      // Fits was checked when the row was held: the same conversion again.
+      const std::string& v = row.values[i];
+      const Oid type = st.param_type(i);
+      if (type == kInt8 || type == kInt4 || type == kInt2) {
+        int64_t number = 0;
+        std::from_chars(v.data(), v.data() + v.size(), number);
+        const int bytes = type == kInt8 ? 8 : type == kInt4 ? 4 : 2;
+        PutBigEndian(a, bytes, 4);
+        PutBigEndian(a, static_cast<uint64_t>(number), bytes);
+      } else {
+        PutBigEndian(a, v.size(), 4);
+        a += v;
+      }
+    }
+    pointers[i] = a.data();
+    lengths[i] = static_cast<int>(a.size());
+  }
+  DiscardHeld();
+  return Queue(st.rows_name().c_str(), n, pointers.data(), lengths.data(), formats.data());
+}
 
 }  // namespace
 

@@ -30,7 +30,12 @@
 // RETURNING id` on a table with an identity column, nothing more) takes an
 // id reserved from the table's sequence, answers its row at once and is
 // sent the same way; ids a transaction reserved but did not use are
-// skipped.
+// skipped. Consecutive sent executions of one insert, update or delete go
+// to the server as one statement over arrays of their parameters (see
+// Coalesced in pg_sql.h: only where that provably changes what the
+// executions one by one would, with the same error), which assumes the
+// store's tables have no triggers. Queries with 32 parameters or more (the
+// store's lookups of many keys) are planned at each execution.
 // Thread-safety: one PgDb per thread, like every Db.
 #pragma once
 

@@ -5,6 +5,8 @@
 #include <cctype>
 #include <cstring>
 #include <optional>
+#include <set>
+#include <string>
 #include <vector>
 
 namespace idsync {
@@ -161,6 +163,154 @@ std::optional<GivenIdInsert> InsertGivingId(std::string_view sql) {
     out.sql += tokens[i].text;
   }
   while (!out.sql.empty() && std::isspace(static_cast<unsigned char>(out.sql.back()))) out.sql.pop_back();
+  return out;
+}
+
+std::optional<CoalescedForm> Coalesced(std::string_view sql) {
+  std::vector<Token> tokens = Lex(sql);
+  std::vector<size_t> at;  // the tokens that are neither white space nor comments
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    const Token& t = tokens[i];
+    bool comment = t.kind == Kind::kVerbatim && (t.text.starts_with("--") || t.text.starts_with("/*"));
+    if (t.kind != Kind::kSpace && !comment) at.push_back(i);
+  }
+  auto word = [&](size_t k, const char* w) { return k < at.size() && IsWord(tokens[at[k]], w); };
+  auto is_char = [&](size_t k, const char* c) {
+    return k < at.size() && tokens[at[k]].kind == Kind::kChar && tokens[at[k]].text == c;
+  };
+  auto closing = [&](size_t k) -> std::optional<size_t> {
+    int depth = 0;
+    for (; k < at.size(); ++k) {
+      if (is_char(k, "(")) ++depth;
+      if (is_char(k, ")") && --depth == 0) return k;
+    }
+    return std::nullopt;
+  };
+  const bool insert = word(0, "INSERT"), update = word(0, "UPDATE"), del = word(0, "DELETE");
+  if (!insert && !update && !del) return std::nullopt;
+  // Subqueries, other tables, results and OR (which hides the terms of a
+  // conjunction) are out, as is anything that is not one statement.
+  int params = 0;
+  for (size_t k = 0; k < at.size(); ++k) {
+    const Token& t = tokens[at[k]];
+    for (const char* w : {"SELECT", "RETURNING", "WITH", "OR", "BETWEEN", "USING", "UPDATE", "VALUES"}) {
+      if (IsWord(t, w) && !(k == 0 && update) && !(insert && w == std::string_view("VALUES"))) return std::nullopt;
+    }
+    if (IsWord(t, "FROM") && !(del && k == 1)) return std::nullopt;
+    if (t.kind == Kind::kChar && (t.text == ";" || t.text == "$")) return std::nullopt;
+    if (t.kind == Kind::kChar && t.text == "?") ++params;
+  }
+  if (params == 0) return std::nullopt;
+
+  CoalescedForm out;
+  int n = 0;
+  // The tokens from a[first] up to (not including) a[last], `?` numbered.
+  auto copy = [&](size_t first, size_t last) {
+    size_t from = first < at.size() ? at[first] : tokens.size();
+    size_t to = last < at.size() ? at[last] : tokens.size();
+    for (size_t i = from; i < to; ++i) {
+      if (tokens[i].kind == Kind::kChar && tokens[i].text == "?") out.sql += "idsync_rows.p" + std::to_string(++n);
+      else out.sql += tokens[i].text;
+    }
+  };
+  auto trim = [&] {
+    while (!out.sql.empty() && std::isspace(static_cast<unsigned char>(out.sql.back()))) out.sql.pop_back();
+  };
+  auto rows = [&](bool ordinality) {
+    std::string s = "unnest(";
+    for (int i = 1; i <= params; ++i) s += (i > 1 ? ", $" : "$") + std::to_string(i);
+    s += ordinality ? ") WITH ORDINALITY AS idsync_rows(" : ") AS idsync_rows(";
+    for (int i = 1; i <= params; ++i) s += (i > 1 ? ", p" : "p") + std::to_string(i);
+    return s + (ordinality ? ", idsync_ord)" : ")");
+  };
+
+  if (insert) {
+    if (!word(1, "INTO") || at.size() < 3 || tokens[at[2]].kind != Kind::kWord || !is_char(3, "(")) return std::nullopt;
+    auto columns_end = closing(3);
+    if (!columns_end || !word(*columns_end + 1, "VALUES") || !is_char(*columns_end + 2, "(")) return std::nullopt;
+    auto values_end = closing(*columns_end + 2);
+    if (!values_end) return std::nullopt;
+    size_t rest = *values_end + 1;
+    if (rest != at.size()) {
+      // Only ON CONFLICT ... DO NOTHING (DO UPDATE was refused above).
+      if (!word(rest, "ON") || !word(rest + 1, "CONFLICT") || !word(at.size() - 2, "DO") ||
+          !word(at.size() - 1, "NOTHING"))
+        return std::nullopt;
+    }
+    copy(0, *columns_end + 1);
+    trim();
+    out.sql += " SELECT ";
+    copy(*columns_end + 3, *values_end);
+    trim();
+    out.sql += " FROM " + rows(true) + " ORDER BY idsync_rows.idsync_ord";
+    if (rest != at.size()) {
+      out.sql += ' ';
+      copy(rest, at.size());
+    }
+    return out;
+  }
+
+  const size_t table = update ? 1 : 2;
+  if (del && !word(1, "FROM")) return std::nullopt;
+  if (at.size() <= table || tokens[at[table]].kind != Kind::kWord) return std::nullopt;
+  if (update && !word(2, "SET")) return std::nullopt;
+  if (del && !word(3, "WHERE")) return std::nullopt;
+  // The WHERE outside parentheses.
+  size_t where = at.size();
+  int depth = 0;
+  for (size_t k = table + 1; k < at.size() && where == at.size(); ++k) {
+    if (is_char(k, "(")) ++depth;
+    if (is_char(k, ")")) --depth;
+    if (depth == 0 && word(k, "WHERE")) where = k;
+  }
+  if (where == at.size()) return std::nullopt;
+  if (update) {
+    // The columns set, and a term `k = ?` of the condition on another one.
+    std::set<std::string> set;
+    bool start = true;
+    depth = 0;
+    for (size_t k = 3; k < where; ++k) {
+      if (start) {
+        if (tokens[at[k]].kind != Kind::kWord || !is_char(k + 1, "=")) return std::nullopt;
+        std::string column(tokens[at[k]].text);
+        for (char& c : column) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        set.insert(column);
+        start = false;
+      }
+      if (is_char(k, "(")) ++depth;
+      if (is_char(k, ")")) --depth;
+      if (depth == 0 && is_char(k, ",")) start = true;
+    }
+    int before = 0;  // parameters before the term
+    for (size_t k = 0; k < where + 1; ++k) before += is_char(k, "?") ? 1 : 0;
+    depth = 0;
+    size_t term = where + 1;
+    for (size_t k = where + 1; k <= at.size() && !out.key; ++k) {
+      bool end = k == at.size() || (depth == 0 && word(k, "AND"));
+      if (end) {
+        if (k == term + 3 && tokens[at[term]].kind == Kind::kWord && is_char(term + 1, "=") && is_char(term + 2, "?")) {
+          std::string column(tokens[at[term]].text);
+          for (char& c : column) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+          if (!set.count(column)) out.key = before;
+        }
+        term = k + 1;
+      }
+      if (k == at.size()) break;
+      if (is_char(k, "(")) ++depth;
+      if (is_char(k, ")")) --depth;
+      if (is_char(k, "?")) ++before;
+    }
+    if (!out.key) return std::nullopt;
+    copy(0, where);
+    trim();
+    out.sql += " FROM " + rows(false) + " ";
+    copy(where, at.size());
+    return out;
+  }
+  copy(0, where);
+  trim();
+  out.sql += " USING " + rows(false) + " ";
+  copy(where, at.size());
   return out;
 }
 

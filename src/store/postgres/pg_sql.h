@@ -39,4 +39,28 @@ struct GivenIdInsert {
 };
 std::optional<GivenIdInsert> InsertGivingId(std::string_view sql);
 
+// A statement that does in one execution what `sql` does when run once per
+// row of parameters, in order: parameter i (`$i`) is the array of the
+// values of `sql`'s parameter i, one element per row, expanded with
+// `unnest`. Only for forms where one execution provably changes what the
+// rows one by one would (no subquery, no RETURNING, no triggers on the
+// table, which the store's schema has none of):
+//  - `INSERT INTO t (c, ...) VALUES (e, ...)`, optionally `ON CONFLICT ...
+//    DO NOTHING`: the rows are inserted in their order, so of two that
+//    conflict the first stays, as one by one;
+//  - `UPDATE t SET c = e, ... WHERE ...` whose condition is a conjunction
+//    (no OR) with a term `k = ?` on a column k the statement does not set:
+//    with distinct values of that parameter (`key`) no row is matched by
+//    two rows of parameters, so each row is updated once, from its state
+//    before, as one by one; a caller must not put one key value twice in an
+//    execution;
+//  - `DELETE FROM t WHERE ...` (no OR): a row deleted by one row of
+//    parameters matches no later one either way.
+// Nothing for any other statement.
+struct CoalescedForm {
+  std::string sql;  // with $n placeholders
+  int key = 0;      // UPDATE: the 1-based parameter whose values must be distinct; 0: none
+};
+std::optional<CoalescedForm> Coalesced(std::string_view sql);
+
 }  // namespace idsync

@@ -17,6 +17,7 @@
 #include <limits>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -809,6 +810,197 @@ TEST_F(PostgresPipelineTest, AnInsertReturningAnIdThatNoSequenceGivesRunsAsWritt
   EXPECT_EQ((*ins)->ColumnInt(0), 42);
   (*ins)->Reset();
   ASSERT_TRUE(db_->Commit());
+}
+
+TEST(PgSqlTest, WritesRunOncePerRowHaveAFormThatTakesArraysOfTheirParameters) {
+  auto insert = Coalesced("INSERT INTO t (k, n) VALUES (?, ? + 1) ON CONFLICT (k) DO NOTHING");
+  ASSERT_TRUE(insert);
+  EXPECT_EQ(insert->sql,
+            "INSERT INTO t (k, n) SELECT idsync_rows.p1, idsync_rows.p2 + 1 FROM unnest($1, $2) WITH ORDINALITY AS "
+            "idsync_rows(p1, p2, idsync_ord) ORDER BY idsync_rows.idsync_ord ON CONFLICT (k) DO NOTHING");
+  EXPECT_EQ(insert->key, 0);
+  auto update = Coalesced("UPDATE t SET n = COALESCE(m, ?), m = NULL WHERE k = ? AND n <> 0");
+  ASSERT_TRUE(update);
+  EXPECT_EQ(update->sql,
+            "UPDATE t SET n = COALESCE(m, idsync_rows.p1), m = NULL FROM unnest($1, $2) AS idsync_rows(p1, p2) "
+            "WHERE k = idsync_rows.p2 AND n <> 0");
+  EXPECT_EQ(update->key, 2);
+  auto del = Coalesced("DELETE FROM t WHERE k = ? AND n = ?");
+  ASSERT_TRUE(del);
+  EXPECT_EQ(del->sql, "DELETE FROM t USING unnest($1, $2) AS idsync_rows(p1, p2) WHERE k = idsync_rows.p1 AND "
+                      "n = idsync_rows.p2");
+  for (const char* other : {
+           "INSERT INTO t (k) VALUES (?) ON CONFLICT (k) DO UPDATE SET n = 1",  // a row may be changed twice
+           "INSERT INTO t (k) VALUES (?) RETURNING id", "INSERT INTO t (k) VALUES (?), (?)",
+           "INSERT INTO t (k) SELECT k FROM u WHERE n = ?",
+           "UPDATE t SET n = n + ? WHERE k = 'a'",             // no key: every row would add once
+           "UPDATE t SET k = ?, n = 1 WHERE k = ?",            // the key itself changes
+           "UPDATE t SET n = ? WHERE k = ? OR n = 0",          // the term is not implied
+           "UPDATE t SET n = ? WHERE k IN (SELECT k FROM u) AND k = ?", "UPDATE t SET n = ? FROM u WHERE t.k = ?",
+           "DELETE FROM t WHERE k = ? OR n = ?", "DELETE FROM t WHERE k = 'a'", "SELECT k FROM t WHERE k = ?",
+           "UPDATE t SET n = ? WHERE k = ?; DELETE FROM t"})
+    EXPECT_FALSE(Coalesced(other)) << other;
+}
+
+// The writes of OnePerRowSequence, sent (and so coalesced where they can be)
+// or stepped one by one, into table `table`; then its rows as "k=n,...".
+class PostgresCoalescingTest : public PostgresPipelineTest {
+ protected:
+  void SetUp() override {
+    PostgresPipelineTest::SetUp();
+    if (HasFatalFailure()) return;
+    // Counts the statements that change t (a statement-level trigger runs
+    // once per statement, however many rows it changes).
+    ASSERT_TRUE(db_->Exec("CREATE TABLE statements (n INTEGER NOT NULL)"));
+    ASSERT_TRUE(db_->Exec("INSERT INTO statements (n) VALUES (0)"));
+    ASSERT_TRUE(db_->Exec("CREATE FUNCTION count_statement() RETURNS trigger LANGUAGE plpgsql AS "
+                          "'BEGIN UPDATE statements SET n = n + 1; RETURN NULL; END'"));
+    ASSERT_TRUE(db_->Exec("CREATE TRIGGER t_statements AFTER INSERT OR UPDATE OR DELETE ON t "
+                          "FOR EACH STATEMENT EXECUTE FUNCTION count_statement()"));
+    ASSERT_TRUE(db_->Exec("CREATE TABLE u (k TEXT PRIMARY KEY, n INTEGER)"));
+  }
+  int64_t Statements() {
+    auto st = db_->Prepare("SELECT n FROM statements");
+    EXPECT_TRUE(st && *(*st)->Step());
+    int64_t n = (*st)->ColumnInt(0);
+    (*st)->Reset();
+    return n;
+  }
+  // Runs `sql` (with TABLE for the table) with `bind` as parameters.
+  Status Run(bool send, const std::string& table, std::string sql, const std::function<void(Statement&)>& bind) {
+    sql.replace(sql.find("TABLE"), 5, table);
+    IDSYNC_ASSIGN(Statement * st, db_->Prepare(sql));
+    bind(*st);
+    Status done = send ? st->Send() : st->Step().map([](bool) {});
+    st->Reset();
+    return done;
+  }
+  // Inserts (with conflicts in one run: the first row stays), updates whose
+  // result depends on their order (keys repeat), deletes, NULLs and text
+  // that needs quoting in any textual form.
+  Status OnePerRowSequence(bool send, const std::string& table) {
+    const std::vector<std::string> keys = {"a", "b'\"", "c\\\\", "d,{}", "é ü", "NULL", "", "a"};
+    for (size_t i = 0; i < keys.size(); ++i) {
+      IDSYNC_TRY(Run(send, table, "INSERT INTO TABLE (k, n) VALUES (?, ?) ON CONFLICT (k) DO NOTHING",
+                     [&](Statement& s) {
+                       s.BindText(1, keys[i]);
+                       if (i == 3) s.BindNull(2);
+                       else s.BindInt(2, static_cast<int64_t>(i) - 2);
+                     }));
+    }
+    for (auto [k, add] : std::vector<std::pair<std::string, int>>{{"a", 1}, {"b'\"", 2}, {"a", 3}, {"a", 4},
+                                                                  {"zz", 5}, {"é ü", 6}}) {
+      IDSYNC_TRY(Run(send, table, "UPDATE TABLE SET n = n * 10 + ? WHERE k = ?", [&](Statement& s) {
+        s.BindInt(1, add);
+        s.BindText(2, k);
+      }));
+    }
+    for (const char* k : {"c\\\\", "zz", "c\\\\"}) {
+      IDSYNC_TRY(Run(send, table, "DELETE FROM TABLE WHERE k = ?", [&](Statement& s) { s.BindText(1, k); }));
+    }
+    return {};
+  }
+  std::string Rows(const std::string& table) {
+    auto st = db_->Prepare("SELECT k, n FROM " + table + " ORDER BY k");
+    std::string out;
+    while (*(*st)->Step())
+      out += fmt::format("{}{}={}", out.empty() ? "" : ",", (*st)->ColumnText(0),
+                         (*st)->IsNull(1) ? "null" : std::to_string((*st)->ColumnInt(1)));
+    (*st)->Reset();
+    return out;
+  }
+};
+
+TEST_F(PostgresCoalescingTest, SentRunsOfOneStatementAreOneStatementEachWithTheResultOfOneByOne) {
+  ASSERT_TRUE(db_->BeginWrite());
+  ASSERT_TRUE(OnePerRowSequence(/*send=*/false, "u"));
+  ASSERT_TRUE(db_->Commit());
+  ASSERT_TRUE(db_->BeginWrite());
+  ASSERT_TRUE(OnePerRowSequence(/*send=*/true, "t"));
+  ASSERT_TRUE(db_->Commit());
+  EXPECT_EQ(Rows("t"), Rows("u"));
+  EXPECT_EQ(Rows("t"), "=4,NULL=3,a=-1866,b'\"=-8,d,{}=null,é ü=26");
+  // One insert of eight rows; updates of (a, b'"), then (a) (a repeats: a
+  // new statement), then (a, zz, é ü); one delete of three.
+  EXPECT_EQ(Statements(), 1 + 3 + 1);
+}
+
+TEST_F(PostgresCoalescingTest, AFailedRowFailsItsRunAndTheTransactionWithTheErrorItsOwnStatementGives) {
+  auto fail = [&](bool send) -> Error {
+    Status st = db_->BeginWrite();
+    for (const char* k : {"a", "b", "a", "c"}) {
+      if (st) st = Run(send, "t", "INSERT INTO TABLE (k, n) VALUES (?, 1)", [&](Statement& s) { s.BindText(1, k); });
+    }
+    if (st) st = db_->Commit();
+    db_->Rollback();
+    EXPECT_FALSE(st) << "the duplicate fails the transaction";
+    return st ? Error{} : st.error();
+  };
+  Error one_by_one = fail(false);
+  EXPECT_NE(one_by_one.message.find("duplicate key value violates unique constraint \"t_pkey\""), std::string::npos)
+      << one_by_one.message;
+  Error coalesced = fail(true);
+  EXPECT_EQ(coalesced.code, one_by_one.code);
+  EXPECT_EQ(coalesced.message, one_by_one.message);
+  EXPECT_EQ(Rows("t"), "");
+  EXPECT_EQ(Statements(), 0) << "the failed statements' counts were rolled back with them";
+}
+
+TEST_F(PostgresCoalescingTest, AValueTheArraysCannotCarryExactlyIsSentOnItsOwn) {
+  // An integer parameter given as text that is no integer: the server's
+  // own conversion error, as one by one, after the rows before it.
+  ASSERT_TRUE(db_->BeginWrite());
+  Status st;
+  for (const char* n : {"1", "2", "x3", "4"}) {
+    if (st) st = Run(true, "t", "INSERT INTO TABLE (k, n) VALUES (?, ?)", [&](Statement& s) {
+      s.BindText(1, std::string("k") + n);
+      s.BindText(2, n);
+    });
+  }
+  if (st) st = db_->Commit();
+  db_->Rollback();
+  ASSERT_FALSE(st);
+  EXPECT_NE(st.error().message.find("invalid input syntax for type bigint: \"x3\""), std::string::npos)
+      << st.error().message;
+  // Text bound for an integer that is one is carried as that integer.
+  ASSERT_TRUE(db_->BeginWrite());
+  for (const char* n : {"1", "-2", "30"}) {
+    ASSERT_TRUE(Run(true, "t", "INSERT INTO TABLE (k, n) VALUES (?, ?)", [&](Statement& s) {
+      s.BindText(1, std::string("k") + n);
+      s.BindText(2, n);
+    }));
+  }
+  ASSERT_TRUE(db_->Commit());
+  EXPECT_EQ(Rows("t"), "k-2=-2,k1=1,k30=30");
+  EXPECT_EQ(Statements(), 1);
+}
+
+TEST_F(PostgresCoalescingTest, BlobsAndNullsOfAnInsertGivingItsIdKeepTheirBytes) {
+  ASSERT_TRUE(db_->Exec("CREATE TABLE g (id INTEGER PRIMARY KEY, k TEXT NOT NULL, b BLOB)"));
+  auto ins = db_->Prepare("INSERT INTO g (k, b) VALUES (?, ?) RETURNING id");
+  ASSERT_TRUE(ins);
+  std::map<int64_t, std::pair<std::string, std::optional<std::string>>> given;
+  ASSERT_TRUE(db_->BeginWrite());
+  for (int i = 0; i < 300; ++i) {
+    std::optional<std::string> blob;
+    if (i % 7) blob = std::string("\0\x01\xff\\x'", 6) + std::to_string(i);
+    (*ins)->Reset();
+    (*ins)->BindText(1, fmt::format("k{}", i));
+    if (blob) (*ins)->BindBlob(2, *blob);
+    auto row = (*ins)->Step();
+    ASSERT_TRUE(row && *row);
+    given[(*ins)->ColumnInt(0)] = {fmt::format("k{}", i), blob};
+  }
+  (*ins)->Reset();
+  ASSERT_TRUE(db_->Commit());
+  auto read = db_->Prepare("SELECT id, k, b FROM g");
+  std::map<int64_t, std::pair<std::string, std::optional<std::string>>> stored;
+  while (*(*read)->Step()) {
+    std::optional<std::string> blob;
+    if (!(*read)->IsNull(2)) blob = std::string((*read)->ColumnBlob(2));
+    stored[(*read)->ColumnInt(0)] = {std::string((*read)->ColumnText(1)), blob};
+  }
+  EXPECT_EQ(stored, given);
 }
 
 TEST_F(PostgresDbTest, ALostConnectionIsReportedAndTheNextCallReconnects) {

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Where the PostgreSQL server's time goes, per statement: the benchmark's
+# scenario (bench/run.sh) on a server started with pg_stat_statements
+# (Debian's postgresql package ships it), and after each step the statements
+# that took the most server time, with their calls, rows and WAL records,
+# against the server's CPU seconds for the step. The difference between the
+# CPU and the statements' own time is what the server spends around them
+# (reading and answering protocol messages, starting and ending
+# transactions).
+#
+#   bench/pg-statements.sh [N] [TOP]      (default N=10000, TOP=12)
+#   IDSYNC_BUILD_DIR=DIR bench/pg-statements.sh   another build folder
+#   IDSYNC_PROGRAMS=DIR bench/pg-statements.sh    programs built already (no build)
+set -euo pipefail
+n="${1:-10000}"
+top="${2:-12}"
+if [ -n "${IDSYNC_PROGRAMS:-}" ]; then
+  # Programs built already: IDSYNC_PROGRAMS holds idsync and idsync-setup,
+  # and idsync-bench-gen in its bench/ subfolder or beside them.
+  root="$(cd "$(dirname "$0")/.." && pwd)"
+  bin="$IDSYNC_PROGRAMS"
+  gen="$bin/bench/idsync-bench-gen"
+  [ -x "$gen" ] || gen="$bin/idsync-bench-gen"
+else
+  source "$(dirname "$0")/prepare.sh"
+  gen="$build_dir/bench/idsync-bench-gen"
+fi
+work=$(mktemp -d /tmp/idsync-pgstat-XXXXXX)
+pgdir=$(mktemp -d /tmp/idsync-pgstat-pg-XXXXXX)
+conf="$work/postgresql.conf"
+cat "$root/bench/config/postgresql.conf" >"$conf"
+cat >>"$conf" <<'EOF'
+shared_preload_libraries = 'pg_stat_statements'
+pg_stat_statements.track = all
+pg_stat_statements.track_planning = on
+pg_stat_statements.max = 5000
+EOF
+stop_server() { "$root/scripts/pg-test-server.sh" stop "$pgdir" --discard || true; rm -rf "$pgdir" "$work"; }
+trap stop_server EXIT
+db_url=$("$root/scripts/pg-test-server.sh" start "$pgdir" --owner-pid $$ --config "$conf")
+port=$(echo "$db_url" | sed 's/.*:\([0-9]*\)\/idsync.*/\1/')
+psql_admin() { psql -X -q -v ON_ERROR_STOP=1 -h "$pgdir" -p "$port" -U postgres -d idsync "$@"; }
+psql_admin -c "CREATE EXTENSION pg_stat_statements"
+
+mkdir -p "$work/cfg/data" "$work/cfg/out"
+cp "$root/bench/config/idsync.toml" "$work/cfg/"
+"$gen" "$n" "$work/cfg/data"
+export IDSYNC_HOME="$work/home"
+echo "bench-password" | "$bin/idsync-setup" install --db "$db_url" --server bench \
+  --service-account 'BENCH\svc' --service-password-stdin --admins-group domain:Admins >/dev/null
+"$bin/idsync" config apply "$work/cfg" >/dev/null
+
+tick=$(getconf CLK_TCK)
+server_cpu() {  # as in bench/run.sh
+  local pm ticks=0 f i
+  pm=$(head -n 1 "$pgdir/data/postmaster.pid")
+  for i in $(seq 100); do
+    pgrep -P "$pm" -f '^postgres: idsync ' >/dev/null || break
+    sleep 0.05
+  done
+  f=($(sed 's/.*) //' "/proc/$pm/stat"))
+  ticks=$(( f[11] + f[12] + f[13] + f[14] ))
+  for child in $(cat "/proc/$pm/task/$pm/children"); do
+    f=($(sed 's/.*) //' "/proc/$child/stat" 2>/dev/null)) || continue
+    [ "${#f[@]}" -gt 12 ] && ticks=$(( ticks + f[11] + f[12] ))
+  done
+  echo "$ticks / $tick" | bc -l
+}
+
+step() {
+  local label="$1" s0 s1 t0 t1; shift
+  psql_admin -c "SELECT pg_stat_statements_reset()" >/dev/null
+  s0=$(server_cpu)
+  t0=$(date +%s.%N)
+  /usr/bin/time -f "%U %S" -o "$work/cpu" "$bin/idsync" run "$@" >"$work/last.out" 2>/dev/null || {
+    echo "'$*' did not succeed:" >&2; cat "$work/last.out" >&2; exit 1; }
+  t1=$(date +%s.%N)
+  s1=$(server_cpu)
+  read -r user sys <"$work/cpu"
+  printf '\n## %s: %.2f s wall, idsync CPU %.2f s, server CPU %.2f s\n\n' "$label" "$(echo "$t1 - $t0" | bc -l)" \
+    "$(echo "$user + $sys" | bc -l)" "$(echo "$s1 - $s0" | bc -l)"
+  psql_admin -A -F ' | ' -c "
+    WITH s AS (SELECT * FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'idsync')
+                 AND query NOT LIKE '%pg_stat_statements%')
+    SELECT 'all' AS statement, sum(calls) AS calls, round(sum(total_exec_time)::numeric) AS exec_ms,
+           round(sum(total_plan_time)::numeric) AS plan_ms, sum(rows) AS rows, sum(wal_records) AS wal_records,
+           round(sum(jit_generation_time + jit_inlining_time + jit_optimization_time + jit_emission_time)::numeric)
+             AS jit_ms
+      FROM s
+    UNION ALL
+    SELECT * FROM (SELECT left(regexp_replace(query, '\s+', ' ', 'g'), 150), calls,
+                          round(total_exec_time::numeric), round(total_plan_time::numeric), rows, wal_records,
+                          round((jit_generation_time + jit_inlining_time + jit_optimization_time +
+                                 jit_emission_time)::numeric)
+                     FROM s ORDER BY total_exec_time + total_plan_time DESC LIMIT $top) AS t"
+}
+
+step full_import hr full-import
+step full_sync hr full-sync
+step export_dir directory export
+step export_badges badges export
+cp "$work/cfg/data/hr-delta.csv" "$work/cfg/data/hr.csv"
+step delta_import hr delta-import
+step delta_sync hr delta-sync
+step delta_export_dir directory export
+step delta_export_badges badges export
