@@ -42,6 +42,10 @@ Result<Values> Synchronizer::Eval(const Expression& e, const AttributeMap& attrs
 Status Synchronizer::Process(CsObject& cs, bool final_pass, bool* deferred) {
   *deferred = false;
   source_changed_ = false;
+  // The link as read, to tell whether it must be written at the end.
+  const LinkState link_before = cs.link;
+  const std::optional<int64_t> mv_id_before = cs.mv_id;
+  const PendingImport pending_before = cs.pending_import;
   Outcome out;
   out.final_pass = final_pass;
   const MaObjectType* type = TypeOf(cs);
@@ -125,8 +129,11 @@ Status Synchronizer::Process(CsObject& cs, bool final_pass, bool* deferred) {
     cs.pending_import = PendingImport::kNone;
   }
   // Sync changes only the link and the pending flag, unless export flows
-  // write back to this object.
-  return source_changed_ ? ctx_.store.UpdateCs(cs) : ctx_.store.UpdateCsLink(cs);
+  // write back to this object; an object already linked and not pending (a
+  // full sync of objects synchronized before) is not written at all.
+  if (source_changed_) return ctx_.store.UpdateCs(cs);
+  if (cs.link == link_before && cs.mv_id == mv_id_before && cs.pending_import == pending_before) return {};
+  return ctx_.store.UpdateCsLink(cs);
 }
 
 }  // namespace idsync
