@@ -25,6 +25,17 @@ bool GetVarint(std::string_view& in, uint64_t& v) {
   return false;
 }
 
+// What PutVarint and PutString append.
+size_t VarintSize(uint64_t v) {
+  size_t n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    ++n;
+  }
+  return n;
+}
+size_t StringSize(std::string_view s) { return VarintSize(s.size()) + s.size(); }
+
 void PutString(std::string& out, std::string_view s) {
   PutVarint(out, s.size());
   out.append(s);
@@ -68,7 +79,13 @@ std::string_view FirstValue(const AttributeMap& attrs, std::string_view name) {
 }
 
 std::string EncodeAttributes(const AttributeMap& attrs) {
+  size_t size = VarintSize(attrs.size());
+  for (const auto& [name, values] : attrs) {
+    size += StringSize(name) + VarintSize(values.size());
+    for (const auto& v : values) size += StringSize(v);
+  }
   std::string out;
+  out.reserve(size);
   PutVarint(out, attrs.size());
   for (const auto& [name, values] : attrs) {
     PutString(out, name);
@@ -90,7 +107,8 @@ Result<AttributeMap> DecodeAttributes(std::string_view in) {
     Values values(nvalues);
     for (auto& v : values)
       if (!GetString(in, v)) return Corrupt();
-    attrs.emplace(std::move(name), std::move(values));
+    // Encoded in the map's order: each name goes at the end.
+    attrs.emplace_hint(attrs.end(), std::move(name), std::move(values));
   }
   if (!in.empty()) return Corrupt();
   return attrs;
@@ -100,6 +118,19 @@ std::string EncodeStrings(const std::vector<std::string>& items) {
   std::string out;
   PutVarint(out, items.size());
   for (const auto& s : items) PutString(out, s);
+  return out;
+}
+
+std::string EncodeStringPairs(const std::map<std::string, std::string, CaseInsensitiveLess>& pairs) {
+  size_t size = VarintSize(pairs.size() * 2);
+  for (const auto& [key, value] : pairs) size += StringSize(key) + StringSize(value);
+  std::string out;
+  out.reserve(size);
+  PutVarint(out, pairs.size() * 2);
+  for (const auto& [key, value] : pairs) {
+    PutString(out, key);
+    PutString(out, value);
+  }
   return out;
 }
 

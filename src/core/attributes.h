@@ -53,6 +53,9 @@ Result<AttributeMap> DecodeAttributes(std::string_view blob);
 
 // Same encoding for a plain list of strings.
 std::string EncodeStrings(const std::vector<std::string>& items);
+// EncodeStrings of the list key, value, key, value, ... of `pairs`, without
+// building that list.
+std::string EncodeStringPairs(const std::map<std::string, std::string, CaseInsensitiveLess>& pairs);
 Result<std::vector<std::string>> DecodeStrings(std::string_view blob);
 
 }  // namespace idsync

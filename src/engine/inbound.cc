@@ -19,15 +19,11 @@ bool IsReference(const MvObjectType* type, std::string_view attr) {
 
 }  // namespace
 
-Result<std::optional<Synchronizer::JoinMatch>> Synchronizer::Join(CsObject& cs, const MaObjectType& type) {
+Result<std::optional<Synchronizer::JoinMatch>> Synchronizer::Join(const CsObject& cs, const Values& dn,
+                                                                  const MaObjectType& type) {
   for (size_t rule = 0; rule < type.join.size(); ++rule) {
     const JoinRule& j = type.join[rule];
-    Result<Values> evaluated;
-    {
-      DnInAttributes dn(cs);
-      evaluated = Eval(j.cs_value, cs.attrs, "join rule");
-    }
-    IDSYNC_ASSIGN(Values values, std::move(evaluated));
+    IDSYNC_ASSIGN(Values values, Eval(j.cs_value, cs.attrs, "join rule", {}, &dn));
     std::vector<JoinMatch> candidates;
     for (const auto& v : values) {
       IDSYNC_ASSIGN(auto ids, ctx_.store.FindMvByKey(ToLower(j.mv_attribute), ToLower(v)));
@@ -60,7 +56,8 @@ bool Synchronizer::Contribute(MvObject& mv, const std::string& attr, std::string
                               bool* changed) const {
   auto rank = ctx_.config.Rank(attr, ma);
   auto cur_it = mv.contributors.find(attr);
-  std::string cur = cur_it == mv.contributors.end() ? "" : cur_it->second;
+  const bool has_cur = cur_it != mv.contributors.end();
+  std::string_view cur = has_cur ? std::string_view(cur_it->second) : std::string_view();
   bool wins;
   if (!rank) wins = true;  // equal precedence: the last writer wins
   else if (cur.empty() || cur == ma) wins = true;
@@ -68,12 +65,16 @@ bool Synchronizer::Contribute(MvObject& mv, const std::string& attr, std::string
   if (!values.empty()) {
     if (!wins) return false;
     auto it = mv.attrs.find(attr);
-    if (it == mv.attrs.end() || it->second != values) {
-      mv.attrs[attr] = std::move(values);
+    if (it == mv.attrs.end()) {
+      mv.attrs.emplace(attr, std::move(values));
+      *changed = true;
+    } else if (it->second != values) {
+      it->second = std::move(values);
       *changed = true;
     }
     if (cur != ma) {
-      mv.contributors[attr] = std::string(ma);
+      if (has_cur) cur_it->second = ma;
+      else mv.contributors.emplace(attr, ma);
       *changed = true;
     }
     return false;
@@ -87,7 +88,7 @@ bool Synchronizer::Contribute(MvObject& mv, const std::string& attr, std::string
 
 Result<Values> Synchronizer::RefsIn(int64_t ma_id, int64_t cs_id, const MaObjectType& type, std::string_view attr,
                                     const Values& values, bool final_pass, Outcome& out) {
-  auto kind_it = type.references.find(std::string(attr));
+  auto kind_it = type.references.find(attr);
   ReferenceKind kind = kind_it == type.references.end() ? ReferenceKind::kAnchor : kind_it->second;
   // Many anchors (a group's members) are looked up together.
   const bool together = kind == ReferenceKind::kAnchor && values.size() > 1;
@@ -122,13 +123,12 @@ Result<Values> Synchronizer::RefsIn(int64_t ma_id, int64_t cs_id, const MaObject
   return mv_refs;
 }
 
-Status Synchronizer::FlowIn(CsObject& cs, const MaObjectType& type, MvObject& mv,
+Status Synchronizer::FlowIn(const CsObject& cs, const Values& dn, const MaObjectType& type, MvObject& mv,
                             const std::vector<CsObject>& connectors, bool* changed, Outcome& out) {
   const MvObjectType* mv_type = ctx_.config.FindMvType(mv.object_type);
-  DnInAttributes dn(cs);
   std::vector<std::string> recall;
   for (const auto& flow : type.import_flows) {
-    IDSYNC_ASSIGN(Values values, Eval(flow.expression, cs.attrs, "import flow to", flow.target));
+    IDSYNC_ASSIGN(Values values, Eval(flow.expression, cs.attrs, "import flow to", flow.target, &dn));
     if (IsReference(mv_type, flow.target)) {
       IDSYNC_ASSIGN(values, RefsIn(cs.ma_id, cs.id, type, flow.expression.ReferencedAttributes()[0], values,
                                    out.final_pass, out));
@@ -146,12 +146,11 @@ Status Synchronizer::Recall(MvObject& mv, const std::vector<std::string>& attrs,
     const ManagementAgent* ma = nullptr;
     const MaObjectType* type = TypeOf(c, &ma);
     if (!type || c.link != LinkState::kConnector || ma == &ctx_.ma) continue;
-    AttributeMap source = c.attrs;
-    source.try_emplace("dn", Values{c.dn});
+    const Values dn{c.dn};
     for (const auto& flow : type->import_flows) {
       if (std::none_of(attrs.begin(), attrs.end(), [&](const auto& a) { return EqualsIgnoreCase(a, flow.target); }))
         continue;
-      IDSYNC_ASSIGN(Values values, Eval(flow.expression, source, "import flow to", flow.target));
+      IDSYNC_ASSIGN(Values values, Eval(flow.expression, c.attrs, "import flow to", flow.target, &dn));
       if (IsReference(ctx_.config.FindMvType(mv.object_type), flow.target)) {
         IDSYNC_ASSIGN(values, RefsIn(c.ma_id, c.id, *type, flow.expression.ReferencedAttributes()[0], values,
                                      out.final_pass, out));

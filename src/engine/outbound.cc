@@ -57,8 +57,9 @@ Result<AttributeMap> Synchronizer::ExportValues(const MvObject& mv, int64_t targ
 
 Status Synchronizer::FlowOut(MvObject& mv, std::vector<CsObject>& connectors, CsObject* source,
                              bool final_pass, Outcome& out) {
-  for (const auto& target : ctx_.config.mas) {
-    int64_t target_id = ma_ids_.at(target.name);
+  for (size_t m = 0; m < ctx_.config.mas.size(); ++m) {
+    const ManagementAgent& target = ctx_.config.mas[m];
+    const int64_t target_id = config_ma_ids_[m];
     for (const auto& type : target.object_types) {
       if (type.mv_object_type != mv.object_type) continue;
       if (type.export_flows.empty() && !type.provisioning) continue;

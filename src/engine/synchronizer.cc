@@ -11,7 +11,7 @@ Synchronizer::Synchronizer(RunContext& ctx) : ctx_(ctx), join_attrs_(ctx.config.
 Status Synchronizer::Init() {
   for (const auto& ma : ctx_.config.mas) {
     IDSYNC_ASSIGN(int64_t id, ctx_.store.EnsureManagementAgent(ma.name));
-    ma_ids_[ma.name] = id;
+    config_ma_ids_.push_back(id);
     mas_by_id_[id] = &ma;
     IDSYNC_ASSIGN(waits_exist_[id], ctx_.store.HasRefWaits(id));
     IDSYNC_ASSIGN(export_waits_exist_[id], ctx_.store.HasExportWaits(id));
@@ -29,8 +29,8 @@ const MaObjectType* Synchronizer::TypeOf(const CsObject& cs, const ManagementAge
 }
 
 Result<Values> Synchronizer::Eval(const Expression& e, const AttributeMap& attrs, std::string_view what,
-                                  std::string_view target) {
-  EvalContext ec{&attrs, ctx_.extensions};
+                                  std::string_view target, const Values* dn) {
+  EvalContext ec{&attrs, ctx_.extensions, dn};
   auto v = e.Evaluate(ec);
   if (!v) {
     std::string rule = target.empty() ? std::string(what) : fmt::format("{} {}", what, target);
@@ -42,6 +42,10 @@ Result<Values> Synchronizer::Eval(const Expression& e, const AttributeMap& attrs
 Status Synchronizer::Process(CsObject& cs, bool final_pass, bool* deferred) {
   *deferred = false;
   source_changed_ = false;
+  // The link as read, to tell whether it must be written at the end.
+  const LinkState link_before = cs.link;
+  const std::optional<int64_t> mv_id_before = cs.mv_id;
+  const PendingImport pending_before = cs.pending_import;
   Outcome out;
   out.final_pass = final_pass;
   const MaObjectType* type = TypeOf(cs);
@@ -67,14 +71,11 @@ Status Synchronizer::Process(CsObject& cs, bool final_pass, bool* deferred) {
     return ctx_.store.DeleteCs(cs.id);
   }
 
+  // Expressions read the object's DN as the attribute `dn`.
+  const Values dn{cs.dn};
   if (type->filter) {
-    Result<Values> filtered;
-    {
-      DnInAttributes dn(cs);
-      filtered = Eval(*type->filter, cs.attrs, "connector filter");
-    }
-    if (!filtered) return tl::unexpected(filtered.error());
-    if (IsTruthy(*filtered)) {
+    IDSYNC_ASSIGN(Values filtered, Eval(*type->filter, cs.attrs, "connector filter", {}, &dn));
+    if (IsTruthy(filtered)) {
       if (mv) IDSYNC_TRY(Disconnect(cs, *mv, connectors, out));
       if (cs.link != LinkState::kFilteredDisconnector) ++ctx_.counters.filtered;
       cs.link = LinkState::kFilteredDisconnector;
@@ -92,7 +93,7 @@ Status Synchronizer::Process(CsObject& cs, bool final_pass, bool* deferred) {
 
   bool is_new = false;
   if (!mv) {
-    IDSYNC_ASSIGN(auto joined, Join(cs, *type));
+    IDSYNC_ASSIGN(auto joined, Join(cs, dn, *type));
     if (joined) {
       mv = std::move(joined->mv);
       connectors = std::move(joined->connectors);
@@ -112,7 +113,7 @@ Status Synchronizer::Process(CsObject& cs, bool final_pass, bool* deferred) {
   Indexed before = is_new ? Indexed{} : IndexedOf(*mv);
   bool newly_linked = !cs.mv_id;
   bool changed = false;
-  IDSYNC_TRY(FlowIn(cs, *type, *mv, connectors, &changed, out));
+  IDSYNC_TRY(FlowIn(cs, dn, *type, *mv, connectors, &changed, out));
   if (is_new || changed) IDSYNC_TRY(SaveMv(*mv, before, is_new));
   if (changed && !is_new) ++ctx_.counters.flow_updates;
   cs.mv_id = mv->id;
@@ -128,8 +129,11 @@ Status Synchronizer::Process(CsObject& cs, bool final_pass, bool* deferred) {
     cs.pending_import = PendingImport::kNone;
   }
   // Sync changes only the link and the pending flag, unless export flows
-  // write back to this object.
-  return source_changed_ ? ctx_.store.UpdateCs(cs) : ctx_.store.UpdateCsLink(cs);
+  // write back to this object; an object already linked and not pending (a
+  // full sync of objects synchronized before) is not written at all.
+  if (source_changed_) return ctx_.store.UpdateCs(cs);
+  if (cs.link == link_before && cs.mv_id == mv_id_before && cs.pending_import == pending_before) return {};
+  return ctx_.store.UpdateCsLink(cs);
 }
 
 }  // namespace idsync

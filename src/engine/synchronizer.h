@@ -14,22 +14,6 @@
 
 namespace idsync {
 
-// Shows a CS object's DN to expressions as the attribute `dn` for as long as
-// it lives, unless the object has a real `dn` attribute (which is kept).
-class DnInAttributes {
- public:
-  explicit DnInAttributes(CsObject& cs) : cs_(cs), added_(cs.attrs.try_emplace("dn", Values{cs.dn}).second) {}
-  ~DnInAttributes() {
-    if (added_) cs_.attrs.erase("dn");
-  }
-  DnInAttributes(const DnInAttributes&) = delete;
-  DnInAttributes& operator=(const DnInAttributes&) = delete;
-
- private:
-  CsObject& cs_;
-  bool added_;
-};
-
 class Synchronizer {
  public:
   explicit Synchronizer(RunContext& ctx);
@@ -60,8 +44,10 @@ class Synchronizer {
     MvObject mv;
     std::vector<CsObject> connectors;
   };
-  Result<std::optional<JoinMatch>> Join(CsObject& cs, const MaObjectType& type);
-  Status FlowIn(CsObject& cs, const MaObjectType& type, MvObject& mv,
+  // `dn`: the values expressions read as the attribute `dn` of `cs` (its DN),
+  // unless the object has a real `dn` attribute.
+  Result<std::optional<JoinMatch>> Join(const CsObject& cs, const Values& dn, const MaObjectType& type);
+  Status FlowIn(const CsObject& cs, const Values& dn, const MaObjectType& type, MvObject& mv,
                 const std::vector<CsObject>& connectors, bool* mv_changed, Outcome& out);
   Status Recall(MvObject& mv, const std::vector<std::string>& attrs, const std::vector<CsObject>& connectors,
                 Outcome& out);
@@ -107,12 +93,13 @@ class Synchronizer {
                                     AttributeMap base, bool final_pass, Outcome& out);
   const MaObjectType* TypeOf(const CsObject& cs, const ManagementAgent** ma = nullptr) const;
   // `what`, followed by `target` when given, names the rule in an error
-  // message (built only when there is an error).
+  // message (built only when there is an error). `dn`, when given, is what
+  // the attribute `dn` reads if attrs has none (a CS object's DN).
   Result<Values> Eval(const Expression& e, const AttributeMap& attrs, std::string_view what,
-                      std::string_view target = {});
+                      std::string_view target = {}, const Values* dn = nullptr);
 
   RunContext& ctx_;
-  std::map<std::string, int64_t> ma_ids_;
+  std::vector<int64_t> config_ma_ids_;  // the ids of ctx_.config.mas, in that order
   std::map<int64_t, const ManagementAgent*> mas_by_id_;
   std::vector<std::string> join_attrs_;
   std::vector<int64_t> woken_;

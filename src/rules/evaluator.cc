@@ -13,9 +13,12 @@ namespace {
 const Values kNullValues;
 
 const Values& Lookup(const EvalContext& ctx, const std::string& name) {
-  if (ctx.attrs == nullptr) return kNullValues;
-  auto it = ctx.attrs->find(name);
-  return it == ctx.attrs->end() ? kNullValues : it->second;
+  if (ctx.attrs != nullptr) {
+    auto it = ctx.attrs->find(name);
+    if (it != ctx.attrs->end()) return it->second;
+  }
+  if (ctx.dn != nullptr && EqualsIgnoreCase(name, "dn")) return *ctx.dn;
+  return kNullValues;
 }
 
 void SetBool(Values& out, bool value) {

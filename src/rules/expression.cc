@@ -23,15 +23,10 @@ Result<Expression> Expression::Parse(std::string_view text) {
 }
 
 Result<Values> Expression::Evaluate(const EvalContext& ctx) const {
-  const rules::Node& root = tree_->root;
-  // Fast path: a plain attribute reference is one lookup and one copy.
-  if (root.op == rules::Op::kAttribute) {
-    if (ctx.attrs == nullptr) return Values();
-    auto it = ctx.attrs->find(root.name);
-    return it == ctx.attrs->end() ? Values() : it->second;
-  }
+  // A plain attribute reference (the most common flow) is one lookup and
+  // one copy here too.
   Values out;
-  IDSYNC_TRY(rules::EvalInto(root, ctx, out));
+  IDSYNC_TRY(rules::EvalInto(tree_->root, ctx, out));
   return out;
 }
 

@@ -29,6 +29,10 @@ class ExtensionHost;  // rules/lua_host.h
 struct EvalContext {
   const AttributeMap* attrs = nullptr;  // the source object
   ExtensionHost* extensions = nullptr;  // may be null: extension calls then fail
+  // When set, what the attribute `dn` reads if attrs has no attribute of
+  // that name (a connector space object's DN, shown without adding it to
+  // the object's attributes).
+  const Values* dn = nullptr;
 };
 
 class Expression {

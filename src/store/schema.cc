@@ -16,6 +16,35 @@ namespace {
 // cs_objects.link_state: 0 normal disconnector, 1 connector, 2 explicit
 // disconnector, 3 filtered disconnector. pending_import: 0 none, 1 add,
 // 2 update, 3 delete. pending_export: 0 none, 1 add, 2 update, 3 delete.
+// Version 4: the join-key index and the reverse-reference index become
+// tables clustered on their primary key (SQLite's WITHOUT ROWID; PostgreSQL's
+// DDL translation drops the clause), so a new row is written to one b-tree
+// plus the secondary index instead of a rowid table, its primary-key index
+// and the secondary index. Each table is rebuilt through a temporary copy, so
+// that the rebuilt table, its constraints and indexes keep their names on
+// both backends.
+constexpr const char kVersion4ClusteredIndexTables[] = R"sql(
+CREATE TEMP TABLE mv_keys_v3 AS SELECT attr, value, mv_id FROM mv_keys;
+DROP TABLE mv_keys;
+CREATE TABLE mv_keys (
+  attr TEXT NOT NULL,
+  value TEXT NOT NULL,
+  mv_id INTEGER NOT NULL,
+  PRIMARY KEY (attr, value, mv_id)) WITHOUT ROWID;
+INSERT INTO mv_keys (attr, value, mv_id) SELECT attr, value, mv_id FROM mv_keys_v3 ORDER BY attr, value, mv_id;
+DROP TABLE mv_keys_v3;
+CREATE INDEX mv_keys_object ON mv_keys (mv_id);
+CREATE TEMP TABLE mv_refs_v3 AS SELECT to_id, from_id FROM mv_refs;
+DROP TABLE mv_refs;
+CREATE TABLE mv_refs (
+  to_id INTEGER NOT NULL,
+  from_id INTEGER NOT NULL,
+  PRIMARY KEY (to_id, from_id)) WITHOUT ROWID;
+INSERT INTO mv_refs (to_id, from_id) SELECT to_id, from_id FROM mv_refs_v3 ORDER BY to_id, from_id;
+DROP TABLE mv_refs_v3;
+CREATE INDEX mv_refs_from ON mv_refs (from_id);
+)sql";
+
 constexpr const char* kMigrations[] = {
     // Version 1.
     R"sql(
@@ -187,6 +216,7 @@ CREATE TABLE server_events (
 ALTER TABLE cs_objects ADD COLUMN import_digest BLOB;
 CREATE INDEX cs_objects_import_digest ON cs_objects (ma_id, id, import_digest) WHERE import_digest IS NOT NULL;
 )sql",
+    kVersion4ClusteredIndexTables,
 };
 
 static_assert(std::size(kMigrations) == kSchemaVersion, "one migration per schema version");

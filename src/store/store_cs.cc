@@ -234,9 +234,13 @@ Result<std::vector<CsObject>> Store::ListCs(const CsQuery& q) {
 }
 
 Result<std::vector<CsObject>> Store::ListCsByMv(int64_t mv_id) {
-  IDSYNC_ASSIGN(Statement * st, db_->Prepare("SELECT " IDSYNC_CS_COLUMNS " FROM cs_objects WHERE mv_id = ? ORDER BY id"));
+  // Sorted here: the index on (mv_id, ma_id) does not give id order, and
+  // SQLite would copy every row, attributes and all, into a sorter.
+  IDSYNC_ASSIGN(Statement * st, db_->Prepare("SELECT " IDSYNC_CS_COLUMNS " FROM cs_objects WHERE mv_id = ?"));
   st->BindInt(1, mv_id);
-  return ReadAll(*st);
+  IDSYNC_ASSIGN(auto out, ReadAll(*st));
+  std::sort(out.begin(), out.end(), [](const CsObject& a, const CsObject& b) { return a.id < b.id; });
+  return out;
 }
 
 Result<std::optional<int64_t>> Store::FindMvIdByAnchor(int64_t ma_id, std::string_view anchor) {

@@ -7,15 +7,7 @@
 namespace idsync {
 namespace {
 
-std::string EncodeContributors(const MvObject& o) {
-  std::vector<std::string> flat;
-  flat.reserve(o.contributors.size() * 2);
-  for (const auto& [attr, ma] : o.contributors) {
-    flat.push_back(attr);
-    flat.push_back(ma);
-  }
-  return EncodeStrings(flat);
-}
+std::string EncodeContributors(const MvObject& o) { return EncodeStringPairs(o.contributors); }
 
 Result<MvObject> ReadMv(Statement& st) {
   MvObject o;
@@ -23,7 +15,9 @@ Result<MvObject> ReadMv(Statement& st) {
   o.object_type = st.ColumnText(1);
   IDSYNC_ASSIGN(o.attrs, DecodeAttributes(st.ColumnBlob(2)));
   IDSYNC_ASSIGN(auto flat, DecodeStrings(st.ColumnBlob(3)));
-  for (size_t i = 0; i + 1 < flat.size(); i += 2) o.contributors[flat[i]] = flat[i + 1];
+  // Encoded in the map's order; a name given twice keeps its last MA.
+  for (size_t i = 0; i + 1 < flat.size(); i += 2)
+    o.contributors.insert_or_assign(o.contributors.end(), std::move(flat[i]), std::move(flat[i + 1]));
   return o;
 }
 

@@ -48,6 +48,28 @@ TEST(ExpressionTest, MissingAttributeMapBehavesAsAnObjectWithNoAttributes) {
   EXPECT_THAT(*plain->Evaluate(EvalContext{}), IsEmpty());
 }
 
+// A connector space object's DN is read as the attribute `dn` without being
+// one of its attributes; a real `dn` attribute wins.
+TEST(ExpressionTest, TheGivenDnIsReadAsTheAttributeDnUnlessTheObjectHasOne) {
+  const Values dn{"uid=ada,ou=people"};
+  auto eval = [&](const char* text, const AttributeMap* attrs) {
+    auto e = Expression::Parse(text);
+    EXPECT_TRUE(e);
+    auto v = e->Evaluate(EvalContext{attrs, nullptr, &dn});
+    EXPECT_TRUE(v);
+    return v ? *v : Values{};
+  };
+  EXPECT_THAT(eval("dn", &kPerson), ElementsAre("uid=ada,ou=people"));
+  EXPECT_THAT(eval("DN", &kPerson), ElementsAre("uid=ada,ou=people"));
+  EXPECT_THAT(eval("lower(Dn) & \"!\"", &kPerson), ElementsAre("uid=ada,ou=people!"));
+  EXPECT_THAT(eval("dn", nullptr), ElementsAre("uid=ada,ou=people"));
+  EXPECT_THAT(eval("dnx", &kPerson), IsEmpty());
+  const AttributeMap with_dn = {{"DN", {"cn=own"}}};
+  EXPECT_THAT(eval("dn", &with_dn), ElementsAre("cn=own"));
+  EXPECT_THAT(eval("dn & \"\"", &with_dn), ElementsAre("cn=own"));
+  EXPECT_THAT(Eval("dn", kPerson), IsEmpty()) << "no DN given: an ordinary absent attribute";
+}
+
 TEST(ExpressionTest, BackquotedNameReferencesAttributeWithOtherCharacters) {
   EXPECT_THAT(Eval("`employee-id;lang-en`", kPerson), ElementsAre("E42"));
   EXPECT_THAT(Expression::Parse("`employee-id;lang-en` & sn")->ReferencedAttributes(),

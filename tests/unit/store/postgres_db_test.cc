@@ -119,6 +119,15 @@ TEST(PgSqlTest, DdlTypesBecomeTheirPostgresEquivalents) {
             "CREATE TABLE c (id BIGINT PRIMARY KEY CHECK (id = 1), e BIGINT)");
 }
 
+TEST(PgSqlTest, WithoutRowidIsDroppedButNotFromLiteralsOrOtherWords) {
+  EXPECT_EQ(TranslateDdl("CREATE TABLE k (a TEXT NOT NULL, PRIMARY KEY (a)) WITHOUT ROWID;\nCREATE INDEX k_a ON k (a);"),
+            "CREATE TABLE k (a TEXT NOT NULL, PRIMARY KEY (a));\nCREATE INDEX k_a ON k (a);");
+  EXPECT_EQ(TranslateDdl("CREATE TABLE k (a TEXT PRIMARY KEY)\n  without   rowid"), "CREATE TABLE k (a TEXT PRIMARY KEY)");
+  EXPECT_EQ(TranslateDdl("INSERT INTO t (s) VALUES ('WITHOUT ROWID')"), "INSERT INTO t (s) VALUES ('WITHOUT ROWID')");
+  EXPECT_EQ(TranslateDdl("CREATE TABLE w (without_rowid TEXT, without INTEGER)"),
+            "CREATE TABLE w (without_rowid TEXT, without BIGINT)");
+}
+
 TEST(PgSqlTest, AnInsertReturningItsGeneratedIdIsRewrittenToTakeTheId) {
   auto given = InsertGivingId("INSERT INTO mv_objects (object_type, attrs) VALUES (?, ?) RETURNING id");
   ASSERT_TRUE(given);

@@ -276,6 +276,79 @@ TEST(StoreTest, ManyKeysAreLookedUpTogetherAsOneAtATime) {
   EXPECT_TRUE(store->FindConnectorNames({}, 1)->empty());
 }
 
+// Schema version 4 rebuilds the join-key and reverse-reference tables
+// clustered on their primary key (SQLite: WITHOUT ROWID); what a release
+// with version 3 stored there is found as before, and the lookups by
+// object still go through their own indexes.
+TEST(StoreTest, AnUpgradeFromSchemaVersion3KeepsJoinKeysAndReferences) {
+  std::unique_ptr<Db> db = OpenFreshTestDb();
+  ASSERT_TRUE(MigrateTo(*db, 3));
+  const bool sqlite = db->Backend() == "sqlite";
+  // How SQLite stores a table, from its definition.
+  auto clustered = [](Db& db, const char* table) {
+    auto st = db.Prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?");
+    EXPECT_TRUE(st);
+    if (!st) return false;
+    (*st)->BindText(1, table);
+    auto row = (*st)->Step();
+    bool out = row && *row && std::string((*st)->ColumnText(0)).find("WITHOUT ROWID") != std::string::npos;
+    (*st)->Reset();
+    return out;
+  };
+  if (sqlite) {
+    EXPECT_FALSE(clustered(*db, "mv_keys"));
+    EXPECT_FALSE(clustered(*db, "mv_refs"));
+  }
+  ASSERT_TRUE(db->Exec("INSERT INTO mv_objects (id, object_type) VALUES (1, 'person'), (2, 'person'), "
+                       "(3, 'group');"
+                       "INSERT INTO mv_keys (attr, value, mv_id) VALUES ('employeeid', '7', 1), "
+                       "('employeeid', '8', 2), ('cn', 'staff', 3), ('cn', 'staff', 2);"
+                       "INSERT INTO mv_refs (to_id, from_id) VALUES (1, 3), (2, 3), (1, 2);"));
+  auto wrapped = Store::Wrap(std::move(db));  // migrates to the current version
+  ASSERT_TRUE(wrapped) << wrapped.error().message;
+  Store& store = **wrapped;
+  EXPECT_EQ(store.schema_version(), kSchemaVersion);
+  if (sqlite) {
+    EXPECT_TRUE(clustered(store.db(), "mv_keys"));
+    EXPECT_TRUE(clustered(store.db(), "mv_refs"));
+    // The secondary indexes serve the lookups by object.
+    auto plan = [&](const std::string& sql) {
+      std::string out;
+      auto st = store.db().Prepare("EXPLAIN QUERY PLAN " + sql);
+      EXPECT_TRUE(st) << sql;
+      if (!st) return out;
+      (*st)->BindInt(1, 1);
+      (*st)->BindInt(2, 1);
+      while (auto row = (*st)->Step()) {
+        if (!*row) break;
+        out += std::string((*st)->ColumnText(3)) + "\n";
+      }
+      (*st)->Reset();
+      return out;
+    };
+    EXPECT_NE(plan("DELETE FROM mv_keys WHERE mv_id = ?").find("mv_keys_object"), std::string::npos);
+    EXPECT_NE(plan("DELETE FROM mv_refs WHERE from_id = ?").find("mv_refs_from"), std::string::npos);
+    EXPECT_NE(plan("SELECT from_id FROM mv_refs WHERE to_id = ? ORDER BY from_id").find("PRIMARY KEY"),
+              std::string::npos);
+  }
+  EXPECT_EQ(*store.FindMvByKey("employeeid", "7"), (std::vector<int64_t>{1}));
+  EXPECT_EQ(*store.FindMvByKey("cn", "staff"), (std::vector<int64_t>{2, 3}));
+  EXPECT_EQ(*store.ListMvReferrers(1), (std::vector<int64_t>{2, 3}));
+  EXPECT_EQ(*store.ListMvReferrers(2), (std::vector<int64_t>{3}));
+
+  ASSERT_TRUE(store.WithWrite([&]() -> Status {
+    IDSYNC_TRY(store.SetMvKeys(2, {{"employeeid", "9"}}, /*is_new=*/false));
+    IDSYNC_TRY(store.SetMvKeys(4, {{"employeeid", "9"}}, /*is_new=*/true));
+    IDSYNC_TRY(store.ChangeMvRefs(3, {1}, {4}));
+    return store.SetMvRefs(2, {}, /*is_new=*/false);
+  }));
+  EXPECT_TRUE(store.FindMvByKey("employeeid", "8")->empty());
+  EXPECT_EQ(*store.FindMvByKey("employeeid", "9"), (std::vector<int64_t>{2, 4}));
+  EXPECT_EQ(*store.FindMvByKey("cn", "staff"), (std::vector<int64_t>{3}));
+  EXPECT_TRUE(store.ListMvReferrers(1)->empty());
+  EXPECT_EQ(*store.ListMvReferrers(4), (std::vector<int64_t>{3}));
+}
+
 TEST(StoreTest, OfTwoActivationsFromTheSameEpochExactlyOneWins) {
   TempDir dir;
   std::string url = FreshTestDbUrl(dir.path());
