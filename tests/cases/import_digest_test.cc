@@ -154,7 +154,7 @@ TEST_F(ImportDigestTest, AnUpgradeFromSchemaVersion2KeepsTheConnectorSpaceAndThe
   ASSERT_TRUE(db.Commit());
 
   ASSERT_TRUE(store_->Migrate());
-  EXPECT_EQ(store_->schema_version(), 3);
+  EXPECT_EQ(store_->schema_version(), kSchemaVersion);
   auto ma = store_->FindManagementAgent("hr");
   ASSERT_TRUE(ma && *ma);
   auto kept = store_->FindImportedState(**ma, "2");
