@@ -1,5 +1,7 @@
 #include "engine/export.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "connectors/connector.h"
@@ -64,68 +66,120 @@ std::vector<ExportChange> ChangesFor(CsObject& o) {
   return out;
 }
 
-// Records the exports as done (all pending of the MA, or one batch) in the
-// current transaction, and counts them.
-Status ConfirmExports(RunContext& ctx, std::optional<int64_t> batch) {
-  std::vector<std::string> dn_types;
+// Object types of the MA whose anchor is their DN.
+std::vector<std::string> DnAnchoredTypes(const RunContext& ctx) {
+  std::vector<std::string> types;
   for (const auto& t : ctx.ma.object_types)
-    if (EqualsIgnoreCase(t.anchor, "dn")) dn_types.push_back(t.name);
-  IDSYNC_ASSIGN(auto counts, ctx.store.ConfirmExports(ctx.ma_id, batch, dn_types));
-  ctx.counters.exported_adds += counts.adds;
-  ctx.counters.exported_updates += counts.updates;
-  ctx.counters.exported_renames += counts.renames;
-  ctx.counters.exported_deletes += counts.deletes;
-  return {};
+    if (EqualsIgnoreCase(t.anchor, "dn")) types.push_back(t.name);
+  return types;
 }
 
+// What confirming `o`'s export needs to know, taken when the export reads it
+// (before ChangesFor takes its desired attributes). The generation read here
+// is what makes the confirmation skip a row that a sync of another MA (run
+// locks are per MA) changed after this read: that row stays pending and is
+// exported with its new state by a later export.
+Store::ExportedRow ExportedRowOf(const CsObject& o, const std::vector<std::string>& dn_types) {
+  Store::ExportedRow r;
+  r.id = o.id;
+  r.export_gen = o.export_gen;
+  r.pending = o.pending_export;
+  if (o.pending_export == PendingExport::kDelete) return r;
+  r.dn_anchored = std::find(dn_types.begin(), dn_types.end(), o.object_type) != dn_types.end();
+  const std::string& new_dn = o.export_dn.empty() ? o.dn : o.export_dn;
+  r.moves = new_dn != o.dn || (r.dn_anchored && new_dn != o.anchor);
+  return r;
+}
+
+// The exported_* counters count the changes written to the connected
+// system, added to the run's once they are recorded.
+void CountChange(RunCounters& counts, ExportChange::Kind kind) {
+  switch (kind) {
+    case ExportChange::Kind::kAdd: ++counts.exported_adds; break;
+    case ExportChange::Kind::kModify: ++counts.exported_updates; break;
+    case ExportChange::Kind::kRename: ++counts.exported_renames; break;
+    case ExportChange::Kind::kDelete: ++counts.exported_deletes; break;
+  }
+}
+
+void AddExportCounts(RunCounters& to, const RunCounters& from) {
+  to.exported_adds += from.exported_adds;
+  to.exported_updates += from.exported_updates;
+  to.exported_renames += from.exported_renames;
+  to.exported_deletes += from.exported_deletes;
+}
+
+// Change-record connectors. A batch is the next pending exports by id,
+// recorded as the range of their ids (Store::CreateExportBatch): assigning
+// each row to its batch would write every row once more, and the rows are
+// written anyway when they are confirmed.
 Status ExportBatches(RunContext& ctx, Connector& connector, int64_t batch_objects) {
+  const std::vector<std::string> dn_types = DnAnchoredTypes(ctx);
+  // A batch left open by an interrupted export is written again first, under
+  // its number (the connector replaces its earlier output); the run then
+  // starts over from the lowest id.
+  IDSYNC_ASSIGN(std::optional<Store::ExportBatch> batch, ctx.store.OpenExportBatch(ctx.ma_id));
+  int64_t after = 0;
   while (true) {
-    IDSYNC_ASSIGN(auto open, ctx.store.OpenExportBatch(ctx.ma_id));
-    int64_t batch;
-    if (open) {
-      batch = *open;  // left by an interrupted export: write it again
-    } else {
-      std::optional<int64_t> created;
+    const bool reopened = batch.has_value();
+    if (!batch) {
       IDSYNC_TRY(ctx.store.WithWrite([&]() -> Status {
-        IDSYNC_ASSIGN(created, ctx.store.CreateExportBatch(ctx.ma_id, batch_objects));
+        IDSYNC_ASSIGN(batch, ctx.store.CreateExportBatch(ctx.ma_id, after, batch_objects));
         return {};
       }));
-      if (!created) return {};  // nothing left to export
-      batch = *created;
+      if (!batch) return {};  // nothing left to export in this run
     }
-    IDSYNC_ASSIGN(auto session, connector.BeginExport(batch));
+    IDSYNC_ASSIGN(auto session, connector.BeginExport(batch->id));
     CsQuery q;
     q.ma_id = ctx.ma_id;
-    q.export_batch = batch;
+    q.pending_export_only = true;
+    q.after_id = batch->after_id;
+    q.through_id = batch->last_id;
     q.limit = 5000;
+    std::vector<Store::ExportedRow> written;
+    RunCounters counted;
     while (true) {
       IDSYNC_ASSIGN(auto page, ctx.store.ListCs(q));
       if (page.empty()) break;
       for (auto& o : page) {
         q.after_id = o.id;
-        for (const auto& change : ChangesFor(o)) IDSYNC_TRY(session->Write(change));
+        written.push_back(ExportedRowOf(o, dn_types));
+        for (const auto& change : ChangesFor(o)) {
+          IDSYNC_TRY(session->Write(change));
+          CountChange(counted, change.kind);
+        }
       }
       ctx.counters.processed += page.size();
       if (ctx.progress) ctx.progress("export", ctx.counters.processed);
     }
     IDSYNC_TRY(session->Commit());
-    // The batch is durable in the connected system: record it, all at once.
+    // The batch is durable in the connected system: record what was written,
+    // all in one transaction with the batch's completion.
     IDSYNC_TRY(ctx.store.WithWrite([&]() -> Status {
-      IDSYNC_TRY(ConfirmExports(ctx, batch));
-      return ctx.store.CompleteExportBatch(batch);
+      IDSYNC_TRY(ctx.store.ConfirmExported(written).map([](int64_t) {}));
+      return ctx.store.CompleteExportBatch(batch->id);
     }));
+    AddExportCounts(ctx.counters, counted);
+    after = reopened ? 0 : batch->last_id;
+    batch.reset();
   }
 }
 
 Status ExportSnapshot(RunContext& ctx, Connector& connector) {
   IDSYNC_ASSIGN(int64_t pending, ctx.store.CountPendingExports(ctx.ma_id));
   if (pending == 0) return {};
+  const std::vector<std::string> dn_types = DnAnchoredTypes(ctx);
   CsQuery q;
   q.ma_id = ctx.ma_id;
   q.limit = 5000;
   std::vector<CsObject> page;
   size_t pos = 0;
   Status read_error;
+  // The pending exports the file holds (or, for deletes, leaves out), as read.
+  std::vector<Store::ExportedRow> written;
+  written.reserve(static_cast<size_t>(pending));
+  RunCounters& counters = ctx.counters;
+  RunCounters counted;
   auto next = [&](SnapshotObject& out) -> bool {
     while (true) {
       if (pos == page.size()) {
@@ -138,12 +192,24 @@ Status ExportSnapshot(RunContext& ctx, Connector& connector) {
         pos = 0;
         if (page.empty()) return false;
         q.after_id = page.back().id;
-        ctx.counters.processed += page.size();
-        if (ctx.progress) ctx.progress("export", ctx.counters.processed);
+        counters.processed += page.size();
+        if (ctx.progress) ctx.progress("export", counters.processed);
       }
       CsObject& o = page[pos++];
-      if (o.pending_export == PendingExport::kDelete) continue;
       bool pending = o.pending_export != PendingExport::kNone;
+      if (pending) {
+        written.push_back(ExportedRowOf(o, dn_types));
+        switch (o.pending_export) {
+          case PendingExport::kAdd: CountChange(counted, ExportChange::Kind::kAdd); break;
+          case PendingExport::kDelete: CountChange(counted, ExportChange::Kind::kDelete); break;
+          case PendingExport::kUpdate:
+            if (!o.export_dn.empty() && o.export_dn != o.dn) CountChange(counted, ExportChange::Kind::kRename);
+            if (o.export_attrs != o.attrs) CountChange(counted, ExportChange::Kind::kModify);
+            break;
+          case PendingExport::kNone: break;
+        }
+      }
+      if (o.pending_export == PendingExport::kDelete) continue;
       out.anchor = o.anchor;
       out.dn = pending && !o.export_dn.empty() ? o.export_dn : o.dn;
       out.object_type = o.object_type;
@@ -154,9 +220,12 @@ Status ExportSnapshot(RunContext& ctx, Connector& connector) {
   auto st = connector.ExportSnapshot(next);
   if (!read_error) return read_error;
   IDSYNC_TRY(st);
-  // The file now holds every pending change: record them in one transaction
-  // (a crash before it rewrites the same file on the next export).
-  return ctx.store.WithWrite([&] { return ConfirmExports(ctx, std::nullopt); });
+  // The file now holds the pending changes it read: record those, and only
+  // those, in one transaction (a crash before it writes the same file again
+  // on the next export; a row changed since it was read stays pending).
+  IDSYNC_TRY(ctx.store.WithWrite([&] { return ctx.store.ConfirmExported(written).map([](int64_t) {}); }));
+  AddExportCounts(counters, counted);
+  return {};
 }
 
 }  // namespace

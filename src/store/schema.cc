@@ -1,6 +1,7 @@
 #include "store/schema.h"
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <fmt/format.h>
@@ -217,6 +218,24 @@ ALTER TABLE cs_objects ADD COLUMN import_digest BLOB;
 CREATE INDEX cs_objects_import_digest ON cs_objects (ma_id, id, import_digest) WHERE import_digest IS NOT NULL;
 )sql",
     kVersion4ClusteredIndexTables,
+    // Version 5: export batches without writing their rows (engine/export.cc).
+    // A batch is the range of ids (after_id, last_id] of the pending exports
+    // it covers; cs_objects.export_gen counts the changes of a row's export
+    // state, so that an export confirms only what it wrote. The unused
+    // column export_batch stays (dropping a column rewrites the table in
+    // SQLite); a batch left open by the previous release gets the range of
+    // its rows, and is written again as such.
+    R"sql(
+ALTER TABLE cs_objects ADD COLUMN export_gen INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE export_batches ADD COLUMN after_id INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE export_batches ADD COLUMN last_id INTEGER NOT NULL DEFAULT 0;
+UPDATE export_batches SET
+  after_id = COALESCE((SELECT min(id) - 1 FROM cs_objects WHERE export_batch = export_batches.id), 0),
+  last_id = COALESCE((SELECT max(id) FROM cs_objects WHERE export_batch = export_batches.id), 0)
+  WHERE state = 'open';
+UPDATE cs_objects SET export_batch = NULL WHERE export_batch IS NOT NULL;
+DROP INDEX cs_objects_export_batch;
+)sql",
 };
 
 static_assert(std::size(kMigrations) == kSchemaVersion, "one migration per schema version");
@@ -275,7 +294,9 @@ Status MigrateInTransactionTo(Db& db, int64_t target) {
     return Fail(ErrorCode::kInternal, fmt::format("cannot migrate schema version {} to {}", version, target));
   }
   for (int64_t v = version; v < target; ++v) {
-    auto st = v < kSchemaVersion ? db.Exec(kMigrations[v]) : db.Exec(ExtraMigrations()[v - kSchemaVersion]);
+    std::string_view sql = v < kSchemaVersion ? std::string_view(kMigrations[v])
+                                               : std::string_view(ExtraMigrations()[v - kSchemaVersion]);
+    auto st = db.Exec(sql);
     if (!st) return Wrap(st.error(), fmt::format("migration to schema version {}", v + 1));
   }
   IDSYNC_ASSIGN(Statement * set,

@@ -18,7 +18,7 @@ namespace idsync {
 class Db;
 
 // The schema version of this release.
-inline constexpr int64_t kSchemaVersion = 4;
+inline constexpr int64_t kSchemaVersion = 5;
 
 // kSchemaVersion plus any migrations added for testing.
 int64_t KnownSchemaVersion();

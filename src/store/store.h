@@ -48,7 +48,11 @@ struct CsObject {
   PendingExport pending_export = PendingExport::kNone;
   AttributeMap export_attrs;  // desired state when pending_export is add/update
   std::string export_dn;      // desired DN when it differs from dn (add, rename)
-  std::optional<int64_t> export_batch;
+  // Bumped by every write that changes pending_export, export_attrs or
+  // export_dn (UpdateCs). An export confirms a row only if this is still the
+  // generation it read, so a change made while the export ran is not
+  // recorded as exported (ConfirmExported).
+  int64_t export_gen = 0;
 };
 
 struct MvObject {
@@ -66,7 +70,9 @@ struct CsQuery {
   bool pending_import_only = false;
   bool pending_export_only = false;
   bool disconnectors_only = false;
-  std::optional<int64_t> export_batch;  // only objects in this batch
+  // With pending_export_only: only ids up to this one (an export batch's
+  // range); 0: no upper bound.
+  int64_t through_id = 0;
 };
 
 struct RunRecord {
@@ -217,14 +223,21 @@ class Store {
   // Writes only the link, MV id and pending import of an object (what a
   // sync changes most often). REQUIRES: write txn.
   Status UpdateCsLink(const CsObject& object);
-  // Records the pending exports of an MA (of one batch, if given) as done:
-  // their exported state becomes their known state and deleted objects go.
-  // Returns how many of each kind there were. REQUIRES: write txn.
-  struct ExportCounts {
-    int64_t adds = 0, updates = 0, renames = 0, deletes = 0;
+  // One pending export the connector wrote, as the export read it. Kept
+  // small: a snapshot export holds one per pending export of the MA.
+  struct ExportedRow {
+    int64_t id = 0;
+    int64_t export_gen = 0;  // the generation read with the row
+    PendingExport pending = PendingExport::kNone;
+    bool moves = false;        // confirming changes its DN or anchor
+    bool dn_anchored = false;  // its anchor is its DN (follows a new DN)
   };
-  Result<ExportCounts> ConfirmExports(int64_t ma_id, std::optional<int64_t> batch,
-                                      const std::vector<std::string>& dn_anchored_types);
+  // Records exports the connector wrote as done, one statement per row: the
+  // exported state becomes the known state and deleted objects go. A row
+  // whose export_gen is no longer the one read (a sync changed its desired
+  // state since) is left pending, to be exported with its new state later.
+  // Returns how many rows were confirmed. REQUIRES: write txn.
+  Result<int64_t> ConfirmExported(const std::vector<ExportedRow>& rows);
   Status DeleteCs(int64_t id);              // REQUIRES: write txn
   Result<int64_t> CountCs(int64_t ma_id);
   Result<int64_t> CountPendingExports(int64_t ma_id);
@@ -359,11 +372,21 @@ class Store {
   // REQUIRES: a fenced write txn, so that the caller is the active server.
   Result<bool> AcquireRunLock(std::string_view ma, int64_t run_id, std::string_view server, int pid);
   Status ReleaseRunLock(std::string_view ma, int64_t run_id);
-  // Export batches: the open (not completed) batch of an MA, if any.
-  Result<std::optional<int64_t>> OpenExportBatch(int64_t ma_id);
-  // A new batch holding up to max_objects pending exports; REQUIRES: write txn.
-  // nullopt (and no batch) when the MA has no pending export left.
-  Result<std::optional<int64_t>> CreateExportBatch(int64_t ma_id, int64_t max_objects);
+  // Export batches. A batch is the MA's pending exports with ids in
+  // (after_id, last_id], recorded by that range alone (no row is written to
+  // put it in the batch); the ids are its name towards the connector, which
+  // recognises a batch it already wrote under the same number.
+  struct ExportBatch {
+    int64_t id = 0;
+    int64_t after_id = 0;
+    int64_t last_id = 0;
+  };
+  // The open (not completed) batch of an MA, if any.
+  Result<std::optional<ExportBatch>> OpenExportBatch(int64_t ma_id);
+  // A new batch of the next (up to) max_objects pending exports with ids
+  // above after_id; REQUIRES: write txn. nullopt (and no batch) when there is
+  // no such pending export.
+  Result<std::optional<ExportBatch>> CreateExportBatch(int64_t ma_id, int64_t after_id, int64_t max_objects);
   Status CompleteExportBatch(int64_t batch_id);       // REQUIRES: write txn
 
  private:

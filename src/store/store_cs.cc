@@ -12,8 +12,10 @@ namespace {
 
 #define IDSYNC_CS_DATA_COLUMNS                                                   \
   "ma_id, anchor, dn, object_type, attrs, link_state, mv_id, pending_import, " \
-  "pending_export, export_attrs, export_dn, export_batch"
-#define IDSYNC_CS_COLUMNS "id, " IDSYNC_CS_DATA_COLUMNS
+  "pending_export, export_attrs, export_dn"
+// export_gen is read but never bound: inserts start at its default (0) and
+// UpdateCs bumps it in SQL.
+#define IDSYNC_CS_COLUMNS "id, " IDSYNC_CS_DATA_COLUMNS ", export_gen"
 constexpr const char* kCsColumns = IDSYNC_CS_COLUMNS;
 
 Result<CsObject> ReadCs(Statement& st) {
@@ -30,12 +32,13 @@ Result<CsObject> ReadCs(Statement& st) {
   o.pending_export = static_cast<PendingExport>(st.ColumnInt(9));
   IDSYNC_ASSIGN(o.export_attrs, DecodeAttributes(st.ColumnBlob(10)));
   o.export_dn = st.ColumnText(11);
-  if (!st.IsNull(12)) o.export_batch = st.ColumnInt(12);
+  o.export_gen = st.ColumnInt(12);
   return o;
 }
 
-// Binds every column but id, in kCsColumns order starting at parameter 1.
-void BindCs(Statement& st, const CsObject& o) {
+// Binds every data column, in IDSYNC_CS_DATA_COLUMNS order starting at
+// parameter 1. Returns the encoded export_attrs (empty when NULL was bound).
+std::string BindCs(Statement& st, const CsObject& o) {
   st.BindInt(1, o.ma_id);
   st.BindText(2, o.anchor);
   st.BindText(3, o.dn);
@@ -46,12 +49,16 @@ void BindCs(Statement& st, const CsObject& o) {
   else st.BindNull(7);
   st.BindInt(8, static_cast<int>(o.pending_import));
   st.BindInt(9, static_cast<int>(o.pending_export));
-  if (o.export_attrs.empty()) st.BindNull(10);
-  else st.BindBlob(10, EncodeAttributes(o.export_attrs));
+  std::string export_attrs;
+  if (o.export_attrs.empty()) {
+    st.BindNull(10);
+  } else {
+    export_attrs = EncodeAttributes(o.export_attrs);
+    st.BindBlob(10, export_attrs);
+  }
   if (o.export_dn.empty()) st.BindNull(11);
   else st.BindText(11, o.export_dn);
-  if (o.export_batch) st.BindInt(12, *o.export_batch);
-  else st.BindNull(12);
+  return export_attrs;
 }
 
 void BindDigest(Statement& st, int i, std::string_view digest) {
@@ -117,71 +124,6 @@ Status LookupChunks(Statement& st, const std::vector<Key>& keys, const BindOther
   return {};
 }
 
-// Pending exports confirmed per statement when a whole MA is confirmed.
-constexpr int64_t kConfirmRange = 20000;
-
-// Records the pending exports that `where` selects (its parameters are
-// `params`) as done, adding them to `counts`.
-Status ConfirmWhere(Db& db, const std::string& where, const std::vector<int64_t>& params,
-                    const std::vector<std::string>& dn_anchored_types, Store::ExportCounts& counts) {
-  auto bind_where = [&](Statement* st, int first) {
-    for (size_t i = 0; i < params.size(); ++i) st->BindInt(first + static_cast<int>(i), params[i]);
-  };
-  const int64_t deletes_before = counts.deletes;
-  // Counted in one pass without grouping (grouping sorts every row).
-  IDSYNC_ASSIGN(Statement * count, db.Prepare(
-      "SELECT count(*) FILTER (WHERE pending_export = 1), count(*) FILTER (WHERE pending_export = 3), "
-      "count(*) FILTER (WHERE pending_export = 2 AND export_dn IS NOT NULL AND export_dn <> dn), "
-      "count(*) FILTER (WHERE pending_export = 2 AND (export_attrs IS NULL OR export_attrs <> attrs)) "
-      "FROM cs_objects WHERE " + where));
-  bind_where(count, 1);
-  IDSYNC_ASSIGN(bool counted, count->Step());
-  if (counted) {
-    counts.adds += count->ColumnInt(0);
-    counts.deletes += count->ColumnInt(1);
-    counts.renames += count->ColumnInt(2);
-    counts.updates += count->ColumnInt(3);
-  }
-  count->Reset();
-  if (counts.deletes > deletes_before) {
-    IDSYNC_ASSIGN(Statement * waits, db.Prepare("DELETE FROM ref_waits WHERE cs_id IN (SELECT id FROM cs_objects "
-                                                "WHERE " + where + " AND pending_export = 3)"));
-    bind_where(waits, 1);
-    IDSYNC_TRY(waits->Step());
-    waits->Reset();
-    IDSYNC_ASSIGN(Statement * del, db.Prepare("DELETE FROM cs_objects WHERE " + where + " AND pending_export = 3"));
-    bind_where(del, 1);
-    IDSYNC_TRY(del->Step());
-    del->Reset();
-  }
-  // The exported state becomes the known state; a DN-anchored object's
-  // anchor follows its new DN. DN and anchor are written only where they
-  // change: writing them re-inserts the object into their indexes.
-  std::string dn_types = "''";
-  for (size_t i = 0; i < dn_anchored_types.size(); ++i) dn_types += ", ?";
-  const std::string new_dn = "COALESCE(export_dn, dn)";
-  const std::string new_anchor = "CASE WHEN object_type IN (" + dn_types + ") THEN " + new_dn + " ELSE anchor END";
-  IDSYNC_ASSIGN(Statement * rename, db.Prepare(
-      "UPDATE cs_objects SET dn = " + new_dn + ", anchor = " + new_anchor + " WHERE (" + new_dn + " <> dn OR " +
-      new_anchor + " <> anchor) AND " + where));
-  int i = 1;
-  for (int twice = 0; twice < 2; ++twice)  // new_anchor is used twice
-    for (const auto& t : dn_anchored_types) rename->BindText(i++, t);
-  bind_where(rename, i);
-  IDSYNC_TRY(rename->Step());
-  rename->Reset();
-  // A confirmed export also changes what an import compares with: the digest
-  // of the record the object was staged from no longer describes it.
-  IDSYNC_ASSIGN(Statement * upd, db.Prepare(
-      "UPDATE cs_objects SET attrs = COALESCE(export_attrs, ?), export_attrs = NULL, export_dn = NULL, "
-      "pending_export = 0, export_batch = NULL, import_digest = NULL WHERE " + where));
-  upd->BindBlob(1, EncodeAttributes({}));
-  bind_where(upd, 2);
-  IDSYNC_TRY(upd->Step());
-  upd->Reset();
-  return {};
-}
-
 }  // namespace
 
 Result<std::optional<CsObject>> Store::FindCsByAnchor(int64_t ma_id, std::string_view anchor) {
@@ -221,14 +163,14 @@ Result<std::vector<CsObject>> Store::ListCs(const CsQuery& q) {
   if (q.pending_import_only) where += " AND pending_import <> 0";
   if (q.pending_export_only) where += " AND pending_export <> 0";
   if (q.disconnectors_only) where += " AND link_state <> 1";
-  // A batch is found through its own index, whatever else is pending.
-  if (q.export_batch) where += " AND +pending_export <> 0 AND export_batch = ?";
+  // An export batch's range, within the pending-export index.
+  if (q.pending_export_only && q.through_id > 0) where += " AND id <= ?";
   IDSYNC_ASSIGN(Statement * st, db_->Prepare(fmt::format(
                                     "SELECT {} FROM cs_objects WHERE {} ORDER BY id LIMIT ?", kCsColumns, where)));
   int i = 1;
   st->BindInt(i++, q.ma_id);
   st->BindInt(i++, q.after_id);
-  if (q.export_batch) st->BindInt(i++, *q.export_batch);
+  if (q.pending_export_only && q.through_id > 0) st->BindInt(i++, q.through_id);
   st->BindInt(i++, q.limit);
   return ReadAll(*st, static_cast<size_t>(std::clamp(q.limit, 0, kMaxReservedPage)));
 }
@@ -318,7 +260,7 @@ Result<std::map<int64_t, Store::ConnectorName>> Store::FindConnectorNames(const 
 
 Result<bool> Store::InsertCsIfNew(CsObject& o) {
   IDSYNC_ASSIGN(Statement * st,
-                db_->Prepare("INSERT INTO cs_objects (" IDSYNC_CS_DATA_COLUMNS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (ma_id, anchor) DO NOTHING RETURNING id"));
+                db_->Prepare("INSERT INTO cs_objects (" IDSYNC_CS_DATA_COLUMNS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (ma_id, anchor) DO NOTHING RETURNING id"));
   BindCs(*st, o);
   IDSYNC_ASSIGN(bool row, st->Step());
   if (row) o.id = st->ColumnInt(0);
@@ -328,9 +270,9 @@ Result<bool> Store::InsertCsIfNew(CsObject& o) {
 
 Status Store::InsertCs(CsObject& o, std::string_view import_digest) {
   IDSYNC_ASSIGN(Statement * st,
-                db_->Prepare("INSERT INTO cs_objects (" IDSYNC_CS_DATA_COLUMNS ", import_digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"));
+                db_->Prepare("INSERT INTO cs_objects (" IDSYNC_CS_DATA_COLUMNS ", import_digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"));
   BindCs(*st, o);
-  BindDigest(*st, 13, import_digest);
+  BindDigest(*st, 12, import_digest);
   IDSYNC_ASSIGN(bool row, st->Step());
   if (!row) return Fail(ErrorCode::kDatabase, "connector space insert returned no id");
   o.id = st->ColumnInt(0);
@@ -453,51 +395,75 @@ Status Store::UpdateCsLink(const CsObject& o) {
   return {};
 }
 
-Result<Store::ExportCounts> Store::ConfirmExports(int64_t ma_id, std::optional<int64_t> batch,
-                                                  const std::vector<std::string>& dn_anchored_types) {
-  ExportCounts counts;
-  if (batch) {
-    // Selected through the batch index (the unary plus keeps the planner off
-    // the index of every pending export, which would make each batch cost as
-    // much as all of them).
-    IDSYNC_TRY(ConfirmWhere(*db_, "+ma_id = ? AND +pending_export <> 0 AND export_batch = ?", {ma_id, *batch},
-                            dn_anchored_types, counts));
-    // Members whose export was taken back by a later sync leave the batch.
-    IDSYNC_ASSIGN(Statement * rest, db_->Prepare("UPDATE cs_objects SET export_batch = NULL WHERE export_batch = ?"));
-    rest->BindInt(1, *batch);
-    IDSYNC_TRY(rest->Step());
-    rest->Reset();
-    return counts;
+Result<int64_t> Store::ConfirmExported(const std::vector<ExportedRow>& rows) {
+  // One statement per row, each checking the generation the export read: a
+  // row a sync changed since the export read it no longer matches and stays
+  // pending. The rows are found by primary key; on PostgreSQL the updates
+  // are pipelined (Send), and under READ COMMITTED an UPDATE re-checks its
+  // WHERE on the newest version of a row another transaction changed, so the
+  // check holds without a lock. The exported attributes are taken from the
+  // row itself (unchanged, as the generation shows), not sent again.
+  // Measured against one set-based `UPDATE ... FROM (VALUES ...)` per chunk
+  // of rows: see docs/performance.md, "Export without batch assignment".
+  IDSYNC_ASSIGN(Statement * keep, db_->Prepare(
+      "UPDATE cs_objects SET attrs = COALESCE(export_attrs, ?), export_attrs = NULL, export_dn = NULL, "
+      "pending_export = 0, import_digest = NULL WHERE id = ? AND export_gen = ? AND pending_export <> 0"));
+  // DN and anchor are written only where they change: writing them
+  // re-inserts the object into their indexes.
+  IDSYNC_ASSIGN(Statement * move, db_->Prepare(
+      "UPDATE cs_objects SET dn = COALESCE(export_dn, dn), anchor = CASE WHEN ? = 1 THEN COALESCE(export_dn, dn) "
+      "ELSE anchor END, attrs = COALESCE(export_attrs, ?), export_attrs = NULL, export_dn = NULL, "
+      "pending_export = 0, import_digest = NULL WHERE id = ? AND export_gen = ? AND pending_export <> 0"));
+  const std::string no_attrs = EncodeAttributes({});
+  int64_t confirmed = 0;
+  for (const auto& r : rows) {
+    if (r.pending == PendingExport::kDelete) {
+      IDSYNC_ASSIGN(Statement * del, db_->Prepare("DELETE FROM cs_objects WHERE id = ? AND export_gen = ? AND "
+                                                  "pending_export = 3"));
+      del->BindInt(1, r.id);
+      del->BindInt(2, r.export_gen);
+      IDSYNC_TRY(del->Step());
+      bool gone = del->ChangedRows() > 0;
+      del->Reset();
+      if (gone) {
+        IDSYNC_TRY(ClearRefWaits(r.id));
+        ++confirmed;
+      }
+      continue;
+    }
+    Statement* st = keep;
+    int i = 1;
+    if (r.moves) {
+      st = move;
+      st->BindInt(i++, r.dn_anchored ? 1 : 0);
+    }
+    st->BindBlob(i++, no_attrs);
+    st->BindInt(i++, r.id);
+    st->BindInt(i++, r.export_gen);
+    IDSYNC_TRY(st->Send());
+    st->Reset();
+    ++confirmed;
   }
-  // Every pending export of the MA, a range of ids at a time: a statement
-  // keeps a copy of each page it changes until it ends, so one statement over
-  // all of them would hold a copy of the MA's whole connector space.
-  IDSYNC_ASSIGN(Statement * range_end, db_->Prepare("SELECT max(id) FROM (SELECT id FROM cs_objects WHERE ma_id = ? "
-                                                    "AND pending_export <> 0 AND id > ? ORDER BY id LIMIT ?) AS range_ids"));
-  int64_t after = 0;
-  while (true) {
-    range_end->BindInt(1, ma_id);
-    range_end->BindInt(2, after);
-    range_end->BindInt(3, kConfirmRange);
-    IDSYNC_ASSIGN(bool row, range_end->Step());
-    std::optional<int64_t> last;
-    if (row && !range_end->IsNull(0)) last = range_end->ColumnInt(0);
-    range_end->Reset();
-    if (!last) return counts;
-    IDSYNC_TRY(ConfirmWhere(*db_, "ma_id = ? AND pending_export <> 0 AND id > ? AND id <= ?", {ma_id, after, *last},
-                            dn_anchored_types, counts));
-    after = *last;
-  }
+  return confirmed;
 }
 
 Status Store::UpdateCs(const CsObject& o) {
   IDSYNC_ASSIGN(Statement * st,
                 db_->Prepare("UPDATE cs_objects SET ma_id = ?, anchor = ?, dn = ?, object_type = ?, "
                              "attrs = ?, link_state = ?, mv_id = ?, pending_import = ?, "
-                             "pending_export = ?, export_attrs = ?, export_dn = ?, export_batch = ?, "
-                             "import_digest = NULL WHERE id = ?"));
-  BindCs(*st, o);
-  st->BindInt(13, o.id);
+                             "pending_export = ?, export_attrs = ?, export_dn = ?, import_digest = NULL, "
+                             "export_gen = export_gen + CASE WHEN pending_export IS DISTINCT FROM ? OR "
+                             "export_attrs IS DISTINCT FROM ? OR export_dn IS DISTINCT FROM ? THEN 1 ELSE 0 END "
+                             "WHERE id = ?"));
+  // The right-hand sides of SET see the row as it was, so the generation
+  // moves exactly when the export state changes (see CsObject::export_gen).
+  std::string export_attrs = BindCs(*st, o);
+  st->BindInt(12, static_cast<int>(o.pending_export));
+  if (o.export_attrs.empty()) st->BindNull(13);
+  else st->BindBlob(13, export_attrs);
+  if (o.export_dn.empty()) st->BindNull(14);
+  else st->BindText(14, o.export_dn);
+  st->BindInt(15, o.id);
   IDSYNC_TRY(st->Send());
   st->Reset();
   return {};

@@ -160,43 +160,42 @@ Status Store::ReleaseRunLock(std::string_view ma, int64_t run_id) {
   return {};
 }
 
-Result<std::optional<int64_t>> Store::OpenExportBatch(int64_t ma_id) {
-  IDSYNC_ASSIGN(Statement * st, db_->Prepare("SELECT id FROM export_batches WHERE ma_id = ? AND "
+Result<std::optional<Store::ExportBatch>> Store::OpenExportBatch(int64_t ma_id) {
+  IDSYNC_ASSIGN(Statement * st, db_->Prepare("SELECT id, after_id, last_id FROM export_batches WHERE ma_id = ? AND "
                                              "state = 'open' ORDER BY id LIMIT 1"));
   st->BindInt(1, ma_id);
   IDSYNC_ASSIGN(bool row, st->Step());
-  std::optional<int64_t> id;
-  if (row) id = st->ColumnInt(0);
+  std::optional<ExportBatch> batch;
+  if (row) batch = ExportBatch{st->ColumnInt(0), st->ColumnInt(1), st->ColumnInt(2)};
   st->Reset();
-  return id;
+  return batch;
 }
 
-Result<std::optional<int64_t>> Store::CreateExportBatch(int64_t ma_id, int64_t max_objects) {
-  IDSYNC_ASSIGN(Statement * st, db_->Prepare("INSERT INTO export_batches (ma_id, state, created_at) "
-                                             "VALUES (?, 'open', ?) RETURNING id"));
+Result<std::optional<Store::ExportBatch>> Store::CreateExportBatch(int64_t ma_id, int64_t after_id,
+                                                                   int64_t max_objects) {
+  // The batch ends at the last of its pending exports, found in the
+  // pending-export index; nothing is written to the rows themselves.
+  IDSYNC_ASSIGN(Statement * end, db_->Prepare("SELECT max(id) FROM (SELECT id FROM cs_objects WHERE ma_id = ? "
+                                              "AND pending_export <> 0 AND id > ? ORDER BY id LIMIT ?) AS batch_ids"));
+  end->BindInt(1, ma_id);
+  end->BindInt(2, after_id);
+  end->BindInt(3, max_objects);
+  IDSYNC_ASSIGN(bool found, end->Step());
+  std::optional<int64_t> last;
+  if (found && !end->IsNull(0)) last = end->ColumnInt(0);
+  end->Reset();
+  if (!last) return std::optional<ExportBatch>();
+  IDSYNC_ASSIGN(Statement * st, db_->Prepare("INSERT INTO export_batches (ma_id, state, created_at, after_id, last_id) "
+                                             "VALUES (?, 'open', ?, ?, ?) RETURNING id"));
   st->BindInt(1, ma_id);
   st->BindText(2, NowUtc());
+  st->BindInt(3, after_id);
+  st->BindInt(4, *last);
   IDSYNC_ASSIGN(bool row, st->Step());
   if (!row) return Fail(ErrorCode::kDatabase, "export batch insert returned no id");
   int64_t id = st->ColumnInt(0);
   st->Reset();
-  IDSYNC_ASSIGN(Statement * assign,
-                db_->Prepare("UPDATE cs_objects SET export_batch = ? WHERE id IN (SELECT id FROM "
-                             "cs_objects WHERE ma_id = ? AND pending_export <> 0 AND "
-                             "(export_batch IS NULL OR export_batch <> ?) ORDER BY id LIMIT ?)"));
-  assign->BindInt(1, id);
-  assign->BindInt(2, ma_id);
-  assign->BindInt(3, id);
-  assign->BindInt(4, max_objects);
-  IDSYNC_TRY(assign->Step());
-  int64_t assigned = assign->ChangedRows();
-  assign->Reset();
-  if (assigned > 0) return std::optional<int64_t>(id);
-  IDSYNC_ASSIGN(Statement * drop, db_->Prepare("DELETE FROM export_batches WHERE id = ?"));
-  drop->BindInt(1, id);
-  IDSYNC_TRY(drop->Step());
-  drop->Reset();
-  return std::optional<int64_t>();
+  return std::optional<ExportBatch>(ExportBatch{id, after_id, *last});
 }
 
 Status Store::CompleteExportBatch(int64_t batch_id) {

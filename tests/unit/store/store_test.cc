@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
 #include <set>
 
 #include "store/schema.h"
@@ -199,7 +200,10 @@ TEST(StoreTest, AnImportDigestIsKeptByLinkWritesAndForgottenByEveryOtherWrite) {
   o.export_attrs = {{"cn", {"Y"}}};
   ASSERT_TRUE(store->WithWrite([&] { return store->UpdateCs(o); }));
   ASSERT_TRUE(set_digest("d3"));
-  ASSERT_TRUE(store->WithWrite([&]() -> Status { return store->ConfirmExports(1, std::nullopt, {}).map([](auto) {}); }));
+  auto read = store->GetCs(o.id);
+  ASSERT_TRUE(read && *read);
+  Store::ExportedRow row{.id = o.id, .export_gen = (*read)->export_gen, .pending = PendingExport::kUpdate};
+  ASSERT_TRUE(store->WithWrite([&]() -> Status { return store->ConfirmExported({row}).map([](auto) {}); }));
   EXPECT_EQ(digest(), "");
 
   auto state = store->FindImportedState(1, "x");
@@ -210,6 +214,125 @@ TEST(StoreTest, AnImportDigestIsKeptByLinkWritesAndForgottenByEveryOtherWrite) {
   listed.clear();
   ASSERT_TRUE(store->ForEachImportDigest(2, [&](std::string_view d, int64_t id) { listed.emplace_back(d, id); }));
   EXPECT_TRUE(listed.empty()) << "digests are per MA";
+}
+
+// An export confirms a row only if its export state is still the one the
+// export read: the generation moves with every change of that state (and
+// only then), and a confirmation with an older generation changes nothing.
+TEST(StoreTest, AnExportIsConfirmedOnlyForTheExportStateItRead) {
+  auto store = MemoryStore();
+  CsObject o;
+  o.ma_id = 1;
+  o.anchor = "x";
+  o.dn = "cn=x";
+  o.object_type = "person";
+  o.pending_export = PendingExport::kAdd;
+  o.export_attrs = {{"cn", {"X"}}};
+  ASSERT_TRUE(store->WithWrite([&] { return store->InsertCs(o); }));
+  auto gen = [&]() {
+    auto read = store->GetCs(o.id);
+    EXPECT_TRUE(read && *read);
+    return read && *read ? (*read)->export_gen : -1;
+  };
+  const int64_t read_gen = gen();
+  o.link = LinkState::kConnector;  // not export state
+  ASSERT_TRUE(store->WithWrite([&] { return store->UpdateCs(o); }));
+  EXPECT_EQ(gen(), read_gen);
+  o.export_attrs = {{"cn", {"X2"}}};
+  ASSERT_TRUE(store->WithWrite([&] { return store->UpdateCs(o); }));
+  EXPECT_EQ(gen(), read_gen + 1);
+  o.export_dn = "cn=x2";
+  ASSERT_TRUE(store->WithWrite([&] { return store->UpdateCs(o); }));
+  EXPECT_EQ(gen(), read_gen + 2);
+
+  Store::ExportedRow stale{.id = o.id, .export_gen = read_gen, .pending = PendingExport::kAdd, .moves = true};
+  auto confirmed = int64_t{-1};
+  ASSERT_TRUE(store->WithWrite([&]() -> Status {
+    IDSYNC_ASSIGN(confirmed, store->ConfirmExported({stale}));
+    return {};
+  }));
+  auto still = store->GetCs(o.id);
+  ASSERT_TRUE(still && *still);
+  EXPECT_EQ((*still)->pending_export, PendingExport::kAdd);
+  EXPECT_EQ((*still)->export_attrs, (AttributeMap{{"cn", {"X2"}}}));
+  EXPECT_EQ((*still)->dn, "cn=x");
+
+  Store::ExportedRow current = stale;
+  current.export_gen = gen();
+  ASSERT_TRUE(store->WithWrite([&]() -> Status { return store->ConfirmExported({current}).map([](auto) {}); }));
+  auto done = store->GetCs(o.id);
+  ASSERT_TRUE(done && *done);
+  EXPECT_EQ((*done)->pending_export, PendingExport::kNone);
+  EXPECT_EQ((*done)->attrs, (AttributeMap{{"cn", {"X2"}}}));
+  EXPECT_EQ((*done)->dn, "cn=x2");
+  EXPECT_EQ((*done)->anchor, "x");
+}
+
+// The upgrade to schema version 5: a batch that an export of the previous
+// release left open (rows marked with its number) becomes the range of its
+// rows, so that it is written again as the same batch; no row keeps a mark.
+TEST(StoreTest, AnUpgradeFromSchemaVersion3KeepsAnOpenExportBatchAsTheRangeOfItsRows) {
+  TempDir dir;
+  auto store = Store::Open(FreshTestDbUrl(dir.path()), StoreOptions{.create_if_missing = true});
+  ASSERT_TRUE(store) << store.error().message;
+  Db& db = (*store)->db();
+  ASSERT_TRUE(MigrateTo(db, 3));
+  ASSERT_TRUE(db.BeginWrite());
+  ASSERT_TRUE(db.Exec("INSERT INTO management_agents (id, name) VALUES (1, 'directory')"));
+  ASSERT_TRUE(db.Exec("INSERT INTO export_batches (ma_id, state, created_at) VALUES "
+                      "(1, 'done', '2026-01-01T00:00:00Z'), (1, 'open', '2026-01-01T00:00:00Z')"));
+  auto open_id = db.Prepare("SELECT id FROM export_batches WHERE state = 'open'");
+  ASSERT_TRUE(open_id);
+  ASSERT_TRUE((*open_id)->Step());
+  const int64_t batch = (*open_id)->ColumnInt(0);
+  (*open_id)->Reset();
+  auto insert = db.Prepare("INSERT INTO cs_objects (id, ma_id, anchor, dn, object_type, pending_export, "
+                           "export_batch) VALUES (?, 1, ?, ?, 'person', ?, ?)");
+  ASSERT_TRUE(insert);
+  // id, pending export, in the open batch
+  const std::vector<std::array<int64_t, 3>> rows = {{1, 0, 0}, {2, 1, 0}, {3, 1, 1}, {4, 2, 1}, {5, 1, 0}};
+  for (const auto& r : rows) {
+    (*insert)->BindInt(1, r[0]);
+    (*insert)->BindText(2, "cn=" + std::to_string(r[0]));
+    (*insert)->BindText(3, "cn=" + std::to_string(r[0]));
+    (*insert)->BindInt(4, r[1]);
+    if (r[2]) (*insert)->BindInt(5, batch);
+    else (*insert)->BindNull(5);
+    ASSERT_TRUE((*insert)->Step());
+    (*insert)->Reset();
+  }
+  ASSERT_TRUE(db.Commit());
+
+  ASSERT_TRUE((*store)->Migrate());
+  EXPECT_EQ((*store)->schema_version(), kSchemaVersion);
+  auto open = (*store)->OpenExportBatch(1);
+  ASSERT_TRUE(open && *open);
+  EXPECT_EQ((*open)->id, batch);
+  EXPECT_EQ((*open)->after_id, 2);
+  EXPECT_EQ((*open)->last_id, 4);
+  auto listed = (*store)->ListCs(CsQuery{.ma_id = 1, .after_id = (*open)->after_id, .pending_export_only = true,
+                                        .through_id = (*open)->last_id});
+  ASSERT_TRUE(listed);
+  ASSERT_EQ(listed->size(), 2u);
+  EXPECT_EQ((*listed)[0].id, 3);
+  EXPECT_EQ((*listed)[1].id, 4);
+  EXPECT_EQ((*listed)[0].export_gen, 0);
+  auto marked = db.Prepare("SELECT count(*) FROM cs_objects WHERE export_batch IS NOT NULL");
+  ASSERT_TRUE(marked);
+  ASSERT_TRUE((*marked)->Step());
+  EXPECT_EQ((*marked)->ColumnInt(0), 0);
+  (*marked)->Reset();
+  // After it, a new batch takes the next pending exports by id.
+  std::optional<Store::ExportBatch> next;
+  auto created = (*store)->WithWrite([&]() -> Status {
+    IDSYNC_TRY((*store)->CompleteExportBatch(batch));
+    IDSYNC_ASSIGN(next, (*store)->CreateExportBatch(1, 4, 10));
+    return {};
+  });
+  ASSERT_TRUE(created) << created.error().message;
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->after_id, 4);
+  EXPECT_EQ(next->last_id, 5);
 }
 
 // More keys than one statement takes, repeated keys, keys without an

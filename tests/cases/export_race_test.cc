@@ -1,0 +1,279 @@
+// An export confirms only what it wrote. Run locks are per MA, so a sync of
+// another MA may change a target object's desired state while its export
+// runs; that change must stay pending and reach the connected system with
+// the next export. The sync here runs, through a second connection to the
+// database, at the exact point between the connector's commit and the
+// export's confirmation (a wrapped connector calls it), on both the batch
+// (LDIF) and the snapshot (CSV) export. Also: a batch export writes each
+// pending row once.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <sstream>
+
+#include "config/config.h"
+#include "connectors/connector.h"
+#include "connectors/connector_config.h"
+#include "engine/runner.h"
+#include "store/schema.h"
+#include "store/store.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/test_db.h"
+
+namespace idsync {
+namespace {
+namespace fs = std::filesystem;
+
+constexpr const char* kConfig = R"toml(
+[metaverse.object_types.person]
+attributes = ["employeeId", "displayName", "title"]
+
+[ma.hr]
+connector = "csv"
+settings = { path = "hr.csv" }
+[ma.hr.object_types.person]
+mv_object_type = "person"
+anchor = "employeeId"
+attributes = ["employeeId", "name", "title"]
+project = true
+import_flows = { employeeId = "employeeId", displayName = "name", title = "title" }
+
+[ma.directory]
+connector = "ldif"
+settings = { path = "directory.ldif" }
+[ma.directory.object_types.person]
+mv_object_type = "person"
+anchor = "dn"
+object_class = "inetOrgPerson"
+attributes = ["cn", "title", "employeeNumber"]
+export_flows = { cn = "displayName", title = "title", employeeNumber = "employeeId" }
+provisioning = { dn = '"cn=" & displayName & ",dc=example"' }
+
+[ma.badges]
+connector = "csv"
+settings = { path = "badges.csv" }
+[ma.badges.object_types.badge]
+mv_object_type = "person"
+anchor = "employeeId"
+attributes = ["employeeId", "name", "title"]
+export_flows = { employeeId = "employeeId", name = "displayName", title = "title" }
+provisioning = { dn = "employeeId" }
+)toml";
+
+// Calls `after_commit` once, right after the inner connector made its
+// export durable (a batch's Commit, or the whole snapshot), before the
+// engine confirms anything.
+class HookedConnector final : public Connector {
+ public:
+  HookedConnector(std::unique_ptr<Connector> inner, std::function<void()>* after_commit)
+      : inner_(std::move(inner)), after_commit_(after_commit) {}
+  Status FullImport(ImportSink& sink) override { return inner_->FullImport(sink); }
+  Status DeltaImport(ImportSink& sink) override { return inner_->DeltaImport(sink); }
+  bool ExportsSnapshots() const override { return inner_->ExportsSnapshots(); }
+  Result<std::unique_ptr<ExportSession>> BeginExport(int64_t batch_id) override {
+    IDSYNC_ASSIGN(auto session, inner_->BeginExport(batch_id));
+    return std::unique_ptr<ExportSession>(std::make_unique<Session>(std::move(session), after_commit_));
+  }
+  Status ExportSnapshot(const std::function<bool(SnapshotObject&)>& next) override {
+    IDSYNC_TRY(inner_->ExportSnapshot(next));
+    Fire(after_commit_);
+    return {};
+  }
+
+ private:
+  static void Fire(std::function<void()>* hook) {
+    if (!*hook) return;
+    auto fn = std::move(*hook);
+    *hook = nullptr;
+    fn();
+  }
+  class Session final : public ExportSession {
+   public:
+    Session(std::unique_ptr<ExportSession> inner, std::function<void()>* hook)
+        : inner_(std::move(inner)), hook_(hook) {}
+    Status Write(const ExportChange& change) override { return inner_->Write(change); }
+    Status Commit() override {
+      IDSYNC_TRY(inner_->Commit());
+      Fire(hook_);
+      return {};
+    }
+
+   private:
+    std::unique_ptr<ExportSession> inner_;
+    std::function<void()>* hook_;
+  };
+
+  std::unique_ptr<Connector> inner_;
+  std::function<void()>* after_commit_;
+};
+
+class ExportRaceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    cfg_ = dir_.path() / "config";
+    fs::create_directories(cfg_);
+    url_ = FreshTestDbUrl(dir_.path());
+    auto store = Store::Open(url_, StoreOptions{.create_if_missing = true});
+    ASSERT_TRUE(store) << store.error().message;
+    store_ = std::move(*store);
+    ASSERT_TRUE(store_->Migrate());
+    std::ofstream(cfg_ / "idsync.toml") << kConfig;
+    auto config = LoadConfigFiles(cfg_.string());
+    ASSERT_TRUE(config) << config.error().message;
+    ASSERT_TRUE(store_->WithWrite([&] { return store_->ReplaceConfig(ToDocuments(*config)); }));
+    WriteHr("1,Ada,Countess\n2,Grace,Admiral\n3,Alan,Logician\n");
+    EXPECT_EQ(Run(*store_, "hr", "full-import-full-sync").status, "success");
+  }
+
+  void WriteHr(const std::string& rows) { std::ofstream(cfg_ / "hr.csv") << "employeeId,name,title\n" << rows; }
+
+  RunResult Run(Store& store, const std::string& ma, const std::string& profile) {
+    RunRequest req;
+    req.ma = ma;
+    req.profile = profile;
+    req.server = "test";
+    if (after_commit_) {
+      req.connector_factory = [this](const ConnectorConfig& config) -> Result<std::unique_ptr<Connector>> {
+        IDSYNC_ASSIGN(auto inner, CreateConnector(config));
+        return std::unique_ptr<Connector>(std::make_unique<HookedConnector>(std::move(inner), &after_commit_));
+      };
+    }
+    auto result = RunProfile(store, req);
+    EXPECT_TRUE(result) << result.error().message;
+    return result ? *result : RunResult{};
+  }
+
+  // What another MA's sync does while the export runs: Grace's title
+  // changes in HR and the HR sync gives every target her new desired state.
+  void ChangeGraceInAnotherConnection() {
+    auto other = Store::Open(url_, StoreOptions{});
+    ASSERT_TRUE(other) << other.error().message;
+    WriteHr("1,Ada,Countess\n2,Grace,Rear Admiral\n3,Alan,Logician\n");
+    EXPECT_EQ(Run(**other, "hr", "full-import-full-sync").status, "success");
+    ++hook_runs_;
+  }
+
+  // The object of `ma` whose (desired or known) `attr` is `value`.
+  CsObject Find(const std::string& ma, const std::string& attr, const std::string& value) {
+    auto id = store_->FindManagementAgent(ma);
+    EXPECT_TRUE(id && *id);
+    auto objects = store_->ListCs(CsQuery{.ma_id = id && *id ? **id : 0});
+    EXPECT_TRUE(objects);
+    for (auto& o : *objects) {
+      if (FirstValue(o.export_attrs, attr) == value || FirstValue(o.attrs, attr) == value) return o;
+    }
+    ADD_FAILURE() << "no object of " << ma << " with " << attr << " " << value;
+    return {};
+  }
+
+  int64_t PendingExports(const std::string& ma) {
+    auto id = store_->FindManagementAgent(ma);
+    EXPECT_TRUE(id && *id);
+    auto n = store_->CountPendingExports(id && *id ? **id : 0);
+    EXPECT_TRUE(n);
+    return n ? *n : -1;
+  }
+
+  std::string Read(const std::string& name) {
+    std::ifstream in(cfg_ / name);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+  }
+
+  static size_t Count(const std::string& text, const std::string& what) {
+    size_t n = 0;
+    for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+    return n;
+  }
+
+  TempDir dir_;
+  fs::path cfg_;
+  std::string url_;
+  std::unique_ptr<Store> store_;
+  std::function<void()> after_commit_;
+  int hook_runs_ = 0;
+};
+
+TEST_F(ExportRaceTest, ABatchExportLeavesPendingAChangeMadeAfterItReadTheObject) {
+  after_commit_ = [this] { ChangeGraceInAnotherConnection(); };
+  RunResult first = Run(*store_, "directory", "export");
+  EXPECT_EQ(first.status, "success");
+  ASSERT_EQ(hook_runs_, 1);
+  EXPECT_EQ(first.counters.exported_adds, 3);
+  std::string ldif = Read("directory.ldif");
+  EXPECT_EQ(Count(ldif, "title: Admiral\n"), 1u) << ldif;
+  EXPECT_EQ(Count(ldif, "title: Rear Admiral\n"), 0u) << ldif;
+
+  // Written with her old title, so her new one is still to be exported.
+  CsObject grace = Find("directory", "employeeNumber", "2");
+  EXPECT_EQ(grace.pending_export, PendingExport::kAdd);
+  EXPECT_EQ(FirstValue(grace.export_attrs, "title"), "Rear Admiral");
+  EXPECT_EQ(PendingExports("directory"), 1);
+
+  RunResult second = Run(*store_, "directory", "export");
+  EXPECT_EQ(second.status, "success");
+  EXPECT_EQ(second.counters.exported_adds, 1);
+  ldif = Read("directory.ldif");
+  EXPECT_EQ(Count(ldif, "title: Rear Admiral\n"), 1u) << ldif;
+  EXPECT_EQ(Count(ldif, "title: Countess\n"), 1u) << "Ada is written once: " << ldif;
+  EXPECT_EQ(PendingExports("directory"), 0);
+  grace = Find("directory", "employeeNumber", "2");
+  EXPECT_EQ(FirstValue(grace.attrs, "title"), "Rear Admiral");
+}
+
+TEST_F(ExportRaceTest, ASnapshotExportLeavesPendingAChangeMadeAfterItReadTheObject) {
+  after_commit_ = [this] { ChangeGraceInAnotherConnection(); };
+  RunResult first = Run(*store_, "badges", "export");
+  EXPECT_EQ(first.status, "success");
+  ASSERT_EQ(hook_runs_, 1);
+  std::string csv = Read("badges.csv");
+  EXPECT_NE(csv.find("Admiral"), std::string::npos) << csv;
+  EXPECT_EQ(csv.find("Rear Admiral"), std::string::npos) << csv;
+
+  CsObject grace = Find("badges", "employeeId", "2");
+  EXPECT_EQ(grace.pending_export, PendingExport::kAdd);
+  EXPECT_EQ(FirstValue(grace.export_attrs, "title"), "Rear Admiral");
+  EXPECT_EQ(PendingExports("badges"), 1);
+
+  RunResult second = Run(*store_, "badges", "export");
+  EXPECT_EQ(second.status, "success");
+  csv = Read("badges.csv");
+  EXPECT_NE(csv.find("Rear Admiral"), std::string::npos) << csv;
+  EXPECT_EQ(PendingExports("badges"), 0);
+  grace = Find("badges", "employeeId", "2");
+  EXPECT_EQ(FirstValue(grace.attrs, "title"), "Rear Admiral");
+}
+
+// The batch export writes each pending row once (when confirming it), not
+// once more to put it in its batch: a trigger counts the row updates.
+TEST_F(ExportRaceTest, ABatchExportWritesEachPendingRowOnce) {
+  Db& db = store_->db();
+  if (TestingPostgres()) {
+    ASSERT_TRUE(db.Exec("CREATE TABLE cs_writes (id BIGINT NOT NULL); "
+                        "CREATE FUNCTION count_cs_write() RETURNS trigger LANGUAGE plpgsql AS "
+                        "'BEGIN INSERT INTO cs_writes VALUES (NEW.id); RETURN NEW; END'; "
+                        "CREATE TRIGGER cs_writes AFTER UPDATE ON cs_objects FOR EACH ROW "
+                        "EXECUTE FUNCTION count_cs_write();"));
+  } else {
+    ASSERT_TRUE(db.Exec("CREATE TABLE cs_writes (id INTEGER NOT NULL); "
+                        "CREATE TRIGGER cs_writes AFTER UPDATE ON cs_objects "
+                        "BEGIN INSERT INTO cs_writes VALUES (NEW.id); END;"));
+  }
+  RunResult run = Run(*store_, "directory", "export");
+  EXPECT_EQ(run.status, "success");
+  EXPECT_EQ(run.counters.exported_adds, 3);
+  EXPECT_EQ(PendingExports("directory"), 0);
+  auto st = db.Prepare("SELECT count(*), count(DISTINCT id) FROM cs_writes");
+  ASSERT_TRUE(st);
+  auto row = (*st)->Step();
+  ASSERT_TRUE(row && *row);
+  EXPECT_EQ((*st)->ColumnInt(0), 3) << "row writes";
+  EXPECT_EQ((*st)->ColumnInt(1), 3) << "rows written";
+  (*st)->Reset();
+}
+
+}  // namespace
+}  // namespace idsync
