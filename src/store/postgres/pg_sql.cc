@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "core/attributes.h"
+
 namespace idsync {
 namespace {
 
@@ -81,6 +83,46 @@ size_t NextNonSpace(const std::vector<Token>& tokens, size_t i) {
   return i;
 }
 
+void TrimEnd(std::string& s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
+}
+
+// A statement's tokens with an index of its significant ones (not white
+// space, and not comments either when asked), which the rewrites below
+// address by position in that index.
+class Significant {
+ public:
+  Significant(std::string_view sql, bool skip_comments) : tokens_(Lex(sql)) {
+    for (size_t i = 0; i < tokens_.size(); ++i) {
+      const Token& t = tokens_[i];
+      bool comment = t.kind == Kind::kVerbatim && (t.text.starts_with("--") || t.text.starts_with("/*"));
+      if (t.kind != Kind::kSpace && !(skip_comments && comment)) at_.push_back(i);
+    }
+  }
+  const std::vector<Token>& tokens() const { return tokens_; }
+  size_t size() const { return at_.size(); }
+  // The position in tokens() of significant token k (the end when k is past it).
+  size_t Index(size_t k) const { return k < at_.size() ? at_[k] : tokens_.size(); }
+  const Token& operator[](size_t k) const { return tokens_[at_[k]]; }
+  bool Word(size_t k, const char* w) const { return k < at_.size() && IsWord((*this)[k], w); }
+  bool Char(size_t k, const char* c) const {
+    return k < at_.size() && (*this)[k].kind == Kind::kChar && (*this)[k].text == c;
+  }
+  // The position of the parenthesis that closes the one at k.
+  std::optional<size_t> Closing(size_t k) const {
+    int depth = 0;
+    for (; k < at_.size(); ++k) {
+      if (Char(k, "(")) ++depth;
+      if (Char(k, ")") && --depth == 0) return k;
+    }
+    return std::nullopt;
+  }
+
+ private:
+  std::vector<Token> tokens_;
+  std::vector<size_t> at_;
+};
+
 }  // namespace
 
 std::string NumberPlaceholders(std::string_view sql, int* count) {
@@ -123,7 +165,7 @@ std::string TranslateDdl(std::string_view sql) {
                IsWord(t, "WITHOUT") && rowid < tokens.size() && IsWord(tokens[rowid], "ROWID")) {
       // A table clustered on its primary key is SQLite's storage choice;
       // PostgreSQL's tables are heaps either way.
-      while (!out.empty() && std::isspace(static_cast<unsigned char>(out.back()))) out.pop_back();
+      TrimEnd(out);
       i = rowid;
     } else {
       out += t.text;
@@ -133,72 +175,40 @@ std::string TranslateDdl(std::string_view sql) {
 }
 
 std::optional<GivenIdInsert> InsertGivingId(std::string_view sql) {
-  std::vector<Token> tokens = Lex(sql);
-  std::vector<size_t> at;  // the tokens that are not white space
-  for (size_t i = 0; i < tokens.size(); ++i)
-    if (tokens[i].kind != Kind::kSpace) at.push_back(i);
-  auto word = [&](size_t k, const char* w) { return k < at.size() && IsWord(tokens[at[k]], w); };
-  auto is_char = [&](size_t k, const char* c) {
-    return k < at.size() && tokens[at[k]].kind == Kind::kChar && tokens[at[k]].text == c;
-  };
-  // The position (in `at`) of the parenthesis that closes the one at k.
-  auto closing = [&](size_t k) -> std::optional<size_t> {
-    int depth = 0;
-    for (; k < at.size(); ++k) {
-      if (is_char(k, "(")) ++depth;
-      if (is_char(k, ")") && --depth == 0) return k;
-    }
+  const Significant at(sql, /*skip_comments=*/false);
+  if (!at.Word(0, "INSERT") || !at.Word(1, "INTO") || at.size() < 3 || at[2].kind != Kind::kWord ||
+      !at.Char(3, "("))
     return std::nullopt;
-  };
-  if (!word(0, "INSERT") || !word(1, "INTO") || at.size() < 3 || tokens[at[2]].kind != Kind::kWord ||
-      !is_char(3, "("))
-    return std::nullopt;
-  auto columns_end = closing(3);
-  if (!columns_end || !word(*columns_end + 1, "VALUES") || !is_char(*columns_end + 2, "(")) return std::nullopt;
+  auto columns_end = at.Closing(3);
+  if (!columns_end || !at.Word(*columns_end + 1, "VALUES") || !at.Char(*columns_end + 2, "(")) return std::nullopt;
   for (size_t k = 4; k < *columns_end; ++k)
-    if (word(k, "id")) return std::nullopt;  // the id is given already
-  auto values_end = closing(*columns_end + 2);
-  if (!values_end || !word(*values_end + 1, "RETURNING") || !word(*values_end + 2, "id") ||
+    if (at.Word(k, "id")) return std::nullopt;  // the id is given already
+  auto values_end = at.Closing(*columns_end + 2);
+  if (!values_end || !at.Word(*values_end + 1, "RETURNING") || !at.Word(*values_end + 2, "id") ||
       *values_end + 3 != at.size())
     return std::nullopt;
   GivenIdInsert out;
-  out.table = std::string(tokens[at[2]].text);
-  for (size_t i = 0; i < at[*values_end + 1]; ++i) {
-    if (i == at[*columns_end]) out.sql += ", id";
-    if (i == at[*values_end]) out.sql += ", ?";
+  out.table = std::string(at[2].text);
+  const auto& tokens = at.tokens();
+  for (size_t i = 0; i < at.Index(*values_end + 1); ++i) {
+    if (i == at.Index(*columns_end)) out.sql += ", id";
+    if (i == at.Index(*values_end)) out.sql += ", ?";
     out.sql += tokens[i].text;
   }
-  while (!out.sql.empty() && std::isspace(static_cast<unsigned char>(out.sql.back()))) out.sql.pop_back();
+  TrimEnd(out.sql);
   return out;
 }
 
 std::optional<CoalescedForm> Coalesced(std::string_view sql) {
-  std::vector<Token> tokens = Lex(sql);
-  std::vector<size_t> at;  // the tokens that are neither white space nor comments
-  for (size_t i = 0; i < tokens.size(); ++i) {
-    const Token& t = tokens[i];
-    bool comment = t.kind == Kind::kVerbatim && (t.text.starts_with("--") || t.text.starts_with("/*"));
-    if (t.kind != Kind::kSpace && !comment) at.push_back(i);
-  }
-  auto word = [&](size_t k, const char* w) { return k < at.size() && IsWord(tokens[at[k]], w); };
-  auto is_char = [&](size_t k, const char* c) {
-    return k < at.size() && tokens[at[k]].kind == Kind::kChar && tokens[at[k]].text == c;
-  };
-  auto closing = [&](size_t k) -> std::optional<size_t> {
-    int depth = 0;
-    for (; k < at.size(); ++k) {
-      if (is_char(k, "(")) ++depth;
-      if (is_char(k, ")") && --depth == 0) return k;
-    }
-    return std::nullopt;
-  };
-  const bool insert = word(0, "INSERT"), update = word(0, "UPDATE"), del = word(0, "DELETE");
+  const Significant at(sql, /*skip_comments=*/true);
+  const auto& tokens = at.tokens();
+  const bool insert = at.Word(0, "INSERT"), update = at.Word(0, "UPDATE"), del = at.Word(0, "DELETE");
   if (!insert && !update && !del) return std::nullopt;
   // Subqueries, other tables, results and OR (which hides the terms of a
   // conjunction) are out, as is anything that is not one statement.
   int params = 0;
   for (size_t k = 0; k < at.size(); ++k) {
-    const Token& t = tokens[at[k]];
+    const Token& t = at[k];
     for (const char* w : {"SELECT", "RETURNING", "WITH", "OR", "BETWEEN", "USING", "UPDATE", "VALUES"}) {
       if (IsWord(t, w) && !(k == 0 && update) && !(insert && w == std::string_view("VALUES"))) return std::nullopt;
     }
@@ -212,15 +222,10 @@ std::optional<CoalescedForm> Coalesced(std::string_view sql) {
   int n = 0;
   // The tokens from a[first] up to (not including) a[last], `?` numbered.
   auto copy = [&](size_t first, size_t last) {
-    size_t from = first < at.size() ? at[first] : tokens.size();
-    size_t to = last < at.size() ? at[last] : tokens.size();
-    for (size_t i = from; i < to; ++i) {
+    for (size_t i = at.Index(first); i < at.Index(last); ++i) {
       if (tokens[i].kind == Kind::kChar && tokens[i].text == "?") out.sql += "idsync_rows.p" + std::to_string(++n);
       else out.sql += tokens[i].text;
     }
-  };
-  auto trim = [&] {
-    while (!out.sql.empty() && std::isspace(static_cast<unsigned char>(out.sql.back()))) out.sql.pop_back();
   };
   auto rows = [&](bool ordinality) {
     std::string s = "unnest(";
@@ -231,23 +236,23 @@ std::optional<CoalescedForm> Coalesced(std::string_view sql) {
   };
 
   if (insert) {
-    if (!word(1, "INTO") || at.size() < 3 || tokens[at[2]].kind != Kind::kWord || !is_char(3, "(")) return std::nullopt;
-    auto columns_end = closing(3);
-    if (!columns_end || !word(*columns_end + 1, "VALUES") || !is_char(*columns_end + 2, "(")) return std::nullopt;
-    auto values_end = closing(*columns_end + 2);
+    if (!at.Word(1, "INTO") || at.size() < 3 || at[2].kind != Kind::kWord || !at.Char(3, "(")) return std::nullopt;
+    auto columns_end = at.Closing(3);
+    if (!columns_end || !at.Word(*columns_end + 1, "VALUES") || !at.Char(*columns_end + 2, "(")) return std::nullopt;
+    auto values_end = at.Closing(*columns_end + 2);
     if (!values_end) return std::nullopt;
     size_t rest = *values_end + 1;
     if (rest != at.size()) {
       // Only ON CONFLICT ... DO NOTHING (DO UPDATE was refused above).
-      if (!word(rest, "ON") || !word(rest + 1, "CONFLICT") || !word(at.size() - 2, "DO") ||
-          !word(at.size() - 1, "NOTHING"))
+      if (!at.Word(rest, "ON") || !at.Word(rest + 1, "CONFLICT") || !at.Word(at.size() - 2, "DO") ||
+          !at.Word(at.size() - 1, "NOTHING"))
         return std::nullopt;
     }
     copy(0, *columns_end + 1);
-    trim();
+    TrimEnd(out.sql);
     out.sql += " SELECT ";
     copy(*columns_end + 3, *values_end);
-    trim();
+    TrimEnd(out.sql);
     out.sql += " FROM " + rows(true) + " ORDER BY idsync_rows.idsync_ord";
     if (rest != at.size()) {
       out.sql += ' ';
@@ -257,17 +262,17 @@ std::optional<CoalescedForm> Coalesced(std::string_view sql) {
   }
 
   const size_t table = update ? 1 : 2;
-  if (del && !word(1, "FROM")) return std::nullopt;
-  if (at.size() <= table || tokens[at[table]].kind != Kind::kWord) return std::nullopt;
-  if (update && !word(2, "SET")) return std::nullopt;
-  if (del && !word(3, "WHERE")) return std::nullopt;
+  if (del && !at.Word(1, "FROM")) return std::nullopt;
+  if (at.size() <= table || at[table].kind != Kind::kWord) return std::nullopt;
+  if (update && !at.Word(2, "SET")) return std::nullopt;
+  if (del && !at.Word(3, "WHERE")) return std::nullopt;
   // The WHERE outside parentheses.
   size_t where = at.size();
   int depth = 0;
   for (size_t k = table + 1; k < at.size() && where == at.size(); ++k) {
-    if (is_char(k, "(")) ++depth;
-    if (is_char(k, ")")) --depth;
-    if (depth == 0 && word(k, "WHERE")) where = k;
+    if (at.Char(k, "(")) ++depth;
+    if (at.Char(k, ")")) --depth;
+    if (depth == 0 && at.Word(k, "WHERE")) where = k;
   }
   if (where == at.size()) return std::nullopt;
   if (update) {
@@ -277,44 +282,40 @@ std::optional<CoalescedForm> Coalesced(std::string_view sql) {
     depth = 0;
     for (size_t k = 3; k < where; ++k) {
       if (start) {
-        if (tokens[at[k]].kind != Kind::kWord || !is_char(k + 1, "=")) return std::nullopt;
-        std::string column(tokens[at[k]].text);
-        for (char& c : column) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        set.insert(column);
+        if (at[k].kind != Kind::kWord || !at.Char(k + 1, "=")) return std::nullopt;
+        set.insert(ToLower(at[k].text));
         start = false;
       }
-      if (is_char(k, "(")) ++depth;
-      if (is_char(k, ")")) --depth;
-      if (depth == 0 && is_char(k, ",")) start = true;
+      if (at.Char(k, "(")) ++depth;
+      if (at.Char(k, ")")) --depth;
+      if (depth == 0 && at.Char(k, ",")) start = true;
     }
     int before = 0;  // parameters before the term
-    for (size_t k = 0; k < where + 1; ++k) before += is_char(k, "?") ? 1 : 0;
+    for (size_t k = 0; k < where + 1; ++k) before += at.Char(k, "?") ? 1 : 0;
     depth = 0;
     size_t term = where + 1;
     for (size_t k = where + 1; k <= at.size() && !out.key; ++k) {
-      bool end = k == at.size() || (depth == 0 && word(k, "AND"));
+      bool end = k == at.size() || (depth == 0 && at.Word(k, "AND"));
       if (end) {
-        if (k == term + 3 && tokens[at[term]].kind == Kind::kWord && is_char(term + 1, "=") && is_char(term + 2, "?")) {
-          std::string column(tokens[at[term]].text);
-          for (char& c : column) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-          if (!set.count(column)) out.key = before;
-        }
+        if (k == term + 3 && at[term].kind == Kind::kWord && at.Char(term + 1, "=") && at.Char(term + 2, "?") &&
+            !set.count(ToLower(at[term].text)))
+          out.key = before;
         term = k + 1;
       }
       if (k == at.size()) break;
-      if (is_char(k, "(")) ++depth;
-      if (is_char(k, ")")) --depth;
-      if (is_char(k, "?")) ++before;
+      if (at.Char(k, "(")) ++depth;
+      if (at.Char(k, ")")) --depth;
+      if (at.Char(k, "?")) ++before;
     }
     if (!out.key) return std::nullopt;
     copy(0, where);
-    trim();
+    TrimEnd(out.sql);
     out.sql += " FROM " + rows(false) + " ";
     copy(where, at.size());
     return out;
   }
   copy(0, where);
-  trim();
+  TrimEnd(out.sql);
   out.sql += " USING " + rows(false) + " ";
   copy(where, at.size());
   return out;
