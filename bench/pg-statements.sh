@@ -25,6 +25,7 @@ else
   source "$(dirname "$0")/prepare.sh"
   gen="$build_dir/bench/idsync-bench-gen"
 fi
+source "$root/bench/scenario.sh"
 work=$(mktemp -d /tmp/idsync-pgstat-XXXXXX)
 pgdir=$(mktemp -d /tmp/idsync-pgstat-pg-XXXXXX)
 conf="$work/postgresql.conf"
@@ -45,27 +46,8 @@ psql_admin -c "CREATE EXTENSION pg_stat_statements"
 mkdir -p "$work/cfg/data" "$work/cfg/out"
 cp "$root/bench/config/idsync.toml" "$work/cfg/"
 "$gen" "$n" "$work/cfg/data"
-export IDSYNC_HOME="$work/home"
-echo "bench-password" | "$bin/idsync-setup" install --db "$db_url" --server bench \
-  --service-account 'BENCH\svc' --service-password-stdin --admins-group domain:Admins >/dev/null
-"$bin/idsync" config apply "$work/cfg" >/dev/null
-
-tick=$(getconf CLK_TCK)
-server_cpu() {  # as in bench/run.sh
-  local pm ticks=0 f i
-  pm=$(head -n 1 "$pgdir/data/postmaster.pid")
-  for i in $(seq 100); do
-    pgrep -P "$pm" -f '^postgres: idsync ' >/dev/null || break
-    sleep 0.05
-  done
-  f=($(sed 's/.*) //' "/proc/$pm/stat"))
-  ticks=$(( f[11] + f[12] + f[13] + f[14] ))
-  for child in $(cat "/proc/$pm/task/$pm/children"); do
-    f=($(sed 's/.*) //' "/proc/$child/stat" 2>/dev/null)) || continue
-    [ "${#f[@]}" -gt 12 ] && ticks=$(( ticks + f[11] + f[12] ))
-  done
-  echo "$ticks / $tick" | bc -l
-}
+install_scenario "$db_url"
+server_cpu() { pg_server_cpu "$pgdir"; }
 
 step() {
   local label="$1" s0 s1 t0 t1; shift

@@ -16,6 +16,7 @@ n="${1:-100000}"
 work="${2:-$(mktemp -d /tmp/idsync-bench-XXXXXX)}"
 backend="${IDSYNC_BENCH_DB:-sqlite}"
 source "$(dirname "$0")/prepare.sh"
+source "$root/bench/scenario.sh"
 benchbin="$build_dir/bench"
 mkdir -p "$work/cfg/data" "$work/cfg/out"
 rm -f "$work/idsync.db"* "$work/cfg/out/"*
@@ -37,31 +38,11 @@ case "$backend" in
   *) echo "bench: IDSYNC_BENCH_DB must be sqlite or postgresql, not '$backend'" >&2; exit 2 ;;
 esac
 
-export IDSYNC_HOME="$work/home"
-echo "bench-password" | "$bin/idsync-setup" install --db "$db_url" --server bench \
-  --service-account 'BENCH\svc' --service-password-stdin --admins-group domain:Admins >/dev/null
-"$bin/idsync" config apply "$work/cfg" >/dev/null
+install_scenario "$db_url"
 
-# CPU seconds the PostgreSQL server has used so far: the postmaster's own and
-# that of its ended children (which it has waited for), plus the live ones'.
-# It first waits (up to 5 s) for the sessions of the step that ended, so that
-# their time is counted in that step.
-tick=$(getconf CLK_TCK)
 server_cpu() {
   [ "$backend" = postgresql ] || { echo 0; return; }
-  local pm ticks=0 f i
-  pm=$(head -n 1 "$pgdir/data/postmaster.pid")
-  for i in $(seq 100); do
-    pgrep -P "$pm" -f '^postgres: idsync ' >/dev/null || break
-    sleep 0.05
-  done
-  f=($(sed 's/.*) //' "/proc/$pm/stat"))
-  ticks=$(( f[11] + f[12] + f[13] + f[14] ))
-  for child in $(cat "/proc/$pm/task/$pm/children"); do
-    f=($(sed 's/.*) //' "/proc/$child/stat" 2>/dev/null)) || continue
-    [ "${#f[@]}" -gt 12 ] && ticks=$(( ticks + f[11] + f[12] ))
-  done
-  echo "$ticks / $tick" | bc -l
+  pg_server_cpu "$pgdir"
 }
 
 # Runs one step; records wall seconds, peak resident memory (KiB), and the

@@ -1,0 +1,33 @@
+# Sourced by bench/run.sh and bench/pg-statements.sh: what both do to set up
+# the scenario and to count the PostgreSQL server's CPU. Defines functions
+# only; they read root, bin and work from the script that sources this.
+
+# Installs a server named bench on DB_URL (IDSYNC_HOME=$work/home) and
+# applies the configuration in $work/cfg.
+install_scenario() {
+  local db_url="$1"
+  export IDSYNC_HOME="$work/home"
+  echo "bench-password" | "$bin/idsync-setup" install --db "$db_url" --server bench \
+    --service-account 'BENCH\svc' --service-password-stdin --admins-group domain:Admins >/dev/null
+  "$bin/idsync" config apply "$work/cfg" >/dev/null
+}
+
+# CPU seconds the PostgreSQL server in folder PGDIR has used so far: the
+# postmaster's own and that of its ended children (which it has waited for),
+# plus the live ones'. It first waits (up to 5 s) for the sessions of the
+# step that ended, so that their time is counted in that step.
+pg_server_cpu() {
+  local pgdir="$1" pm ticks=0 f i child
+  pm=$(head -n 1 "$pgdir/data/postmaster.pid")
+  for i in $(seq 100); do
+    pgrep -P "$pm" -f '^postgres: idsync ' >/dev/null || break
+    sleep 0.05
+  done
+  f=($(sed 's/.*) //' "/proc/$pm/stat"))
+  ticks=$(( f[11] + f[12] + f[13] + f[14] ))
+  for child in $(cat "/proc/$pm/task/$pm/children"); do
+    f=($(sed 's/.*) //' "/proc/$child/stat" 2>/dev/null)) || continue
+    [ "${#f[@]}" -gt 12 ] && ticks=$(( ticks + f[11] + f[12] ))
+  done
+  echo "$ticks / $(getconf CLK_TCK)" | bc -l
+}
