@@ -143,9 +143,19 @@ class StagingSink final : public ImportSink {
   const std::unordered_set<int64_t>& seen() const { return seen_; }
 
  private:
-  Result<const MaObjectType*> TypeOf(const ImportRecord& r) {
+  // The record's object type (the only one when it names none), or null.
+  const MaObjectType* FindTypeOf(const ImportRecord& r) const {
     if (r.object_type.empty() && ctx_.ma.object_types.size() == 1) return &ctx_.ma.object_types[0];
-    const MaObjectType* t = ctx_.FindType(r.object_type);
+    return ctx_.FindType(r.object_type);
+  }
+
+  // The anchor a record of `type` carries itself (empty when it has none).
+  static std::string RecordAnchor(const ImportRecord& r, const MaObjectType& type) {
+    return EqualsIgnoreCase(type.anchor, "dn") ? r.dn : std::string(FirstValue(r.attrs, type.anchor));
+  }
+
+  Result<const MaObjectType*> TypeOf(const ImportRecord& r) {
+    const MaObjectType* t = FindTypeOf(r);
     if (!t) {
       IDSYNC_TRY(ctx_.ObjectError(r.dn, r.location, "unknown-object-type",
                                   fmt::format("object type '{}' is not configured for MA '{}'",
@@ -168,11 +178,9 @@ class StagingSink final : public ImportSink {
       const ImportRecord& r = q.record;
       if (r.kind != ImportRecord::Kind::kFull) return {};
       // As Stage finds it; a record without one is reported there.
-      const MaObjectType* type = r.object_type.empty() && ctx_.ma.object_types.size() == 1
-                                     ? &ctx_.ma.object_types[0]
-                                     : ctx_.FindType(r.object_type);
+      const MaObjectType* type = FindTypeOf(r);
       if (!type) continue;
-      std::string anchor = EqualsIgnoreCase(type->anchor, "dn") ? r.dn : std::string(FirstValue(r.attrs, type->anchor));
+      std::string anchor = RecordAnchor(r, *type);
       if (!anchor.empty()) anchors.push_back(std::move(anchor));
     }
     if (anchors.empty()) return {};
@@ -201,7 +209,7 @@ class StagingSink final : public ImportSink {
     IDSYNC_ASSIGN(const MaObjectType* type, TypeOf(r));
     if (!type) return {};
     bool by_dn = EqualsIgnoreCase(type->anchor, "dn");
-    std::string anchor = by_dn ? r.dn : std::string(FirstValue(r.attrs, type->anchor));
+    std::string anchor = RecordAnchor(r, *type);
     if (r.kind != ImportRecord::Kind::kFull && !by_dn) {
       // Change records name objects by DN; find the anchor from the CS.
       IDSYNC_ASSIGN(auto found, ctx_.store.FindCsByDn(ctx_.ma_id, r.dn));

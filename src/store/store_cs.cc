@@ -280,6 +280,19 @@ Status Store::InsertCs(CsObject& o, std::string_view import_digest) {
   return {};
 }
 
+namespace {
+
+// An imported state from columns first.. of `st`: id, dn, object_type,
+// attrs, import_digest, pending_import.
+Store::ImportedState ReadImportedState(Statement& st, int first) {
+  return Store::ImportedState{st.ColumnInt(first), std::string(st.ColumnText(first + 1)),
+                              std::string(st.ColumnText(first + 2)), std::string(st.ColumnBlob(first + 3)),
+                              std::string(st.IsNull(first + 4) ? "" : st.ColumnBlob(first + 4)),
+                              static_cast<PendingImport>(st.ColumnInt(first + 5))};
+}
+
+}  // namespace
+
 Result<std::optional<Store::ImportedState>> Store::FindImportedState(int64_t ma_id, std::string_view anchor) {
   IDSYNC_ASSIGN(Statement * st, db_->Prepare("SELECT id, dn, object_type, attrs, import_digest, pending_import "
                                              "FROM cs_objects WHERE ma_id = ? AND anchor = ?"));
@@ -287,11 +300,7 @@ Result<std::optional<Store::ImportedState>> Store::FindImportedState(int64_t ma_
   st->BindText(2, anchor);
   IDSYNC_ASSIGN(bool row, st->Step());
   std::optional<ImportedState> state;
-  if (row) {
-    state = ImportedState{st->ColumnInt(0), std::string(st->ColumnText(1)), std::string(st->ColumnText(2)),
-                          std::string(st->ColumnBlob(3)), std::string(st->IsNull(4) ? "" : st->ColumnBlob(4)),
-                          static_cast<PendingImport>(st->ColumnInt(5))};
-  }
+  if (row) state = ReadImportedState(*st, 0);
   st->Reset();
   return state;
 }
@@ -308,11 +317,7 @@ Result<std::unordered_map<std::string, Store::ImportedState>> Store::FindImporte
       *st, anchors, [&](Statement& s) { s.BindInt(1, ma_id); }, 2,
       [](Statement& s, int i, const std::string& a) { s.BindText(i, a); },
       [&](Statement& s) {
-        found.try_emplace(std::string(s.ColumnText(0)),
-                          ImportedState{s.ColumnInt(1), std::string(s.ColumnText(2)), std::string(s.ColumnText(3)),
-                                        std::string(s.ColumnBlob(4)),
-                                        std::string(s.IsNull(5) ? "" : s.ColumnBlob(5)),
-                                        static_cast<PendingImport>(s.ColumnInt(6))});
+        found.try_emplace(std::string(s.ColumnText(0)), ReadImportedState(s, 1));
       }));
   return found;
 }
