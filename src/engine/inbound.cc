@@ -9,15 +9,10 @@
 #include "engine/synchronizer.h"
 
 namespace idsync {
-namespace {
-
-// Whether `attr` is a reference attribute of the metaverse type.
-bool IsReference(const MvObjectType* type, std::string_view attr) {
+bool Synchronizer::IsReference(const MvObjectType* type, std::string_view attr) {
   return type && std::any_of(type->references.begin(), type->references.end(),
                              [&](const std::string& r) { return EqualsIgnoreCase(r, attr); });
 }
-
-}  // namespace
 
 Result<std::optional<Synchronizer::JoinMatch>> Synchronizer::Join(const CsObject& cs, const Values& dn,
                                                                   const MaObjectType& type) {
@@ -25,18 +20,19 @@ Result<std::optional<Synchronizer::JoinMatch>> Synchronizer::Join(const CsObject
     const JoinRule& j = type.join[rule];
     IDSYNC_ASSIGN(Values values, Eval(j.cs_value, cs.attrs, "join rule", {}, &dn));
     std::vector<JoinMatch> candidates;
+    const std::string attr = ToLower(j.mv_attribute);
     for (const auto& v : values) {
-      IDSYNC_ASSIGN(auto ids, ctx_.store.FindMvByKey(ToLower(j.mv_attribute), ToLower(v)));
+      IDSYNC_ASSIGN(auto ids, MvIdsByKey(attr, ToLower(v)));
       for (int64_t id : ids) {
         if (std::any_of(candidates.begin(), candidates.end(), [&](const JoinMatch& m) { return m.mv.id == id; }))
           continue;
-        IDSYNC_ASSIGN(auto mv, ctx_.store.GetMv(id));
-        if (!mv || mv->object_type != type.mv_object_type) continue;
+        IDSYNC_ASSIGN(auto found, MvWithConnectors(id));
+        if (!found || found->first.object_type != type.mv_object_type) continue;
         // An MV object has at most one connector per MA.
-        IDSYNC_ASSIGN(auto links, ctx_.store.ListCsByMv(id));
+        auto& links = found->second;
         if (std::any_of(links.begin(), links.end(), [&](const CsObject& c) { return c.ma_id == cs.ma_id; }))
           continue;
-        candidates.push_back({std::move(*mv), std::move(links)});
+        candidates.push_back({std::move(found->first), std::move(links)});
       }
     }
     if (candidates.size() == 1) return std::optional<JoinMatch>(std::move(candidates[0]));
@@ -105,7 +101,7 @@ Result<Values> Synchronizer::RefsIn(int64_t ma_id, int64_t cs_id, const MaObject
     } else if (kind == ReferenceKind::kDn) {
       IDSYNC_ASSIGN(mv_id, ctx_.store.FindMvIdByDn(ma_id, v));
     } else {
-      IDSYNC_ASSIGN(mv_id, ctx_.store.FindMvIdByAnchor(ma_id, v));
+      IDSYNC_ASSIGN(mv_id, MvIdByAnchor(ma_id, v));
     }
     if (mv_id) {
       mv_refs.push_back("mv:" + std::to_string(*mv_id));
@@ -187,11 +183,18 @@ Synchronizer::Indexed Synchronizer::IndexedOf(const MvObject& mv) const {
 }
 
 Status Synchronizer::SaveMv(MvObject& mv, const Indexed& before, bool is_new) {
-  if (is_new) IDSYNC_TRY(ctx_.store.InsertMv(mv));
-  else IDSYNC_TRY(ctx_.store.UpdateMv(mv));
+  if (is_new) {
+    IDSYNC_TRY(ctx_.store.InsertMv(mv));
+    cache_.MvInserted(mv.id);
+  } else {
+    IDSYNC_TRY(ctx_.store.UpdateMv(mv));
+    cache_.MvUpdated(mv.id);
+  }
   Indexed after = IndexedOf(mv);
-  if (!join_attrs_.empty() && (is_new ? !after.keys.empty() : after.keys != before.keys))
+  if (!join_attrs_.empty() && (is_new ? !after.keys.empty() : after.keys != before.keys)) {
     IDSYNC_TRY(ctx_.store.SetMvKeys(mv.id, after.keys, is_new));
+    cache_.KeysReplaced(mv.id, after.keys);
+  }
   if (is_new) {
     if (!after.refs.empty()) IDSYNC_TRY(ctx_.store.SetMvRefs(mv.id, after.refs, true));
   } else if (after.refs != before.refs) {
@@ -216,7 +219,7 @@ Status Synchronizer::WakeWaiters(const CsObject& cs) {
   }
   std::erase(ids, cs.id);
   if (ids.empty()) return {};
-  IDSYNC_TRY(ctx_.store.MarkPendingSync(ids));  // a crash before they are processed loses nothing
+  IDSYNC_TRY(MarkPending(ids));  // a crash before they are processed loses nothing
   woken_.insert(woken_.end(), ids.begin(), ids.end());
   return {};
 }

@@ -18,9 +18,18 @@ Result<Values> Synchronizer::RefsOut(int64_t target_id, int64_t from_mv, Referen
   // Many references (a group's members) are looked up together.
   std::map<int64_t, Store::ConnectorName> names;
   if (ids.size() > 1) {
-    IDSYNC_ASSIGN(names, ctx_.store.FindConnectorNames(ids, target_id));
+    std::vector<int64_t> unknown;  // to the batch's cache
+    for (int64_t id : ids) {
+      auto known = cache_.FindName(id, target_id);
+      if (!known) unknown.push_back(id);
+      else if (*known) names.emplace(id, std::move(**known));
+    }
+    if (!unknown.empty()) {
+      IDSYNC_ASSIGN(auto more, ctx_.store.FindConnectorNames(unknown, target_id));
+      names.merge(more);
+    }
   } else if (ids.size() == 1) {
-    IDSYNC_ASSIGN(auto name, ctx_.store.FindConnectorName(ids[0], target_id));
+    IDSYNC_ASSIGN(auto name, ConnectorName(ids[0], target_id));
     if (name) names.emplace(ids[0], std::move(*name));
   }
   Values refs;
@@ -116,7 +125,7 @@ Status Synchronizer::FlowOutTo(MvObject& mv, int64_t target_id, const MaObjectTy
     c.mv_id = mv.id;
     c.pending_export = PendingExport::kAdd;
     c.export_attrs = std::move(attrs);
-    IDSYNC_ASSIGN(bool inserted, ctx_.store.InsertCsIfNew(c));
+    IDSYNC_ASSIGN(bool inserted, ProvisionCs(c));
     if (inserted) {
       ++ctx_.counters.provisioned_adds;
       if (!export_waits_exist_[target_id]) return {};
@@ -132,7 +141,7 @@ Status Synchronizer::FlowOutTo(MvObject& mv, int64_t target_id, const MaObjectTy
     clash->mv_id = mv.id;
     ++ctx_.counters.joins;
     IDSYNC_TRY(FlowOutTo(mv, target_id, type, &*clash, /*write=*/false, final_pass, out));
-    return ctx_.store.UpdateCs(*clash);  // the new link is saved even when no value changes
+    return WriteCs(*clash);  // the new link is saved even when no value changes
   }
 
   CsObject& c = *existing;
@@ -150,7 +159,10 @@ Status Synchronizer::FlowOutTo(MvObject& mv, int64_t target_id, const MaObjectTy
       c.export_attrs = std::move(desired);
       c.export_dn = dn;
       c.dn = dn;
-      if (EqualsIgnoreCase(type.anchor, "dn")) c.anchor = dn;
+      if (EqualsIgnoreCase(type.anchor, "dn") && c.anchor != dn) {
+        cache_.AnchorChanging(c);
+        c.anchor = dn;
+      }
       dirty = true;
     }
   } else if (desired == c.attrs && dn == c.dn) {
@@ -173,7 +185,7 @@ Status Synchronizer::FlowOutTo(MvObject& mv, int64_t target_id, const MaObjectTy
       dirty = true;
     }
   }
-  if (dirty && write) IDSYNC_TRY(ctx_.store.UpdateCs(c));
+  if (dirty && write) IDSYNC_TRY(WriteCs(c));
   if (dirty && !write) source_changed_ = true;
   if (renamed) {
     // Objects that refer to this one hold its old DN there.
@@ -232,7 +244,7 @@ Status Synchronizer::DropReferencesTo(int64_t mv_id) {
       bool imports_references = type && !type->references.empty() && !type->import_flows.empty();
       if (c.link == LinkState::kConnector && imports_references) sources.push_back(c.id);
     }
-    IDSYNC_TRY(ctx_.store.MarkPendingSync(sources));
+    IDSYNC_TRY(MarkPending(sources));
     bool woken_here = false;
     for (const auto& c : connectors) {
       if (c.ma_id == ctx_.ma_id && std::find(sources.begin(), sources.end(), c.id) != sources.end()) {
@@ -261,7 +273,7 @@ Status Synchronizer::DeleteMv(MvObject& mv, std::vector<CsObject>& connectors) {
     if (action == Deprovision::kDelete) {
       ++ctx_.counters.export_deletes;
       if (c.pending_export == PendingExport::kAdd) {
-        IDSYNC_TRY(ctx_.store.DeleteCs(c.id));  // never exported: nothing to delete there
+        IDSYNC_TRY(RemoveCs(c));  // never exported: nothing to delete there
         continue;
       }
       c.link = LinkState::kNormalDisconnector;
@@ -273,11 +285,13 @@ Status Synchronizer::DeleteMv(MvObject& mv, std::vector<CsObject>& connectors) {
       c.link = action == Deprovision::kExplicitDisconnect ? LinkState::kExplicitDisconnector
                                                           : LinkState::kNormalDisconnector;
     }
-    IDSYNC_TRY(ctx_.store.UpdateCs(c));
+    IDSYNC_TRY(WriteCs(c));
   }
   ++ctx_.counters.mv_deletes;
   IDSYNC_TRY(DropReferencesTo(mv.id));
-  return ctx_.store.DeleteMv(mv.id);
+  IDSYNC_TRY(ctx_.store.DeleteMv(mv.id));
+  cache_.MvDeleted(mv.id);
+  return {};
 }
 
 }  // namespace idsync

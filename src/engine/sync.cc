@@ -3,6 +3,7 @@
 #include <functional>
 #include <optional>
 #include <set>
+#include <span>
 
 #include <fmt/format.h>
 
@@ -33,6 +34,10 @@ Status ProcessObjects(RunContext& ctx, Synchronizer& sync, std::vector<CsObject>
       if (!isolate) return st;
       IDSYNC_TRY(ctx.store.RollbackToSavepoint());
       sync.TakeWoken();  // what this object woke was rolled back with it
+      // What the batch read ahead may have changed with the object's writes
+      // undone: read it again for the objects still to come.
+      sync.DropCache();
+      IDSYNC_TRY(sync.Prefetch(std::span<const CsObject>(batch).subspan(&cs - batch.data() + 1)));
       if (!IsObjectError(st.error())) return st;
       IDSYNC_TRY(ctx.ObjectError(cs.anchor, cs.dn, "sync-error", st.error().message));
       continue;
@@ -60,19 +65,24 @@ Status RunBatch(RunContext& ctx, Synchronizer& sync, const BatchLoader& load, bo
   bool object_failed = false;
   auto whole = ctx.store.WithWrite([&]() -> Status {
     IDSYNC_ASSIGN(auto batch, load());
+    IDSYNC_TRY(sync.Prefetch(batch));
     auto st = ProcessObjects(ctx, sync, batch, final_pass, /*isolate=*/false, deferred);
     object_failed = !st && IsObjectError(st.error());
     return st;
   });
+  sync.DropCache();  // true only inside the transaction that read it
   if (whole || !object_failed) return whole;
   // Nothing of the failed attempt is kept, in the database or here.
   ctx.counters = counters_before;
   deferred.resize(deferred_before);
   sync.TakeWoken();
-  return ctx.CommitKeepingLimit([&]() -> Status {
+  auto isolated = ctx.CommitKeepingLimit([&]() -> Status {
     IDSYNC_ASSIGN(auto batch, load());
+    IDSYNC_TRY(sync.Prefetch(batch));
     return ProcessObjects(ctx, sync, batch, final_pass, /*isolate=*/true, deferred);
   });
+  sync.DropCache();
+  return isolated;
 }
 
 // Turns the error limit into a flag (the batch was committed); other errors pass.

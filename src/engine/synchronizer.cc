@@ -1,5 +1,7 @@
 #include "engine/synchronizer.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "rules/expression.h"
@@ -15,6 +17,15 @@ Status Synchronizer::Init() {
     mas_by_id_[id] = &ma;
     IDSYNC_ASSIGN(waits_exist_[id], ctx_.store.HasRefWaits(id));
     IDSYNC_ASSIGN(export_waits_exist_[id], ctx_.store.HasExportWaits(id));
+  }
+  for (size_t m = 0; m < ctx_.config.mas.size(); ++m) {
+    for (const auto& type : ctx_.config.mas[m].object_types) {
+      if (std::any_of(type.export_flows.begin(), type.export_flows.end(),
+                      [&](const auto& flow) { return type.references.count(flow.target) > 0; })) {
+        ref_targets_.push_back(config_ma_ids_[m]);
+        break;
+      }
+    }
   }
   return {};
 }
@@ -56,9 +67,10 @@ Status Synchronizer::Process(CsObject& cs, bool final_pass, bool* deferred) {
   std::optional<MvObject> mv;
   std::vector<CsObject> connectors;  // the MV object's other connectors
   if (cs.mv_id) {
-    IDSYNC_ASSIGN(mv, ctx_.store.GetMv(*cs.mv_id));
-    if (mv) {
-      IDSYNC_ASSIGN(connectors, ctx_.store.ListCsByMv(mv->id));
+    IDSYNC_ASSIGN(auto found, MvWithConnectors(*cs.mv_id));
+    if (found) {
+      mv = std::move(found->first);
+      connectors = std::move(found->second);
       std::erase_if(connectors, [&](const CsObject& c) { return c.id == cs.id; });
     } else {
       cs.mv_id.reset();
@@ -68,7 +80,7 @@ Status Synchronizer::Process(CsObject& cs, bool final_pass, bool* deferred) {
 
   if (cs.pending_import == PendingImport::kDelete) {
     if (mv) IDSYNC_TRY(Disconnect(cs, *mv, connectors, out));
-    return ctx_.store.DeleteCs(cs.id);
+    return RemoveCs(cs);
   }
 
   // Expressions read the object's DN as the attribute `dn`.
@@ -81,14 +93,14 @@ Status Synchronizer::Process(CsObject& cs, bool final_pass, bool* deferred) {
       cs.link = LinkState::kFilteredDisconnector;
       cs.mv_id.reset();
       cs.pending_import = PendingImport::kNone;
-      return ctx_.store.UpdateCs(cs);
+      return WriteCs(cs);
     }
     if (cs.link == LinkState::kFilteredDisconnector) cs.link = LinkState::kNormalDisconnector;
   }
 
   if (cs.link == LinkState::kExplicitDisconnector) {
     cs.pending_import = PendingImport::kNone;
-    return ctx_.store.UpdateCs(cs);
+    return WriteCs(cs);
   }
 
   bool is_new = false;
@@ -106,7 +118,7 @@ Status Synchronizer::Process(CsObject& cs, bool final_pass, bool* deferred) {
     } else {
       cs.link = LinkState::kNormalDisconnector;
       cs.pending_import = PendingImport::kNone;
-      return ctx_.store.UpdateCs(cs);
+      return WriteCs(cs);
     }
   }
 
@@ -131,9 +143,9 @@ Status Synchronizer::Process(CsObject& cs, bool final_pass, bool* deferred) {
   // Sync changes only the link and the pending flag, unless export flows
   // write back to this object; an object already linked and not pending (a
   // full sync of objects synchronized before) is not written at all.
-  if (source_changed_) return ctx_.store.UpdateCs(cs);
+  if (source_changed_) return WriteCs(cs);
   if (cs.link == link_before && cs.mv_id == mv_id_before && cs.pending_import == pending_before) return {};
-  return ctx_.store.UpdateCsLink(cs);
+  return WriteCsLink(cs);
 }
 
 }  // namespace idsync

@@ -4,11 +4,13 @@
 
 #include <map>
 #include <optional>
+#include <span>
 #include <utility>
 #include <string>
 #include <vector>
 
 #include "config/config.h"
+#include "engine/batch_cache.h"
 #include "engine/run_context.h"
 #include "store/store.h"
 
@@ -28,6 +30,14 @@ class Synchronizer {
   // Object-level failures come back as kInvalidArgument with a message.
   Status Process(CsObject& cs, bool final_pass, bool* deferred);
 
+  // Reads ahead, in a few statements, what Process will ask the store about
+  // the batch's objects (join keys, linked MV objects and their connectors,
+  // single references and their targets' names), and keeps it true while
+  // the batch writes. REQUIRES: the batch's write transaction, before its
+  // first object; DropCache after any rollback in it.
+  Status Prefetch(std::span<const CsObject> batch);
+  void DropCache() { cache_.Clear(); }
+
   // CS objects of this MA whose unresolved references can now be resolved
   // (their target was just linked); the caller processes them again.
   std::vector<int64_t> TakeWoken() { return std::exchange(woken_, {}); }
@@ -37,6 +47,9 @@ class Synchronizer {
     bool unresolved = false;
     bool final_pass = false;
   };
+
+  // Whether `attr` is a reference attribute of the metaverse type.
+  static bool IsReference(const MvObjectType* type, std::string_view attr);
 
   // inbound (inbound.cc)
   // The MV object a join rule finds, with its connectors, as read to check it.
@@ -98,6 +111,20 @@ class Synchronizer {
   Result<Values> Eval(const Expression& e, const AttributeMap& attrs, std::string_view what,
                       std::string_view target = {}, const Values* dn = nullptr);
 
+  // batch reads (sync_prefetch.cc)
+  // The store's reads through the batch's cache (the store when it does
+  // not know), and its writes, told to the cache.
+  Result<std::vector<int64_t>> MvIdsByKey(const std::string& attr, const std::string& value);
+  // The MV object and its connectors (all of them, this object's too).
+  Result<std::optional<std::pair<MvObject, std::vector<CsObject>>>> MvWithConnectors(int64_t id);
+  Result<std::optional<int64_t>> MvIdByAnchor(int64_t ma_id, const std::string& anchor);
+  Result<std::optional<Store::ConnectorName>> ConnectorName(int64_t mv_id, int64_t ma_id);
+  Status WriteCs(const CsObject& cs);      // UpdateCs
+  Status WriteCsLink(const CsObject& cs);  // UpdateCsLink
+  Status RemoveCs(const CsObject& cs);     // DeleteCs
+  Result<bool> ProvisionCs(CsObject& cs);  // InsertCsIfNew
+  Status MarkPending(const std::vector<int64_t>& cs_ids);  // MarkPendingSync
+
   RunContext& ctx_;
   std::vector<int64_t> config_ma_ids_;  // the ids of ctx_.config.mas, in that order
   std::map<int64_t, const ManagementAgent*> mas_by_id_;
@@ -107,6 +134,8 @@ class Synchronizer {
   std::map<int64_t, bool> export_waits_exist_;  // per MA id: export_waits may hold rows
   int refresh_depth_ = 0;                 // RefreshReferrers does not recurse
   bool source_changed_ = false;           // export flows changed the object being synchronized
+  std::vector<int64_t> ref_targets_;      // MAs whose export flows translate references
+  BatchCache cache_;
 };
 
 }  // namespace idsync

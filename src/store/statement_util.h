@@ -2,7 +2,9 @@
 // files (internal to store/). Each leaves the statement reset.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "store/db.h"
@@ -46,6 +48,42 @@ inline Status SendEach(Statement& st, const std::vector<int64_t>& ids, int64_t o
     IDSYNC_TRY(st.Send());
   }
   st.Reset();
+  return {};
+}
+
+}  // namespace idsync
+
+namespace idsync {
+
+// Keys per statement of the batch reads that take an `IN (...)` list; the
+// last statement of a read repeats its last key to fill the list, so each
+// read has one statement text.
+inline constexpr size_t kInListKeys = 64;
+
+// "?, ?, ..." with kInListKeys placeholders.
+inline std::string InListPlaceholders() {
+  std::string list = "?";
+  for (size_t i = 1; i < kInListKeys; ++i) list += ", ?";
+  return list;
+}
+
+// Runs `st` once per chunk of kInListKeys `keys`: `bind_other(st)` binds the
+// parameters outside the list, `bind(st, parameter, key)` binds the chunk
+// from parameter `first` on, and `row(st)` reads each row.
+template <typename Key, typename BindOther, typename Bind, typename Row>
+Status ForEachInListRow(Statement& st, const std::vector<Key>& keys, const BindOther& bind_other, int first,
+                        const Bind& bind, const Row& row) {
+  for (size_t begin = 0; begin < keys.size(); begin += kInListKeys) {
+    bind_other(st);
+    for (size_t i = 0; i < kInListKeys; ++i)
+      bind(st, first + static_cast<int>(i), keys[std::min(begin + i, keys.size() - 1)]);
+    while (true) {
+      IDSYNC_ASSIGN(bool more, st.Step());
+      if (!more) break;
+      row(st);
+    }
+    st.Reset();
+  }
   return {};
 }
 

@@ -176,6 +176,17 @@ class Store {
   // from the map; repeated keys are allowed.
   Result<std::map<std::string, int64_t>> FindMvIdsByAnchors(int64_t ma_id, const std::vector<std::string>& anchors);
   Result<std::map<int64_t, ConnectorName>> FindConnectorNames(const std::vector<int64_t>& mv_ids, int64_t ma_id);
+  // What the sync reads ahead for a batch of objects (store_cs.cc): the
+  // connectors of many MV objects, each list in id order as ListCsByMv
+  // gives it; every requested id has an entry (empty without connectors).
+  Result<std::unordered_map<int64_t, std::vector<CsObject>>> ListCsByMvs(const std::vector<int64_t>& mv_ids);
+  // FindConnectorNames, with the id of the object that answers for each MV
+  // object (the lowest id when several would).
+  struct NamedConnector {
+    int64_t cs_id = 0;
+    ConnectorName name;
+  };
+  Result<std::map<int64_t, NamedConnector>> FindNamedConnectors(const std::vector<int64_t>& mv_ids, int64_t ma_id);
   // Inserts unless the MA already has an object with this anchor; returns
   // false (and inserts nothing) in that case. REQUIRES: write txn.
   Result<bool> InsertCsIfNew(CsObject& object);
@@ -253,6 +264,12 @@ class Store {
   Status SetMvKeys(int64_t mv_id, const std::vector<std::pair<std::string, std::string>>& keys,
                    bool is_new = false);
   Result<std::vector<int64_t>> FindMvByKey(std::string_view attr, std::string_view value);
+  // What the sync reads ahead for a batch: GetMv for many ids (absent ids
+  // have no entry), and FindMvByKey for many values of one attribute
+  // (value -> ids in ascending order; values without objects have no entry).
+  Result<std::unordered_map<int64_t, MvObject>> GetMvs(const std::vector<int64_t>& ids);
+  Result<std::unordered_map<std::string, std::vector<int64_t>>> FindMvIdsByKeys(
+      std::string_view attr, const std::vector<std::string>& values);
   // Reverse references: which MV objects point at which. SetMvRefs replaces
   // the targets of `from_id`; ListMvReferrers gives the objects pointing at
   // `to_id`. REQUIRES: write txn for SetMvRefs.

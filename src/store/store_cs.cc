@@ -517,3 +517,54 @@ Result<int64_t> Store::CountPendingExportDeletes(int64_t ma_id) {
 }
 
 }  // namespace idsync
+
+namespace idsync {
+
+Result<std::unordered_map<int64_t, std::vector<CsObject>>> Store::ListCsByMvs(const std::vector<int64_t>& mv_ids) {
+  std::unordered_map<int64_t, std::vector<CsObject>> found;
+  found.reserve(mv_ids.size());
+  for (int64_t id : mv_ids) found.try_emplace(id);
+  if (mv_ids.empty()) return found;
+  IDSYNC_ASSIGN(Statement * st, db_->Prepare("SELECT " IDSYNC_CS_COLUMNS " FROM cs_objects WHERE mv_id IN (" +
+                                             InListPlaceholders() + ")"));
+  Status decoded;
+  std::unordered_map<int64_t, int64_t> seen;  // object id -> its MV id (a key repeated in two chunks)
+  IDSYNC_TRY(ForEachInListRow(
+      *st, mv_ids, [](Statement&) {}, 1, [](Statement& s, int i, int64_t id) { s.BindInt(i, id); },
+      [&](Statement& s) {
+        if (!decoded) return;
+        auto o = ReadCs(s);
+        if (!o) {
+          decoded = tl::unexpected(o.error());
+          return;
+        }
+        if (!seen.emplace(o->id, *o->mv_id).second) return;
+        found[*o->mv_id].push_back(std::move(*o));
+      }));
+  IDSYNC_TRY(decoded);
+  for (auto& [mv_id, list] : found)
+    std::sort(list.begin(), list.end(), [](const CsObject& a, const CsObject& b) { return a.id < b.id; });
+  return found;
+}
+
+Result<std::map<int64_t, Store::NamedConnector>> Store::FindNamedConnectors(const std::vector<int64_t>& mv_ids,
+                                                                             int64_t ma_id) {
+  std::map<int64_t, NamedConnector> found;
+  if (mv_ids.empty()) return found;
+  IDSYNC_ASSIGN(Statement * st,
+                db_->Prepare("SELECT mv_id, id, anchor, dn, export_dn FROM cs_objects WHERE mv_id IN (" +
+                             InListPlaceholders() +
+                             ") AND ma_id = ? AND link_state = 1 AND pending_export <> 3 ORDER BY mv_id, id"));
+  IDSYNC_TRY(ForEachInListRow(
+      *st, mv_ids, [&](Statement& s) { s.BindInt(static_cast<int>(kInListKeys) + 1, ma_id); }, 1,
+      [](Statement& s, int i, int64_t id) { s.BindInt(i, id); },
+      [&](Statement& s) {
+        NamedConnector c{s.ColumnInt(1), {std::string(s.ColumnText(2)),
+                                          std::string(s.IsNull(4) ? s.ColumnText(3) : s.ColumnText(4))}};
+        auto [it, added] = found.try_emplace(s.ColumnInt(0), c);
+        if (!added && c.cs_id < it->second.cs_id) it->second = std::move(c);
+      }));
+  return found;
+}
+
+}  // namespace idsync

@@ -1,4 +1,6 @@
 // Store: metaverse objects and the join-key index.
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "store/statement_util.h"
@@ -225,5 +227,45 @@ Result<std::vector<MvObject>> Store::SearchMv(std::string_view attr, std::string
   return out;
 }
 
+
+}  // namespace idsync
+namespace idsync {
+
+Result<std::unordered_map<int64_t, MvObject>> Store::GetMvs(const std::vector<int64_t>& ids) {
+  std::unordered_map<int64_t, MvObject> found;
+  if (ids.empty()) return found;
+  found.reserve(ids.size());
+  IDSYNC_ASSIGN(Statement * st, db_->Prepare("SELECT id, object_type, attrs, contributors FROM mv_objects WHERE id IN (" +
+                                             InListPlaceholders() + ")"));
+  Status decoded;
+  IDSYNC_TRY(ForEachInListRow(
+      *st, ids, [](Statement&) {}, 1, [](Statement& s, int i, int64_t id) { s.BindInt(i, id); },
+      [&](Statement& s) {
+        if (!decoded) return;
+        auto o = ReadMv(s);
+        if (!o) decoded = tl::unexpected(o.error());
+        else found.insert_or_assign(o->id, std::move(*o));
+      }));
+  IDSYNC_TRY(decoded);
+  return found;
+}
+
+Result<std::unordered_map<std::string, std::vector<int64_t>>> Store::FindMvIdsByKeys(
+    std::string_view attr, const std::vector<std::string>& values) {
+  std::unordered_map<std::string, std::vector<int64_t>> found;
+  if (values.empty()) return found;
+  IDSYNC_ASSIGN(Statement * st, db_->Prepare("SELECT value, mv_id FROM mv_keys WHERE attr = ? AND value IN (" +
+                                             InListPlaceholders() + ")"));
+  IDSYNC_TRY(ForEachInListRow(
+      *st, values, [&](Statement& s) { s.BindText(1, attr); }, 2,
+      [](Statement& s, int i, const std::string& v) { s.BindText(i, v); },
+      [&](Statement& s) { found[std::string(s.ColumnText(0))].push_back(s.ColumnInt(1)); }));
+  // A value repeated in two chunks is read twice.
+  for (auto& [value, ids] : found) {
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  }
+  return found;
+}
 
 }  // namespace idsync

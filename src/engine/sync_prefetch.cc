@@ -1,0 +1,161 @@
+// Synchronizer, batch reads: what a batch's objects will ask the store,
+// read ahead in one statement per kind (and per 64 keys), and the store
+// calls through the batch's cache.
+#include <algorithm>
+#include <map>
+
+#include "engine/synchronizer.h"
+#include "rules/expression.h"
+
+namespace idsync {
+namespace {
+
+template <typename T>
+void SortUnique(std::vector<T>& v) {
+  std::sort(v.begin(), v.end());
+  v.erase(std::unique(v.begin(), v.end()), v.end());
+}
+
+}  // namespace
+
+Status Synchronizer::Prefetch(std::span<const CsObject> batch) {
+  cache_.Clear();
+  // What the objects will look up: join values per (lower-cased) MV
+  // attribute for unlinked objects, the MV objects of linked ones, and the
+  // single anchors their reference flows give, per MA. An expression that
+  // fails here fails again in Process, which reports it; one that calls an
+  // extension is left to Process (an extension runs once per use).
+  std::map<std::string, std::vector<std::string>> join_values;
+  std::vector<int64_t> mv_ids;
+  std::map<int64_t, std::vector<std::string>> ref_anchors;
+  for (const auto& cs : batch) {
+    const MaObjectType* type = TypeOf(cs);
+    if (!type) continue;
+    if (cs.mv_id) mv_ids.push_back(*cs.mv_id);
+    if (cs.pending_import == PendingImport::kDelete) continue;
+    const Values dn{cs.dn};
+    const EvalContext ec{&cs.attrs, ctx_.extensions, &dn};
+    if (!cs.mv_id && cs.link != LinkState::kExplicitDisconnector) {
+      for (const auto& rule : type->join) {
+        if (!rule.cs_value.CalledFunctions().empty()) continue;
+        auto values = rule.cs_value.Evaluate(ec);
+        if (!values) continue;
+        auto& list = join_values[ToLower(rule.mv_attribute)];
+        for (const auto& v : *values) list.push_back(ToLower(v));
+      }
+    }
+    const MvObjectType* mv_type = ctx_.config.FindMvType(type->mv_object_type);
+    for (const auto& flow : type->import_flows) {
+      if (!IsReference(mv_type, flow.target) || flow.expression.ReferencedAttributes().empty() ||
+          !flow.expression.CalledFunctions().empty())
+        continue;
+      auto kind = type->references.find(flow.expression.ReferencedAttributes()[0]);
+      if (kind != type->references.end() && kind->second != ReferenceKind::kAnchor) continue;
+      auto values = flow.expression.Evaluate(ec);
+      if (values && values->size() == 1) ref_anchors[cs.ma_id].push_back((*values)[0]);
+    }
+  }
+
+  for (auto& [attr, values] : join_values) {
+    SortUnique(values);
+    IDSYNC_ASSIGN(auto found, ctx_.store.FindMvIdsByKeys(attr, values));
+    for (const auto& v : values) {
+      std::vector<int64_t> ids;
+      if (auto it = found.find(v); it != found.end()) ids = std::move(it->second);
+      mv_ids.insert(mv_ids.end(), ids.begin(), ids.end());  // join candidates
+      cache_.PutKey(attr, v, std::move(ids));
+    }
+  }
+
+  SortUnique(mv_ids);
+  IDSYNC_ASSIGN(auto mvs, ctx_.store.GetMvs(mv_ids));
+  if (!mvs.empty()) {
+    std::vector<int64_t> found_ids;
+    found_ids.reserve(mvs.size());
+    for (const auto& [id, mv] : mvs) found_ids.push_back(id);
+    SortUnique(found_ids);
+    IDSYNC_ASSIGN(auto connectors, ctx_.store.ListCsByMvs(found_ids));
+    for (auto& [id, mv] : mvs) cache_.PutMv(std::move(mv), std::move(connectors[id]));
+  }
+
+  // The references' targets, then how each target MA names them.
+  std::vector<int64_t> targets;
+  for (auto& [ma_id, anchors] : ref_anchors) {
+    SortUnique(anchors);
+    IDSYNC_ASSIGN(auto found, ctx_.store.FindMvIdsByAnchors(ma_id, anchors));
+    for (const auto& anchor : anchors) {
+      std::optional<int64_t> id;
+      if (auto it = found.find(anchor); it != found.end()) {
+        id = it->second;
+        targets.push_back(it->second);
+      }
+      cache_.PutAnchor(ma_id, anchor, id);
+    }
+  }
+  SortUnique(targets);
+  if (targets.empty()) return {};
+  for (int64_t target : ref_targets_) {
+    IDSYNC_ASSIGN(auto names, ctx_.store.FindNamedConnectors(targets, target));
+    for (int64_t id : targets) {
+      auto it = names.find(id);
+      cache_.PutName(id, target, it == names.end() ? std::nullopt : std::make_optional(std::move(it->second)));
+    }
+  }
+  return {};
+}
+
+Result<std::vector<int64_t>> Synchronizer::MvIdsByKey(const std::string& attr, const std::string& value) {
+  if (const auto* ids = cache_.FindKey(attr, value)) return *ids;
+  return ctx_.store.FindMvByKey(attr, value);
+}
+
+Result<std::optional<std::pair<MvObject, std::vector<CsObject>>>> Synchronizer::MvWithConnectors(int64_t id) {
+  using Found = std::optional<std::pair<MvObject, std::vector<CsObject>>>;
+  if (auto hit = cache_.TakeMv(id)) return hit;
+  IDSYNC_ASSIGN(auto mv, ctx_.store.GetMv(id));
+  if (!mv) return Found();
+  IDSYNC_ASSIGN(auto connectors, ctx_.store.ListCsByMv(id));
+  return Found(std::in_place, std::move(*mv), std::move(connectors));
+}
+
+Result<std::optional<int64_t>> Synchronizer::MvIdByAnchor(int64_t ma_id, const std::string& anchor) {
+  if (const auto* known = cache_.FindAnchor(ma_id, anchor)) return *known;
+  return ctx_.store.FindMvIdByAnchor(ma_id, anchor);
+}
+
+Result<std::optional<Store::ConnectorName>> Synchronizer::ConnectorName(int64_t mv_id, int64_t ma_id) {
+  if (auto known = cache_.FindName(mv_id, ma_id)) return std::move(*known);
+  return ctx_.store.FindConnectorName(mv_id, ma_id);
+}
+
+Status Synchronizer::WriteCs(const CsObject& cs) {
+  IDSYNC_TRY(ctx_.store.UpdateCs(cs));
+  cache_.CsWritten(cs);
+  return {};
+}
+
+Status Synchronizer::WriteCsLink(const CsObject& cs) {
+  IDSYNC_TRY(ctx_.store.UpdateCsLink(cs));
+  cache_.CsWritten(cs);
+  return {};
+}
+
+Status Synchronizer::RemoveCs(const CsObject& cs) {
+  IDSYNC_TRY(ctx_.store.DeleteCs(cs.id));
+  cache_.CsDeleted(cs);
+  return {};
+}
+
+Result<bool> Synchronizer::ProvisionCs(CsObject& cs) {
+  IDSYNC_ASSIGN(bool inserted, ctx_.store.InsertCsIfNew(cs));
+  if (inserted) cache_.CsWritten(cs);
+  return inserted;
+}
+
+Status Synchronizer::MarkPending(const std::vector<int64_t>& cs_ids) {
+  IDSYNC_TRY(ctx_.store.MarkPendingSync(cs_ids));
+  cache_.PendingSyncMarked(cs_ids);
+  return {};
+}
+
+}  // namespace idsync
