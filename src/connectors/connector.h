@@ -128,8 +128,11 @@ class Connector {
   virtual Result<std::unique_ptr<ExportSession>> BeginExport(int64_t batch_id) = 0;
 
   // Snapshot export: `next` yields objects until it returns false. The file
-  // (or table) is replaced atomically.
-  virtual Status ExportSnapshot(const std::function<bool(SnapshotObject&)>& next) = 0;
+  // (or table) is replaced atomically. When `next` returns an error (the
+  // engine could not read the objects), the connector returns that error
+  // and leaves the connected system as it was.
+  using SnapshotSource = std::function<Result<bool>(SnapshotObject&)>;
+  virtual Status ExportSnapshot(const SnapshotSource& next) = 0;
 };
 
 }  // namespace idsync

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "connectors/connector.h"
+#include "engine/export_pipe.h"
 #include "engine/import.h"
 #include "engine/run_context.h"
 
@@ -74,12 +75,12 @@ std::vector<std::string> DnAnchoredTypes(const RunContext& ctx) {
   return types;
 }
 
-// What confirming `o`'s export needs to know, taken when the export reads it
-// (before ChangesFor takes its desired attributes). The generation read here
-// is what makes the confirmation skip a row that a sync of another MA (run
-// locks are per MA) changed after this read: that row stays pending and is
-// exported with its new state by a later export.
-Store::ExportedRow ExportedRowOf(const CsObject& o, const std::vector<std::string>& dn_types) {
+// What confirming `o`'s export needs to know, taken on the engine's thread
+// when it reads the row (before the writer thread takes the row's strings).
+// The generation read here is what makes the confirmation skip a row that a
+// sync of another MA (run locks are per MA) changed after this read: that
+// row stays pending and is exported with its new state by a later export.
+Store::ExportedRow ExportedRowOf(const Store::EncodedCsObject& o, const std::vector<std::string>& dn_types) {
   Store::ExportedRow r;
   r.id = o.id;
   r.export_gen = o.export_gen;
@@ -89,6 +90,27 @@ Store::ExportedRow ExportedRowOf(const CsObject& o, const std::vector<std::strin
   const std::string& new_dn = o.export_dn.empty() ? o.dn : o.export_dn;
   r.moves = new_dn != o.dn || (r.dn_anchored && new_dn != o.anchor);
   return r;
+}
+
+// The object as ChangesFor needs it, decoded on the writer thread: only the
+// attribute maps the change uses (an add does not look at the known state).
+// Takes the strings out of `e`.
+Result<CsObject> DecodeForExport(Store::EncodedCsObject& e) {
+  CsObject o;
+  o.id = e.id;
+  o.anchor = std::move(e.anchor);
+  o.dn = std::move(e.dn);
+  o.object_type = std::move(e.object_type);
+  o.pending_export = e.pending_export;
+  o.export_dn = std::move(e.export_dn);
+  o.export_gen = e.export_gen;
+  if (o.pending_export == PendingExport::kUpdate) {
+    IDSYNC_ASSIGN(o.attrs, DecodeAttributes(e.attrs));
+  }
+  if (o.pending_export == PendingExport::kAdd || o.pending_export == PendingExport::kUpdate) {
+    IDSYNC_ASSIGN(o.export_attrs, DecodeAttributes(e.export_attrs));
+  }
+  return o;
 }
 
 // The exported_* counters count the changes written to the connected
@@ -109,10 +131,87 @@ void AddExportCounts(RunCounters& to, const RunCounters& from) {
   to.exported_deletes += from.exported_deletes;
 }
 
+// Rows per page read, and per chunk handed to the writer thread; the reader
+// runs at most kQueueChunks chunks ahead of the writer.
+constexpr int kChunkObjects = 1000;
+constexpr size_t kQueueChunks = 4;
+using RowPipe = ExportPipe<Store::EncodedCsObject>;
+
+tl::unexpected<Error> Cancelled() { return Fail(ErrorCode::kInternal, "the export was stopped"); }
+
+// The engine's side of one pipe: reads the rows of `q` page by page, keeps
+// what confirming them needs (`keep(row)`, before the writer takes the
+// row's strings), and hands each page to the writer. Returns the first
+// error of either side; on a read error the writer is cancelled (it makes
+// nothing durable). When this returns success, the writer has made every
+// row durable.
+template <typename Keep>
+Status ReadInto(RunContext& ctx, RowPipe& pipe, CsQuery q, const Keep& keep) {
+  q.limit = kChunkObjects;
+  while (true) {
+    auto page = ctx.store.ListCsEncoded(q);
+    if (!page) {
+      pipe.Cancel();
+      return tl::unexpected(page.error());
+    }
+    if (page->empty()) break;
+    q.after_id = page->back().id;
+    for (const auto& row : *page) keep(row);
+    ctx.counters.processed += static_cast<int64_t>(page->size());
+    if (ctx.progress) ctx.progress("export", ctx.counters.processed);
+    if (!pipe.Push(std::move(*page))) break;  // the writer stopped: Finish() says why
+  }
+  return pipe.Finish();
+}
+
 // Change-record connectors. A batch is the next pending exports by id,
 // recorded as the range of their ids (Store::CreateExportBatch): assigning
 // each row to its batch would write every row once more, and the rows are
 // written anyway when they are confirmed.
+//
+// Within a batch, this thread reads the rows while a writer thread decodes
+// them, computes their changes and writes them through the connector's
+// session; the session is committed on the writer thread, and only after
+// that (Finish) are the rows confirmed here.
+Status ExportBatch(RunContext& ctx, Connector& connector, const Store::ExportBatch& batch,
+                   const std::vector<std::string>& dn_types) {
+  RunCounters counted;  // by the writer thread; read once it has been joined
+  RowPipe pipe(kQueueChunks, [&](RowPipe& p) -> Status {
+    IDSYNC_ASSIGN(auto session, connector.BeginExport(batch.id));
+    RowPipe::Chunk chunk;
+    while (p.Pop(chunk)) {
+      for (auto& row : chunk) {
+        IDSYNC_ASSIGN(CsObject o, DecodeForExport(row));
+        for (const auto& change : ChangesFor(o)) {
+          IDSYNC_TRY(session->Write(change));
+          CountChange(counted, change.kind);
+        }
+      }
+    }
+    // Cancelled: the session is dropped without Commit(), which takes back
+    // what it wrote.
+    if (p.cancelled()) return Cancelled();
+    return session->Commit();
+  });
+  CsQuery q;
+  q.ma_id = ctx.ma_id;
+  q.pending_export_only = true;
+  q.after_id = batch.after_id;
+  q.through_id = batch.last_id;
+  std::vector<Store::ExportedRow> written;
+  IDSYNC_TRY(ReadInto(ctx, pipe, q, [&](const Store::EncodedCsObject& row) {
+    written.push_back(ExportedRowOf(row, dn_types));
+  }));
+  // The batch is durable in the connected system: record what was written,
+  // all in one transaction with the batch's completion.
+  IDSYNC_TRY(ctx.store.WithWrite([&]() -> Status {
+    IDSYNC_TRY(ctx.store.ConfirmExported(written).map([](int64_t) {}));
+    return ctx.store.CompleteExportBatch(batch.id);
+  }));
+  AddExportCounts(ctx.counters, counted);
+  return {};
+}
+
 Status ExportBatches(RunContext& ctx, Connector& connector, int64_t batch_objects) {
   const std::vector<std::string> dn_types = DnAnchoredTypes(ctx);
   // A batch left open by an interrupted export is written again first, under
@@ -129,102 +228,76 @@ Status ExportBatches(RunContext& ctx, Connector& connector, int64_t batch_object
       }));
       if (!batch) return {};  // nothing left to export in this run
     }
-    IDSYNC_ASSIGN(auto session, connector.BeginExport(batch->id));
-    CsQuery q;
-    q.ma_id = ctx.ma_id;
-    q.pending_export_only = true;
-    q.after_id = batch->after_id;
-    q.through_id = batch->last_id;
-    q.limit = 5000;
-    std::vector<Store::ExportedRow> written;
-    RunCounters counted;
-    while (true) {
-      IDSYNC_ASSIGN(auto page, ctx.store.ListCs(q));
-      if (page.empty()) break;
-      for (auto& o : page) {
-        q.after_id = o.id;
-        written.push_back(ExportedRowOf(o, dn_types));
-        for (const auto& change : ChangesFor(o)) {
-          IDSYNC_TRY(session->Write(change));
-          CountChange(counted, change.kind);
-        }
-      }
-      ctx.counters.processed += page.size();
-      if (ctx.progress) ctx.progress("export", ctx.counters.processed);
-    }
-    IDSYNC_TRY(session->Commit());
-    // The batch is durable in the connected system: record what was written,
-    // all in one transaction with the batch's completion.
-    IDSYNC_TRY(ctx.store.WithWrite([&]() -> Status {
-      IDSYNC_TRY(ctx.store.ConfirmExported(written).map([](int64_t) {}));
-      return ctx.store.CompleteExportBatch(batch->id);
-    }));
-    AddExportCounts(ctx.counters, counted);
+    IDSYNC_TRY(ExportBatch(ctx, connector, *batch, dn_types));
     after = reopened ? 0 : batch->last_id;
     batch.reset();
   }
 }
 
+// Encodings compare as their maps do (an encoding is made from the map, in
+// its order); NULL is the empty map.
+bool SameEncodedAttributes(std::string_view a, std::string_view b, std::string_view empty) {
+  return (a.empty() ? empty : a) == (b.empty() ? empty : b);
+}
+
+// Snapshot connectors: this thread reads every object of the MA while a
+// writer thread decodes them and runs the connector's snapshot export; the
+// rows are confirmed once it has replaced the file.
 Status ExportSnapshot(RunContext& ctx, Connector& connector) {
   IDSYNC_ASSIGN(int64_t pending, ctx.store.CountPendingExports(ctx.ma_id));
   if (pending == 0) return {};
   const std::vector<std::string> dn_types = DnAnchoredTypes(ctx);
-  CsQuery q;
-  q.ma_id = ctx.ma_id;
-  q.limit = 5000;
-  std::vector<CsObject> page;
-  size_t pos = 0;
-  Status read_error;
+  RowPipe pipe(kQueueChunks, [&](RowPipe& p) -> Status {
+    RowPipe::Chunk chunk;
+    size_t pos = 0;
+    return connector.ExportSnapshot([&](SnapshotObject& out) -> Result<bool> {
+      while (true) {
+        if (pos == chunk.size()) {
+          chunk.clear();
+          pos = 0;
+          if (!p.Pop(chunk)) {
+            if (p.cancelled()) return Cancelled();  // the connector keeps the old file
+            return false;
+          }
+          continue;
+        }
+        Store::EncodedCsObject& row = chunk[pos++];
+        if (row.pending_export == PendingExport::kDelete) continue;
+        const bool is_pending = row.pending_export != PendingExport::kNone;
+        out.anchor = std::move(row.anchor);
+        out.dn = is_pending && !row.export_dn.empty() ? std::move(row.export_dn) : std::move(row.dn);
+        out.object_type = std::move(row.object_type);
+        IDSYNC_ASSIGN(out.attrs, DecodeAttributes(is_pending ? row.export_attrs : row.attrs));
+        return true;
+      }
+    });
+  });
   // The pending exports the file holds (or, for deletes, leaves out), as read.
   std::vector<Store::ExportedRow> written;
   written.reserve(static_cast<size_t>(pending));
-  RunCounters& counters = ctx.counters;
   RunCounters counted;
-  auto next = [&](SnapshotObject& out) -> bool {
-    while (true) {
-      if (pos == page.size()) {
-        auto more = ctx.store.ListCs(q);
-        if (!more) {
-          read_error = tl::unexpected(more.error());
-          return false;
-        }
-        page = std::move(*more);
-        pos = 0;
-        if (page.empty()) return false;
-        q.after_id = page.back().id;
-        counters.processed += page.size();
-        if (ctx.progress) ctx.progress("export", counters.processed);
-      }
-      CsObject& o = page[pos++];
-      bool pending = o.pending_export != PendingExport::kNone;
-      if (pending) {
-        written.push_back(ExportedRowOf(o, dn_types));
-        switch (o.pending_export) {
-          case PendingExport::kAdd: CountChange(counted, ExportChange::Kind::kAdd); break;
-          case PendingExport::kDelete: CountChange(counted, ExportChange::Kind::kDelete); break;
-          case PendingExport::kUpdate:
-            if (!o.export_dn.empty() && o.export_dn != o.dn) CountChange(counted, ExportChange::Kind::kRename);
-            if (o.export_attrs != o.attrs) CountChange(counted, ExportChange::Kind::kModify);
-            break;
-          case PendingExport::kNone: break;
-        }
-      }
-      if (o.pending_export == PendingExport::kDelete) continue;
-      out.anchor = o.anchor;
-      out.dn = pending && !o.export_dn.empty() ? o.export_dn : o.dn;
-      out.object_type = o.object_type;
-      out.attrs = pending ? std::move(o.export_attrs) : std::move(o.attrs);
-      return true;
+  const std::string empty = EncodeAttributes({});
+  CsQuery q;
+  q.ma_id = ctx.ma_id;
+  IDSYNC_TRY(ReadInto(ctx, pipe, q, [&](const Store::EncodedCsObject& row) {
+    if (row.pending_export == PendingExport::kNone) return;
+    written.push_back(ExportedRowOf(row, dn_types));
+    switch (row.pending_export) {
+      case PendingExport::kAdd: CountChange(counted, ExportChange::Kind::kAdd); break;
+      case PendingExport::kDelete: CountChange(counted, ExportChange::Kind::kDelete); break;
+      case PendingExport::kUpdate:
+        if (!row.export_dn.empty() && row.export_dn != row.dn) CountChange(counted, ExportChange::Kind::kRename);
+        if (!SameEncodedAttributes(row.export_attrs, row.attrs, empty))
+          CountChange(counted, ExportChange::Kind::kModify);
+        break;
+      case PendingExport::kNone: break;
     }
-  };
-  auto st = connector.ExportSnapshot(next);
-  if (!read_error) return read_error;
-  IDSYNC_TRY(st);
+  }));
   // The file now holds the pending changes it read: record those, and only
   // those, in one transaction (a crash before it writes the same file again
   // on the next export; a row changed since it was read stays pending).
   IDSYNC_TRY(ctx.store.WithWrite([&] { return ctx.store.ConfirmExported(written).map([](int64_t) {}); }));
-  AddExportCounts(counters, counted);
+  AddExportCounts(ctx.counters, counted);
   return {};
 }
 

@@ -15,6 +15,10 @@
 // generation of its export state read with it (CsObject::export_gen), so a
 // change a sync of another MA makes while the export runs stays pending.
 // Nothing is exported when the pending deletions exceed the deletion threshold.
+// Threads: the calling thread reads and confirms (it alone uses ctx.store);
+// a writer thread started per batch (per snapshot) decodes the rows and
+// calls the connector (engine/export_pipe.h). The connector is used by that
+// thread only, and the writer is joined before RunExport returns.
 #pragma once
 
 #include <string>

@@ -159,6 +159,20 @@ class Store {
   Result<std::optional<CsObject>> FindCsByDn(int64_t ma_id, std::string_view dn);
   Result<std::optional<CsObject>> GetCs(int64_t id);
   Result<std::vector<CsObject>> ListCs(const CsQuery& query);
+  // An object as an export reads it: what it needs to confirm the row and
+  // to write it, with both attribute maps still in their stored encoding
+  // (core/attributes.h; empty for NULL), so that the export can decode them
+  // on its writer thread.
+  struct EncodedCsObject {
+    int64_t id = 0;
+    std::string anchor, dn, object_type;
+    std::string attrs, export_attrs;
+    std::string export_dn;
+    PendingExport pending_export = PendingExport::kNone;
+    int64_t export_gen = 0;
+  };
+  // ListCs without decoding attributes (same query, same order).
+  Result<std::vector<EncodedCsObject>> ListCsEncoded(const CsQuery& query);
   Result<std::vector<CsObject>> ListCsByMv(int64_t mv_id);
   // The metaverse link of the object with this anchor (or DN), without
   // reading the object: nullopt when there is no such object or no link.

@@ -154,7 +154,8 @@ Result<std::optional<CsObject>> Store::GetCs(int64_t id) {
   return ReadOne(*st);
 }
 
-Result<std::vector<CsObject>> Store::ListCs(const CsQuery& q) {
+// The statement of a ListCs query selecting `columns`, with its parameters bound.
+static Result<Statement*> PrepareListCs(Db& db, const CsQuery& q, const char* columns) {
   // Pages must cost what they return: pending objects come from the partial
   // indexes (ma_id, id); anything else walks the table in id order, where
   // `+ma_id` keeps the planner from using the anchor index and sorting.
@@ -165,14 +166,46 @@ Result<std::vector<CsObject>> Store::ListCs(const CsQuery& q) {
   if (q.disconnectors_only) where += " AND link_state <> 1";
   // An export batch's range, within the pending-export index.
   if (q.pending_export_only && q.through_id > 0) where += " AND id <= ?";
-  IDSYNC_ASSIGN(Statement * st, db_->Prepare(fmt::format(
-                                    "SELECT {} FROM cs_objects WHERE {} ORDER BY id LIMIT ?", kCsColumns, where)));
+  IDSYNC_ASSIGN(Statement * st, db.Prepare(fmt::format("SELECT {} FROM cs_objects WHERE {} ORDER BY id LIMIT ?",
+                                                       columns, where)));
   int i = 1;
   st->BindInt(i++, q.ma_id);
   st->BindInt(i++, q.after_id);
   if (q.pending_export_only && q.through_id > 0) st->BindInt(i++, q.through_id);
   st->BindInt(i++, q.limit);
+  return st;
+}
+
+Result<std::vector<CsObject>> Store::ListCs(const CsQuery& q) {
+  IDSYNC_ASSIGN(Statement * st, PrepareListCs(*db_, q, kCsColumns));
   return ReadAll(*st, static_cast<size_t>(std::clamp(q.limit, 0, kMaxReservedPage)));
+}
+
+Result<std::vector<Store::EncodedCsObject>> Store::ListCsEncoded(const CsQuery& q) {
+  IDSYNC_ASSIGN(Statement * st, PrepareListCs(*db_, q, "id, anchor, dn, object_type, attrs, export_attrs, "
+                                                       "export_dn, pending_export, export_gen"));
+  std::vector<EncodedCsObject> out;
+  out.reserve(static_cast<size_t>(std::clamp(q.limit, 0, kMaxReservedPage)));
+  while (true) {
+    auto row = st->Step();
+    if (!row) {
+      st->Reset();
+      return tl::unexpected(row.error());
+    }
+    if (!*row) break;
+    EncodedCsObject& o = out.emplace_back();
+    o.id = st->ColumnInt(0);
+    o.anchor = st->ColumnText(1);
+    o.dn = st->ColumnText(2);
+    o.object_type = st->ColumnText(3);
+    o.attrs = st->ColumnBlob(4);
+    o.export_attrs = st->ColumnBlob(5);
+    o.export_dn = st->ColumnText(6);
+    o.pending_export = static_cast<PendingExport>(st->ColumnInt(7));
+    o.export_gen = st->ColumnInt(8);
+  }
+  st->Reset();
+  return out;
 }
 
 Result<std::vector<CsObject>> Store::ListCsByMv(int64_t mv_id) {

@@ -76,7 +76,7 @@ class HookedConnector final : public Connector {
     IDSYNC_ASSIGN(auto session, inner_->BeginExport(batch_id));
     return std::unique_ptr<ExportSession>(std::make_unique<Session>(std::move(session), after_commit_));
   }
-  Status ExportSnapshot(const std::function<bool(SnapshotObject&)>& next) override {
+  Status ExportSnapshot(const SnapshotSource& next) override {
     IDSYNC_TRY(inner_->ExportSnapshot(next));
     Fire(after_commit_);
     return {};

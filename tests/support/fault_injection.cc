@@ -3,13 +3,16 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <map>
 
 namespace idsync {
 namespace {
 
-int64_t g_countdown = 0;
-int64_t g_seen = 0;
+// Atomic: an export counts its writes on its writer thread while the
+// engine's thread counts statements.
+std::atomic<int64_t> g_countdown = 0;
+std::atomic<int64_t> g_seen = 0;
 
 void Tick() {
   ++g_seen;
@@ -99,8 +102,8 @@ class KillingConnectorImpl final : public Connector {
     IDSYNC_ASSIGN(auto session, inner_->BeginExport(batch_id));
     return std::unique_ptr<ExportSession>(std::make_unique<KillingSession>(std::move(session)));
   }
-  Status ExportSnapshot(const std::function<bool(SnapshotObject&)>& next) override {
-    return inner_->ExportSnapshot([&](SnapshotObject& o) {
+  Status ExportSnapshot(const SnapshotSource& next) override {
+    return inner_->ExportSnapshot([&](SnapshotObject& o) -> Result<bool> {
       Tick();
       return next(o);
     });

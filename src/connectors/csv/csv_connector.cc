@@ -259,7 +259,7 @@ Result<std::unique_ptr<ExportSession>> CsvConnector::BeginExport(int64_t) {
   return Fail(ErrorCode::kUnsupported, "the CSV connector exports snapshots, not change records");
 }
 
-Status CsvConnector::ExportSnapshot(const std::function<bool(SnapshotObject&)>& next) {
+Status CsvConnector::ExportSnapshot(const SnapshotSource& next) {
   const auto& columns = options_.columns;
   if (columns.empty()) {
     return Fail(ErrorCode::kConfig, "object type '" + options_.object_type +
@@ -282,7 +282,11 @@ Status CsvConnector::ExportSnapshot(const std::function<bool(SnapshotObject&)>& 
 
   std::vector<std::string> fields(columns.size());
   SnapshotObject object;
-  while (next(object)) {
+  while (true) {
+    // An error of `next` returns before Commit(): the writer removes its
+    // temporary file and the old file stays.
+    IDSYNC_ASSIGN(bool more, next(object));
+    if (!more) break;
     for (size_t i = 0; i < columns.size(); ++i) {
       fields[i].clear();
       if (!options_.object_type_column.empty() && i == 0) {

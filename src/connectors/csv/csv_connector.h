@@ -56,7 +56,7 @@ class CsvConnector final : public Connector {
   // Writes the header (CsvOptions::columns) and one row per object. Fails
   // with kConfig when there are no columns or a multi-valued attribute cannot
   // be written with the configured multi_value_separator.
-  Status ExportSnapshot(const std::function<bool(SnapshotObject&)>& next) override;
+  Status ExportSnapshot(const SnapshotSource& next) override;
 
  private:
   CsvOptions options_;

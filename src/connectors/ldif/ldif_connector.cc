@@ -124,7 +124,7 @@ Result<std::unique_ptr<ExportSession>> LdifConnector::BeginExport(int64_t batch_
   return BeginLdifExport(options_.export_path, options_.object_types, batch_id);
 }
 
-Status LdifConnector::ExportSnapshot(const std::function<bool(SnapshotObject&)>&) {
+Status LdifConnector::ExportSnapshot(const SnapshotSource&) {
   return Fail(ErrorCode::kUnsupported, "the LDIF connector exports change records, not snapshots");
 }
 

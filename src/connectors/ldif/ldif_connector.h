@@ -46,7 +46,7 @@ class LdifConnector final : public Connector {
   bool ExportsSnapshots() const override { return false; }
   Result<std::unique_ptr<ExportSession>> BeginExport(int64_t batch_id) override;
   // Always kUnsupported; use BeginExport().
-  Status ExportSnapshot(const std::function<bool(SnapshotObject&)>& next) override;
+  Status ExportSnapshot(const SnapshotSource& next) override;
 
  private:
   Status Import(ImportSink& sink, bool full);

@@ -128,6 +128,26 @@ TEST(CsvExportTest, ExportReplacesTheFileAndKeepsItsMode) {
   EXPECT_EQ(st.st_mode & 0777, 0640u);
 }
 
+// The engine's reading failed part way: nothing of what was written so far
+// may replace the file.
+TEST(CsvExportTest, AnErrorFromTheSourceKeepsTheOldFile) {
+  TempDir dir;
+  std::string path = dir.File("p.csv");
+  WriteFile(path, "uid\nold\n");
+  auto connector = testing::MakeConnector(testing::CsvConfig(path, {"uid"}));
+  int calls = 0;
+  auto status = connector->ExportSnapshot([&](SnapshotObject& o) -> Result<bool> {
+    if (++calls > 2) return Fail(ErrorCode::kDatabase, "the read failed");
+    o = Object(std::to_string(calls), {{"uid", {"new" + std::to_string(calls)}}});
+    return true;
+  });
+  ASSERT_FALSE(status);
+  EXPECT_EQ(status.error().code, ErrorCode::kDatabase);
+  EXPECT_EQ(status.error().message, "the read failed");
+  EXPECT_EQ(ReadFile(path), "uid\nold\n");
+  EXPECT_EQ(testing::ListDir(dir.path()), std::vector<std::string>{"p.csv"});
+}
+
 }  // namespace
 }  // namespace idsync
 

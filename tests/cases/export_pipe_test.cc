@@ -1,0 +1,298 @@
+// The export reads and confirms on the engine's thread while a writer
+// thread writes through the connector (engine/export_pipe.h). An error on
+// either thread stops both: a write error ends the run with the status a
+// write error has and confirms nothing of its batch; a read error stops the
+// writer before it makes anything durable, so no partial file is visible.
+// The objects are more than one chunk of the pipe, so the reader is still
+// handing rows over when the error comes.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "config/config.h"
+#include "connectors/connector.h"
+#include "connectors/connector_config.h"
+#include "engine/runner.h"
+#include "store/db.h"
+#include "store/store.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/test_db.h"
+
+namespace idsync {
+namespace {
+namespace fs = std::filesystem;
+
+constexpr int kPeople = 1500;  // the export pipe's chunks are 1,000 rows
+
+constexpr const char* kConfig = R"toml(
+[metaverse.object_types.person]
+attributes = ["employeeId", "displayName", "title"]
+
+[ma.hr]
+connector = "csv"
+settings = { path = "hr.csv" }
+[ma.hr.object_types.person]
+mv_object_type = "person"
+anchor = "employeeId"
+attributes = ["employeeId", "name", "title"]
+project = true
+import_flows = { employeeId = "employeeId", displayName = "name", title = "title" }
+
+[ma.directory]
+connector = "ldif"
+settings = { path = "directory.ldif" }
+[ma.directory.object_types.person]
+mv_object_type = "person"
+anchor = "dn"
+object_class = "inetOrgPerson"
+attributes = ["cn", "title", "employeeNumber"]
+export_flows = { cn = "displayName", title = "title", employeeNumber = "employeeId" }
+provisioning = { dn = '"cn=" & displayName & ",dc=example"' }
+
+[ma.badges]
+connector = "csv"
+settings = { path = "badges.csv" }
+[ma.badges.object_types.badge]
+mv_object_type = "person"
+anchor = "employeeId"
+attributes = ["employeeId", "name", "title"]
+export_flows = { employeeId = "employeeId", name = "displayName", title = "title" }
+provisioning = { dn = "employeeId" }
+)toml";
+
+// A connector whose export sessions fail the Nth write with kIo.
+class FailingWriteConnector final : public Connector {
+ public:
+  FailingWriteConnector(std::unique_ptr<Connector> inner, int fail_at) : inner_(std::move(inner)), fail_at_(fail_at) {}
+  Status FullImport(ImportSink& sink) override { return inner_->FullImport(sink); }
+  Status DeltaImport(ImportSink& sink) override { return inner_->DeltaImport(sink); }
+  bool ExportsSnapshots() const override { return inner_->ExportsSnapshots(); }
+  Result<std::unique_ptr<ExportSession>> BeginExport(int64_t batch_id) override {
+    IDSYNC_ASSIGN(auto session, inner_->BeginExport(batch_id));
+    return std::unique_ptr<ExportSession>(std::make_unique<Session>(std::move(session), fail_at_));
+  }
+  Status ExportSnapshot(const SnapshotSource& next) override { return inner_->ExportSnapshot(next); }
+
+ private:
+  class Session final : public ExportSession {
+   public:
+    Session(std::unique_ptr<ExportSession> inner, int fail_at) : inner_(std::move(inner)), fail_at_(fail_at) {}
+    Status Write(const ExportChange& change) override {
+      if (++writes_ == fail_at_) return Fail(ErrorCode::kIo, "cannot write directory.ldif: disk full (test)");
+      return inner_->Write(change);
+    }
+    Status Commit() override { return inner_->Commit(); }
+
+   private:
+    std::unique_ptr<ExportSession> inner_;
+    int fail_at_;
+    int writes_ = 0;
+  };
+  std::unique_ptr<Connector> inner_;
+  int fail_at_;
+};
+
+// A database whose statements containing `sql_part` fail at their Nth step
+// (counted over all of them), once.
+class FailingStepDb final : public Db {
+ public:
+  FailingStepDb(std::unique_ptr<Db> inner, std::string sql_part, int fail_at)
+      : inner_(std::move(inner)), sql_part_(std::move(sql_part)), fail_at_(fail_at) {}
+  Result<Statement*> Prepare(std::string_view sql) override {
+    IDSYNC_ASSIGN(Statement * st, inner_->Prepare(sql));
+    if (sql.find(sql_part_) == std::string_view::npos) return st;
+    auto& wrapper = wrappers_[st];
+    if (!wrapper) wrapper = std::make_unique<FailingStatement>(st, this);
+    return wrapper.get();
+  }
+  Status Exec(std::string_view sql) override { return inner_->Exec(sql); }
+  Status BeginWrite() override { return inner_->BeginWrite(); }
+  Status Commit() override { return inner_->Commit(); }
+  void Rollback() override { inner_->Rollback(); }
+  bool InTransaction() const override { return inner_->InTransaction(); }
+  Result<bool> TableExists(std::string_view name) override { return inner_->TableExists(name); }
+  Status LockClusterRow() override { return inner_->LockClusterRow(); }
+  Status LockForMigration() override { return inner_->LockForMigration(); }
+  std::string_view Backend() const override { return inner_->Backend(); }
+  const std::string& Location() const override { return inner_->Location(); }
+
+  int steps() const { return steps_; }
+
+ private:
+  class FailingStatement final : public Statement {
+   public:
+    FailingStatement(Statement* inner, FailingStepDb* db) : inner_(inner), db_(db) {}
+    void BindInt(int i, int64_t v) override { inner_->BindInt(i, v); }
+    void BindText(int i, std::string_view v) override { inner_->BindText(i, v); }
+    void BindBlob(int i, std::string_view v) override { inner_->BindBlob(i, v); }
+    void BindNull(int i) override { inner_->BindNull(i); }
+    Result<bool> Step() override {
+      if (++db_->steps_ == db_->fail_at_) return Fail(ErrorCode::kDatabase, "disk I/O error (test)");
+      return inner_->Step();
+    }
+    Status Send() override { return inner_->Send(); }
+    bool IsNull(int c) override { return inner_->IsNull(c); }
+    int64_t ColumnInt(int c) override { return inner_->ColumnInt(c); }
+    std::string_view ColumnText(int c) override { return inner_->ColumnText(c); }
+    std::string_view ColumnBlob(int c) override { return inner_->ColumnBlob(c); }
+    void Reset() override { inner_->Reset(); }
+    int64_t ChangedRows() override { return inner_->ChangedRows(); }
+
+   private:
+    Statement* inner_;
+    FailingStepDb* db_;
+  };
+
+  std::unique_ptr<Db> inner_;
+  std::string sql_part_;
+  int fail_at_;
+  int steps_ = 0;
+  std::map<Statement*, std::unique_ptr<FailingStatement>> wrappers_;
+};
+
+class ExportPipeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    cfg_ = dir_.path() / "config";
+    fs::create_directories(cfg_);
+    url_ = FreshTestDbUrl(dir_.path());
+    auto store = Store::Open(url_, StoreOptions{.create_if_missing = true});
+    ASSERT_TRUE(store) << store.error().message;
+    store_ = std::move(*store);
+    ASSERT_TRUE(store_->Migrate());
+    std::ofstream(cfg_ / "idsync.toml") << kConfig;
+    auto config = LoadConfigFiles(cfg_.string());
+    ASSERT_TRUE(config) << config.error().message;
+    ASSERT_TRUE(store_->WithWrite([&] { return store_->ReplaceConfig(ToDocuments(*config)); }));
+    WriteHr("Engineer");
+    EXPECT_EQ(Run(*store_, "hr", "full-import-full-sync").status, "success");
+  }
+
+  void WriteHr(const std::string& title) {
+    std::ofstream out(cfg_ / "hr.csv");
+    out << "employeeId,name,title\n";
+    for (int i = 1; i <= kPeople; ++i) out << i << ",Person " << i << "," << title << "\n";
+  }
+
+  RunResult Run(Store& store, const std::string& ma, const std::string& profile, int fail_write_at = 0) {
+    RunRequest req;
+    req.ma = ma;
+    req.profile = profile;
+    req.server = "test";
+    if (fail_write_at) {
+      req.connector_factory = [fail_write_at](const ConnectorConfig& config) -> Result<std::unique_ptr<Connector>> {
+        IDSYNC_ASSIGN(auto inner, CreateConnector(config));
+        return std::unique_ptr<Connector>(std::make_unique<FailingWriteConnector>(std::move(inner), fail_write_at));
+      };
+    }
+    auto result = RunProfile(store, req);
+    EXPECT_TRUE(result) << result.error().message;
+    return result ? *result : RunResult{};
+  }
+
+  // Runs an export of `ma` on a store whose statements containing
+  // `sql_part` fail at their `fail_at`th step.
+  RunResult RunWithFailingRead(const std::string& ma, const std::string& sql_part, int fail_at) {
+    auto db = OpenDb(url_, DbOptions{});
+    EXPECT_TRUE(db) << db.error().message;
+    auto failing = std::make_unique<FailingStepDb>(std::move(*db), sql_part, fail_at);
+    FailingStepDb* seen = failing.get();
+    auto store = Store::Wrap(std::move(failing));
+    EXPECT_TRUE(store) << store.error().message;
+    RunResult result = Run(**store, ma, "export");
+    EXPECT_GE(seen->steps(), fail_at) << "the read that should fail was not reached";
+    return result;
+  }
+
+  int64_t PendingExports(const std::string& ma) {
+    auto id = store_->FindManagementAgent(ma);
+    EXPECT_TRUE(id && *id);
+    auto n = store_->CountPendingExports(id && *id ? **id : 0);
+    EXPECT_TRUE(n);
+    return n ? *n : -1;
+  }
+
+  std::string Read(const std::string& name) {
+    std::ifstream in(cfg_ / name);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+  }
+
+  std::vector<std::string> Files() {
+    std::vector<std::string> names;
+    for (const auto& e : fs::directory_iterator(cfg_)) names.push_back(e.path().filename().string());
+    std::sort(names.begin(), names.end());
+    return names;
+  }
+
+  static size_t Count(const std::string& text, const std::string& what) {
+    size_t n = 0;
+    for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+    return n;
+  }
+
+  TempDir dir_;
+  fs::path cfg_;
+  std::string url_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_F(ExportPipeTest, AWriteErrorOnTheWriterThreadStopsTheRunAndConfirmsNothingOfItsBatch) {
+  RunResult failed = Run(*store_, "directory", "export", /*fail_write_at=*/1200);
+  EXPECT_EQ(failed.status, "stopped-connectivity");
+  EXPECT_EQ(failed.counters.exported_adds, 0);
+  EXPECT_EQ(PendingExports("directory"), kPeople);
+  // The session was dropped without its commit: it took back what it wrote.
+  EXPECT_EQ(Count(Read("directory.ldif"), "changetype: add"), 0u);
+
+  RunResult retried = Run(*store_, "directory", "export");
+  EXPECT_EQ(retried.status, "success");
+  EXPECT_EQ(retried.counters.exported_adds, kPeople);
+  EXPECT_EQ(PendingExports("directory"), 0);
+  std::string ldif = Read("directory.ldif");
+  EXPECT_EQ(Count(ldif, "changetype: add"), static_cast<size_t>(kPeople));
+  EXPECT_EQ(Count(ldif, "dn: cn=Person 1200,dc=example\n"), 1u);
+}
+
+TEST_F(ExportPipeTest, AReadErrorStopsTheBatchWriterAndLeavesNoPartialBatch) {
+  // The second page of the batch fails, after the writer had the first.
+  RunResult failed = RunWithFailingRead("directory", "pending_export <> 0 AND id <= ?", 1200);
+  EXPECT_NE(failed.status, "success");
+  EXPECT_EQ(PendingExports("directory"), kPeople);
+  EXPECT_EQ(Count(Read("directory.ldif"), "changetype: add"), 0u);
+
+  RunResult retried = Run(*store_, "directory", "export");
+  EXPECT_EQ(retried.status, "success");
+  EXPECT_EQ(retried.counters.exported_adds, kPeople);
+  EXPECT_EQ(Count(Read("directory.ldif"), "changetype: add"), static_cast<size_t>(kPeople));
+}
+
+TEST_F(ExportPipeTest, AReadErrorStopsTheSnapshotWriterAndKeepsTheOldFile) {
+  ASSERT_EQ(Run(*store_, "badges", "export").status, "success");
+  const std::string before = Read("badges.csv");
+  ASSERT_EQ(Count(before, ",Engineer\n"), static_cast<size_t>(kPeople));
+  const std::vector<std::string> files = Files();
+  WriteHr("Architect");
+  ASSERT_EQ(Run(*store_, "hr", "full-import-full-sync").status, "success");
+  ASSERT_EQ(PendingExports("badges"), kPeople);
+
+  // The whole-MA walk fails on its second page, after the writer had the
+  // first page's rows: the file stays as it was, with no temporary file.
+  RunResult failed = RunWithFailingRead("badges", "+ma_id = ? AND id > ?", 1200);
+  EXPECT_NE(failed.status, "success");
+  EXPECT_EQ(Read("badges.csv"), before);
+  EXPECT_EQ(Files(), files);
+  EXPECT_EQ(PendingExports("badges"), kPeople);
+
+  RunResult retried = Run(*store_, "badges", "export");
+  EXPECT_EQ(retried.status, "success");
+  EXPECT_EQ(Count(Read("badges.csv"), ",Architect\n"), static_cast<size_t>(kPeople));
+  EXPECT_EQ(PendingExports("badges"), 0);
+}
+
+}  // namespace
+}  // namespace idsync
