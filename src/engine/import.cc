@@ -2,12 +2,14 @@
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
 #include <unordered_map>
 #include <unordered_set>
 
 #include <fmt/format.h>
 
 #include "connectors/connector.h"
+#include "engine/import_pipeline.h"
 #include "engine/run_context.h"
 
 namespace idsync {
@@ -73,7 +75,12 @@ std::string StagingContext(const ManagementAgent& ma) {
 // unchanged without being built or compared: the object's state was staged
 // from that very record, and every other write of the state forgets the
 // digest (store.h).
-class StagingSink final : public ImportSink {
+//
+// The connector runs on a reading thread of its own (import_pipeline.h):
+// there the digests are looked up (read only after Start) and each whole
+// record is normalized and encoded (Prepare); the rest runs on the thread
+// that owns the store.
+class StagingSink final : public StagingTarget {
  public:
   StagingSink(RunContext& ctx, bool full, bool trust_digests = false)
       : ctx_(ctx), full_(full), trust_digests_(full && trust_digests) {}
@@ -96,28 +103,39 @@ class StagingSink final : public ImportSink {
     return {};
   }
 
+  // ---- reading thread
   std::string DigestContext() const override { return full_ ? StagingContext(ctx_.ma) : std::string(); }
 
-  Result<bool> OnUnchanged(const RecordDigest& digest, std::string_view location) override {
+  int64_t FindUnchanged(const RecordDigest& digest) const override {
     auto it = digests_.find(digest);
-    if (it == digests_.end() || it->second == 0) return false;
+    return it == digests_.end() ? 0 : it->second;
+  }
+
+  // A whole record is compared and stored by its encoding: made here, with
+  // its anchor, so the staging thread neither builds nor frees attribute
+  // maps for it.
+  void Prepare(PreparedRecord& p) const override {
+    ImportRecord& r = p.record;
+    if (r.kind != ImportRecord::Kind::kFull) return;
+    Normalize(r.attrs);
+    if (const MaObjectType* type = FindTypeOf(r)) p.anchor = RecordAnchor(r, *type);
+    p.encoded = EncodeAttributes(r.attrs);
+    r.attrs = AttributeMap();
+  }
+
+  // ---- staging thread
+  Status StageUnchanged(int64_t id, std::string_view location) override {
     // Queued in source order: whether it repeats an anchor depends on the
     // records before it.
     Queued q;
-    q.record.location = location;
-    q.unchanged_id = it->second;
-    batch_.push_back(std::move(q));
-    if (batch_.size() >= ctx_.batch_size) IDSYNC_TRY(Flush());
-    return true;
+    q.p.record.location = location;
+    q.unchanged_id = id;
+    return Queue(std::move(q));
   }
 
-  Status OnRecord(ImportRecord&& record) override {
-    batch_.push_back(Queued{std::move(record), 0});
-    if (batch_.size() >= ctx_.batch_size) return Flush();
-    return {};
-  }
+  Status Stage(PreparedRecord&& p) override { return Queue(Queued{std::move(p), 0}); }
 
-  Status OnRecordError(const std::string& location, const std::string& message) override {
+  Status RecordError(const std::string& location, const std::string& message) override {
     return ctx_.ObjectError("", location, "read-error", message);
   }
 
@@ -125,7 +143,7 @@ class StagingSink final : public ImportSink {
     if (batch_.empty()) return {};
     auto stage_batch = [&]() -> Status {
       IDSYNC_TRY(ReadStates());
-      for (auto& q : batch_) IDSYNC_TRY(q.unchanged_id ? StageUnchanged(q.unchanged_id, q.record) : Stage(q.record));
+      for (auto& q : batch_) IDSYNC_TRY(q.unchanged_id ? CountUnchanged(q.unchanged_id, q.p.record) : StageQueued(q.p));
       states_.clear();
       return {};
     };
@@ -143,6 +161,18 @@ class StagingSink final : public ImportSink {
   const std::unordered_set<int64_t>& seen() const { return seen_; }
 
  private:
+  // A record to stage, or (unchanged_id set) one taken as unchanged.
+  struct Queued {
+    PreparedRecord p;
+    int64_t unchanged_id = 0;
+  };
+
+  Status Queue(Queued&& q) {
+    batch_.push_back(std::move(q));
+    if (batch_.size() >= ctx_.batch_size) return Flush();
+    return {};
+  }
+
   // The record's object type (the only one when it names none), or null.
   const MaObjectType* FindTypeOf(const ImportRecord& r) const {
     if (r.object_type.empty() && ctx_.ma.object_types.size() == 1) return &ctx_.ma.object_types[0];
@@ -173,15 +203,12 @@ class StagingSink final : public ImportSink {
   Status ReadStates() {
     states_.clear();
     std::vector<std::string> anchors;
+    anchors.reserve(batch_.size());
     for (const auto& q : batch_) {
       if (q.unchanged_id) continue;
-      const ImportRecord& r = q.record;
-      if (r.kind != ImportRecord::Kind::kFull) return {};
-      // As Stage finds it; a record without one is reported there.
-      const MaObjectType* type = FindTypeOf(r);
-      if (!type) continue;
-      std::string anchor = RecordAnchor(r, *type);
-      if (!anchor.empty()) anchors.push_back(std::move(anchor));
+      if (q.p.record.kind != ImportRecord::Kind::kFull) return {};
+      // As Prepare found it; a record without one is reported by Stage.
+      if (!q.p.anchor.empty()) anchors.push_back(q.p.anchor);
     }
     if (anchors.empty()) return {};
     IDSYNC_ASSIGN(auto found, ctx_.store.FindImportedStates(ctx_.ma_id, anchors));
@@ -205,11 +232,12 @@ class StagingSink final : public ImportSink {
     return state;
   }
 
-  Status Stage(ImportRecord& r) {
+  Status StageQueued(PreparedRecord& p) {
+    ImportRecord& r = p.record;
     IDSYNC_ASSIGN(const MaObjectType* type, TypeOf(r));
     if (!type) return {};
     bool by_dn = EqualsIgnoreCase(type->anchor, "dn");
-    std::string anchor = RecordAnchor(r, *type);
+    std::string anchor = r.kind == ImportRecord::Kind::kFull ? std::move(p.anchor) : RecordAnchor(r, *type);
     if (r.kind != ImportRecord::Kind::kFull && !by_dn) {
       // Change records name objects by DN; find the anchor from the CS.
       IDSYNC_ASSIGN(auto found, ctx_.store.FindCsByDn(ctx_.ma_id, r.dn));
@@ -220,7 +248,7 @@ class StagingSink final : public ImportSink {
                               fmt::format("the record has no value for the anchor attribute '{}'",
                                           type->anchor));
     }
-    if (r.kind == ImportRecord::Kind::kFull) return StageFull(r, *type, anchor);
+    if (r.kind == ImportRecord::Kind::kFull) return StageFull(p, *type, anchor);
     IDSYNC_ASSIGN(auto existing, ctx_.store.FindCsByAnchor(ctx_.ma_id, anchor));
     if (existing) seen_.insert(existing->id);
     switch (r.kind) {
@@ -247,7 +275,7 @@ class StagingSink final : public ImportSink {
 
   // A record whose digest is stored for object `id`: unchanged, unless it
   // repeats an anchor of this import.
-  Status StageUnchanged(int64_t id, const ImportRecord& r) {
+  Status CountUnchanged(int64_t id, const ImportRecord& r) {
     if (!seen_.insert(id).second) {
       IDSYNC_ASSIGN(auto existing, ctx_.store.GetCs(id));
       std::string anchor = existing ? existing->anchor : std::string();
@@ -258,24 +286,24 @@ class StagingSink final : public ImportSink {
     return {};
   }
 
-  // A record with the object's whole state: compared with what is staged by
-  // its encoding, so unchanged objects (most of a daily export) cost one
-  // lookup and no decoding. The record's digest is stored with the state.
-  Status StageFull(ImportRecord& r, const MaObjectType& type, const std::string& anchor) {
-    Normalize(r.attrs);
+  // A record with the object's whole state (its attributes encoded by
+  // Prepare): compared with what is staged by its encoding, so unchanged
+  // objects (most of a daily export) cost one lookup and no decoding. The
+  // record's digest is stored with the state.
+  Status StageFull(PreparedRecord& p, const MaObjectType& type, const std::string& anchor) {
+    ImportRecord& r = p.record;
     IDSYNC_ASSIGN(auto existing, TakeState(anchor));
     std::string dn = r.dn.empty() ? anchor : r.dn;
     std::string_view digest = r.digest ? DigestBytes(*r.digest) : std::string_view();
     if (!existing) {
-      CsObject o;
-      o.ma_id = ctx_.ma_id;
-      o.anchor = anchor;
-      o.dn = std::move(dn);
-      o.object_type = type.name;
-      o.attrs = std::move(r.attrs);
-      o.pending_import = PendingImport::kAdd;
-      IDSYNC_TRY(ctx_.store.InsertCs(o, digest));
-      seen_.insert(o.id);
+      Store::ImportedState added;
+      added.dn = std::move(dn);
+      added.object_type = type.name;
+      added.attrs = std::move(p.encoded);
+      added.digest = digest;
+      added.pending_import = PendingImport::kAdd;
+      IDSYNC_TRY(ctx_.store.InsertImported(ctx_.ma_id, anchor, added));
+      seen_.insert(added.id);
       ++ctx_.counters.stage_adds;
       return {};
     }
@@ -283,16 +311,15 @@ class StagingSink final : public ImportSink {
       return ctx_.ObjectError(anchor, r.location, "duplicate-anchor",
                               fmt::format("anchor '{}' appears more than once in this import", anchor));
     }
-    std::string blob = EncodeAttributes(r.attrs);
     bool was_deleted = existing->pending_import == PendingImport::kDelete;
-    if (existing->attrs == blob && existing->dn == dn && !was_deleted && existing->object_type == type.name) {
+    if (existing->attrs == p.encoded && existing->dn == dn && !was_deleted && existing->object_type == type.name) {
       ++ctx_.counters.stage_unchanged;
       if (digest.empty() || existing->digest == digest) return {};
       return ctx_.store.SetImportDigest(existing->id, digest);
     }
     if (existing->dn != dn) ++ctx_.counters.stage_renames;
     else ++ctx_.counters.stage_updates;
-    existing->attrs = std::move(blob);
+    existing->attrs = std::move(p.encoded);
     existing->dn = std::move(dn);
     existing->object_type = type.name;
     existing->digest = digest;
@@ -319,18 +346,12 @@ class StagingSink final : public ImportSink {
     return ctx_.store.UpdateCs(o);
   }
 
-  // A record to stage, or (unchanged_id set) one taken as unchanged.
-  struct Queued {
-    ImportRecord record;
-    int64_t unchanged_id = 0;
-  };
-
   RunContext& ctx_;
   bool full_;
   bool trust_digests_;
   std::vector<Queued> batch_;
   std::unordered_set<int64_t> seen_;
-  std::unordered_map<RecordDigest, int64_t, DigestHash> digests_;  // id 0: ambiguous
+  std::unordered_map<RecordDigest, int64_t, DigestHash> digests_;  // id 0: ambiguous; read only once started
   std::unordered_map<std::string, std::optional<Store::ImportedState>> states_;  // see ReadStates
 };
 
@@ -340,6 +361,12 @@ Status FlushAfter(Status read, StagingSink& sink) {
   auto flushed = sink.Flush();
   if (!read) return read;
   return flushed;
+}
+
+// Reads with the connector on a thread of its own and stages on this one,
+// then stages what is left in the last batch.
+Status ReadAndStage(const std::function<Status(ImportSink&)>& read, StagingSink& sink) {
+  return FlushAfter(RunImportPipeline(read, sink), sink);
 }
 
 std::string StatusFor(const RunContext& ctx, const char* ok) {
@@ -398,7 +425,7 @@ Result<std::string> StageObsoletes(RunContext& ctx, const std::unordered_set<int
 Result<std::string> RunWholeImport(RunContext& ctx, Connector& connector, bool trust_digests) {
   StagingSink sink(ctx, /*full=*/true, trust_digests);
   IDSYNC_TRY(sink.Start());
-  auto st = FlushAfter(connector.FullImport(sink), sink);
+  auto st = ReadAndStage([&](ImportSink& s) { return connector.FullImport(s); }, sink);
   if (!st) return Stopped(ctx, st.error());
   IDSYNC_ASSIGN(std::string obsolete_status, StageObsoletes(ctx, sink.seen()));
   if (obsolete_status != run_status::kSuccess) return obsolete_status;
@@ -423,7 +450,7 @@ Result<std::string> RunFullImport(RunContext& ctx, Connector& connector) {
 
 Result<std::string> RunDeltaImport(RunContext& ctx, Connector& connector) {
   StagingSink sink(ctx, /*full=*/false);
-  auto st = connector.DeltaImport(sink);
+  auto st = RunImportPipeline([&](ImportSink& s) { return connector.DeltaImport(s); }, sink);
   // The source cannot tell what changed: read it whole and stage the
   // difference, as a full import does, skipping records whose digest shows
   // them unchanged.

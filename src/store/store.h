@@ -200,6 +200,10 @@ class Store {
   // anchors in a few statements.
   Result<std::unordered_map<std::string, ImportedState>> FindImportedStates(int64_t ma_id,
                                                                            const std::vector<std::string>& anchors);
+  // Stages a new object of MA `ma_id` with this anchor from `state` (`attrs`
+  // encoded, `digest` empty for none); sets state.id. The object is a
+  // normal disconnector with nothing to export. REQUIRES: write txn.
+  Status InsertImported(int64_t ma_id, std::string_view anchor, ImportedState& state);
   // Stages a changed import, with its digest (empty: none). REQUIRES: write txn.
   Status UpdateImported(const ImportedState& state);
   // Records the digest of the source record an unchanged object matches.

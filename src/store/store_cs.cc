@@ -322,6 +322,25 @@ Result<std::unordered_map<std::string, Store::ImportedState>> Store::FindImporte
   return found;
 }
 
+Status Store::InsertImported(int64_t ma_id, std::string_view anchor, ImportedState& state) {
+  IDSYNC_ASSIGN(Statement * st, db_->Prepare("INSERT INTO cs_objects (ma_id, anchor, dn, object_type, attrs, "
+                                             "link_state, pending_import, import_digest) VALUES (?, ?, ?, ?, ?, ?, "
+                                             "?, ?) RETURNING id"));
+  st->BindInt(1, ma_id);
+  st->BindText(2, anchor);
+  st->BindText(3, state.dn);
+  st->BindText(4, state.object_type);
+  st->BindBlob(5, state.attrs);
+  st->BindInt(6, static_cast<int>(LinkState::kNormalDisconnector));
+  st->BindInt(7, static_cast<int>(state.pending_import));
+  BindDigest(*st, 8, state.digest);
+  IDSYNC_ASSIGN(bool row, st->Step());
+  if (!row) return Fail(ErrorCode::kDatabase, "connector space insert returned no id");
+  state.id = st->ColumnInt(0);
+  st->Reset();
+  return {};
+}
+
 Status Store::UpdateImported(const ImportedState& state) {
   IDSYNC_ASSIGN(Statement * st, db_->Prepare("UPDATE cs_objects SET dn = ?, object_type = ?, attrs = ?, "
                                              "pending_import = ?, import_digest = ? WHERE id = ?"));
