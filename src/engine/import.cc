@@ -3,12 +3,12 @@
 #include <algorithm>
 #include <cstring>
 #include <functional>
-#include <unordered_map>
 #include <unordered_set>
 
 #include <fmt/format.h>
 
 #include "connectors/connector.h"
+#include "engine/flat_tables.h"
 #include "engine/import_pipeline.h"
 #include "engine/run_context.h"
 
@@ -47,14 +47,6 @@ std::string_view DigestBytes(const RecordDigest& digest) {
   return {reinterpret_cast<const char*>(digest.data()), digest.size()};
 }
 
-struct DigestHash {
-  size_t operator()(const RecordDigest& digest) const {
-    size_t h;
-    std::memcpy(&h, digest.data(), sizeof h);
-    return h;
-  }
-};
-
 // What decides how a whole record is staged, besides the record itself: the
 // object types and their anchors (see StagingSink::StageFull). A change here
 // makes every stored digest differ from the records' new ones.
@@ -91,14 +83,13 @@ class StagingSink final : public StagingTarget {
     // Sized up front: growing a table of a million entries rehashes it
     // again and again, each time touching every bucket.
     IDSYNC_ASSIGN(int64_t objects, ctx_.store.CountCs(ctx_.ma_id));
-    digests_.reserve(static_cast<size_t>(objects));
-    seen_.reserve(static_cast<size_t>(objects));
+    digests_.Reserve(static_cast<size_t>(objects));
+    seen_.Reserve(static_cast<size_t>(objects));
     IDSYNC_TRY(ctx_.store.ForEachImportDigest(ctx_.ma_id, [&](std::string_view bytes, int64_t id) {
       RecordDigest digest{};
       if (bytes.size() != digest.size()) return;
       std::memcpy(digest.data(), bytes.data(), digest.size());
-      auto [it, added] = digests_.emplace(digest, id);
-      if (!added) it->second = 0;  // two objects, one digest: compare both in full
+      digests_.Add(digest, id);  // two objects, one digest: both compared in full
     }));
     return {};
   }
@@ -106,10 +97,7 @@ class StagingSink final : public StagingTarget {
   // ---- reading thread
   std::string DigestContext() const override { return full_ ? StagingContext(ctx_.ma) : std::string(); }
 
-  int64_t FindUnchanged(const RecordDigest& digest) const override {
-    auto it = digests_.find(digest);
-    return it == digests_.end() ? 0 : it->second;
-  }
+  int64_t FindUnchanged(const RecordDigest& digest) const override { return digests_.Find(digest); }
 
   // A whole record is compared and stored by its encoding: made here, with
   // its anchor, so the staging thread neither builds nor frees attribute
@@ -133,7 +121,11 @@ class StagingSink final : public StagingTarget {
     return Queue(std::move(q));
   }
 
-  Status Stage(PreparedRecord&& p) override { return Queue(Queued{std::move(p), 0}); }
+  Status Stage(PreparedRecord&& p) override {
+    Queued q;
+    q.p = std::move(p);
+    return Queue(std::move(q));
+  }
 
   Status RecordError(const std::string& location, const std::string& message) override {
     return ctx_.ObjectError("", location, "read-error", message);
@@ -143,8 +135,7 @@ class StagingSink final : public StagingTarget {
     if (batch_.empty()) return {};
     auto stage_batch = [&]() -> Status {
       IDSYNC_TRY(ReadStates());
-      for (auto& q : batch_) IDSYNC_TRY(q.unchanged_id ? CountUnchanged(q.unchanged_id, q.p.record) : StageQueued(q.p));
-      states_.clear();
+      for (auto& q : batch_) IDSYNC_TRY(q.unchanged_id ? CountUnchanged(q.unchanged_id, q.p.record) : StageQueued(q));
       return {};
     };
     // A batch of unchanged records writes nothing: no transaction.
@@ -158,13 +149,17 @@ class StagingSink final : public StagingTarget {
     return limit;
   }
 
-  const std::unordered_set<int64_t>& seen() const { return seen_; }
+  const IdSet& seen() const { return seen_; }
 
  private:
   // A record to stage, or (unchanged_id set) one taken as unchanged.
   struct Queued {
     PreparedRecord p;
     int64_t unchanged_id = 0;
+    // Set by ReadStates for the first record of an anchor in the batch: its
+    // staged state, as read before the batch (nullopt: none).
+    bool state_read = false;
+    std::optional<Store::ImportedState> state;
   };
 
   Status Queue(Queued&& q) {
@@ -197,12 +192,12 @@ class StagingSink final : public StagingTarget {
   // The staged states of the batch's records, read in a few statements
   // instead of one per record (on PostgreSQL one round trip each), when
   // every record to stage has the object's whole state: then only the
-  // batch's own writes change them, and StageFull reads again an anchor
-  // that repeats (see TakeState). Change records may rename objects, so a
-  // batch with any is staged as before, one lookup per record.
+  // batch's own writes change them. Each state goes to the first record of
+  // its anchor; a later one reads it from the store when it is staged, after
+  // the first one's write (see TakeState). Change records may rename
+  // objects, so a batch with any is staged as before, one lookup per record.
   Status ReadStates() {
-    states_.clear();
-    std::vector<std::string> anchors;
+    std::vector<std::string_view> anchors;
     anchors.reserve(batch_.size());
     for (const auto& q : batch_) {
       if (q.unchanged_id) continue;
@@ -212,27 +207,29 @@ class StagingSink final : public StagingTarget {
     }
     if (anchors.empty()) return {};
     IDSYNC_ASSIGN(auto found, ctx_.store.FindImportedStates(ctx_.ma_id, anchors));
-    states_.reserve(anchors.size());
-    for (auto& anchor : anchors) {
-      auto it = found.find(anchor);
-      if (it == found.end()) states_.try_emplace(std::move(anchor), std::nullopt);
-      else states_.try_emplace(std::move(anchor), std::move(it->second));
+    // The anchors of the batch so far, to tell a first record from a
+    // repeat (views into the batch, which does not move while it is staged).
+    std::unordered_set<std::string_view> first;
+    first.reserve(anchors.size());
+    for (auto& q : batch_) {
+      if (q.unchanged_id || q.p.anchor.empty() || !first.insert(q.p.anchor).second) continue;
+      q.state_read = true;
+      if (auto node = found.extract(q.p.anchor)) q.state = std::move(node.mapped());
     }
     return {};
   }
 
-  // The staged state of `anchor`: read by ReadStates for its first record
-  // in the batch, from the store for any later one (which must see what the
-  // first one staged).
-  Result<std::optional<Store::ImportedState>> TakeState(const std::string& anchor) {
-    auto it = states_.find(anchor);
-    if (it == states_.end()) return ctx_.store.FindImportedState(ctx_.ma_id, anchor);
-    std::optional<Store::ImportedState> state = std::move(it->second);
-    states_.erase(it);
-    return state;
+  // The staged state of the queued record's anchor: read by ReadStates for
+  // the first record of an anchor in the batch, from the store for any
+  // other (which must see what an earlier one staged).
+  Result<std::optional<Store::ImportedState>> TakeState(Queued& q, const std::string& anchor) {
+    if (!q.state_read) return ctx_.store.FindImportedState(ctx_.ma_id, anchor);
+    q.state_read = false;
+    return std::move(q.state);
   }
 
-  Status StageQueued(PreparedRecord& p) {
+  Status StageQueued(Queued& q) {
+    PreparedRecord& p = q.p;
     ImportRecord& r = p.record;
     IDSYNC_ASSIGN(const MaObjectType* type, TypeOf(r));
     if (!type) return {};
@@ -248,9 +245,9 @@ class StagingSink final : public StagingTarget {
                               fmt::format("the record has no value for the anchor attribute '{}'",
                                           type->anchor));
     }
-    if (r.kind == ImportRecord::Kind::kFull) return StageFull(p, *type, anchor);
+    if (r.kind == ImportRecord::Kind::kFull) return StageFull(q, *type, anchor);
     IDSYNC_ASSIGN(auto existing, ctx_.store.FindCsByAnchor(ctx_.ma_id, anchor));
-    if (existing) seen_.insert(existing->id);
+    if (existing) seen_.Insert(existing->id);
     switch (r.kind) {
       case ImportRecord::Kind::kFull: return {};
       case ImportRecord::Kind::kModify:
@@ -276,7 +273,7 @@ class StagingSink final : public StagingTarget {
   // A record whose digest is stored for object `id`: unchanged, unless it
   // repeats an anchor of this import.
   Status CountUnchanged(int64_t id, const ImportRecord& r) {
-    if (!seen_.insert(id).second) {
+    if (!seen_.Insert(id)) {
       IDSYNC_ASSIGN(auto existing, ctx_.store.GetCs(id));
       std::string anchor = existing ? existing->anchor : std::string();
       return ctx_.ObjectError(anchor, r.location, "duplicate-anchor",
@@ -290,24 +287,25 @@ class StagingSink final : public StagingTarget {
   // Prepare): compared with what is staged by its encoding, so unchanged
   // objects (most of a daily export) cost one lookup and no decoding. The
   // record's digest is stored with the state.
-  Status StageFull(PreparedRecord& p, const MaObjectType& type, const std::string& anchor) {
+  Status StageFull(Queued& q, const MaObjectType& type, const std::string& anchor) {
+    PreparedRecord& p = q.p;
     ImportRecord& r = p.record;
-    IDSYNC_ASSIGN(auto existing, TakeState(anchor));
-    std::string dn = r.dn.empty() ? anchor : r.dn;
+    IDSYNC_ASSIGN(auto existing, TakeState(q, anchor));
     std::string_view digest = r.digest ? DigestBytes(*r.digest) : std::string_view();
     if (!existing) {
-      Store::ImportedState added;
-      added.dn = std::move(dn);
-      added.object_type = type.name;
-      added.attrs = std::move(p.encoded);
-      added.digest = digest;
-      added.pending_import = PendingImport::kAdd;
-      IDSYNC_TRY(ctx_.store.InsertImported(ctx_.ma_id, anchor, added));
-      seen_.insert(added.id);
+      IDSYNC_ASSIGN(int64_t id, ctx_.store.InsertImported(Store::NewImport{
+                                    .ma_id = ctx_.ma_id,
+                                    .anchor = anchor,
+                                    .dn = r.dn.empty() ? std::string_view(anchor) : std::string_view(r.dn),
+                                    .object_type = type.name,
+                                    .attrs = p.encoded,
+                                    .digest = digest}));
+      seen_.Insert(id);
       ++ctx_.counters.stage_adds;
       return {};
     }
-    if (!seen_.insert(existing->id).second && full_) {
+    std::string dn = r.dn.empty() ? anchor : r.dn;
+    if (!seen_.Insert(existing->id) && full_) {
       return ctx_.ObjectError(anchor, r.location, "duplicate-anchor",
                               fmt::format("anchor '{}' appears more than once in this import", anchor));
     }
@@ -350,9 +348,8 @@ class StagingSink final : public StagingTarget {
   bool full_;
   bool trust_digests_;
   std::vector<Queued> batch_;
-  std::unordered_set<int64_t> seen_;
-  std::unordered_map<RecordDigest, int64_t, DigestHash> digests_;  // id 0: ambiguous; read only once started
-  std::unordered_map<std::string, std::optional<Store::ImportedState>> states_;  // see ReadStates
+  IdSet seen_;
+  DigestTable digests_;  // read only once started
 };
 
 // Records read before the connector stopped (error limit, unreadable rest)
@@ -385,13 +382,13 @@ Result<std::string> Stopped(RunContext& ctx, const Error& e) {
 }
 
 // Marks every object the full import did not see as pending delete.
-Result<std::string> StageObsoletes(RunContext& ctx, const std::unordered_set<int64_t>& seen) {
+Result<std::string> StageObsoletes(RunContext& ctx, const IdSet& seen) {
   // Ids come from the anchor index; only the few unseen objects are read.
   IDSYNC_ASSIGN(auto ids, ctx.store.ListCsIds(ctx.ma_id));
   std::vector<int64_t> unseen;
   int64_t total = static_cast<int64_t>(ids.size());
   for (int64_t id : ids) {
-    if (seen.count(id)) continue;
+    if (seen.Contains(id)) continue;
     IDSYNC_ASSIGN(auto state, ctx.store.GetCsState(id));
     if (!state) continue;
     if (state->pending_export == PendingExport::kAdd) {  // provisioned, not yet exported
