@@ -33,10 +33,16 @@ class BatchQueue {
   // False when the staging side stopped (the batch is dropped).
   bool Push(Batch&& batch) {
     std::unique_lock lock(mu_);
-    room_.wait(lock, [&] { return stopped_ || queue_.size() < capacity_; });
+    if (!stopped_ && queue_.size() >= capacity_) {
+      reader_waits_ = true;
+      room_.wait(lock, [&] { return stopped_ || queue_.size() < capacity_; });
+      reader_waits_ = false;
+    }
     if (stopped_) return false;
     queue_.push_back(std::move(batch));
-    ready_.notify_one();
+    // Only a waiting side is woken: a wake-up is a system call, and often a
+    // switch of threads.
+    if (stager_waits_) ready_.notify_one();
     return true;
   }
 
@@ -45,18 +51,22 @@ class BatchQueue {
     std::lock_guard lock(mu_);
     closed_ = true;
     final_ = std::move(status);
-    ready_.notify_one();
+    if (stager_waits_) ready_.notify_one();
   }
 
   // Waits for the next batch; false once the reader closed and every batch
   // was taken.
   bool Pop(Batch& out) {
     std::unique_lock lock(mu_);
-    ready_.wait(lock, [&] { return closed_ || !queue_.empty(); });
+    if (!closed_ && queue_.empty()) {
+      stager_waits_ = true;
+      ready_.wait(lock, [&] { return closed_ || !queue_.empty(); });
+      stager_waits_ = false;
+    }
     if (queue_.empty()) return false;
     out = std::move(queue_.front());
     queue_.pop_front();
-    room_.notify_one();
+    if (reader_waits_) room_.notify_one();
     return true;
   }
 
@@ -83,6 +93,7 @@ class BatchQueue {
   size_t capacity_;
   bool closed_ = false;
   bool stopped_ = false;
+  bool reader_waits_ = false, stager_waits_ = false;
   Status final_;
 };
 

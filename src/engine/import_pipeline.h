@@ -59,9 +59,11 @@ class StagingTarget {
   virtual Status RecordError(const std::string& location, const std::string& message) = 0;
 };
 
+// Sixteen batches of 512 (about 8 MiB of records at the benchmark's size)
+// let the staging thread go on while the reader is descheduled for a while.
 struct PipelineOptions {
-  size_t batch_items = 256;  // items per handover
-  size_t queue_batches = 4;  // batches read ahead at most
+  size_t batch_items = 512;   // items per handover
+  size_t queue_batches = 16;  // batches read ahead at most
 };
 
 // Runs `read` (a connector's FullImport or DeltaImport on the sink it is

@@ -12,6 +12,7 @@
 #include "config/config.h"
 #include "connectors/connector.h"
 #include "connectors/connector_config.h"
+#include "engine/import_pipeline.h"
 #include "engine/runner.h"
 #include "store/db.h"
 #include "store/store.h"
@@ -187,7 +188,7 @@ class ImportPipelineTest : public ::testing::Test {
   // What the reader may have read ahead when the staging side stops: the
   // batches in the queue, the one being staged and the one being filled
   // (PipelineOptions' defaults), and the records before the stop.
-  static constexpr int kReadAheadBound = 6 * 256 + 2'000;
+  static constexpr int kReadAheadBound = (PipelineOptions{}.queue_batches + 2) * PipelineOptions{}.batch_items + 2'000;
 
   TempDir dir_;
   fs::path cfg_;
