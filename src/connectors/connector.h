@@ -6,7 +6,11 @@
 // problems (a malformed CSV row, a bad LDIF record) are reported through
 // ImportSink::OnError with a location and do not stop the import; only errors
 // that make the whole source unusable (missing file) are returned as Status.
-// Thread-safety: a Connector is used by one thread at a time.
+// Thread-safety: a Connector is used by one thread at a time, and calls its
+// ImportSink only on the thread that called FullImport or DeltaImport. The
+// engine runs imports on a reading thread of their own (engine/
+// import_pipeline.h), so a connector must not touch the store or anything
+// else the engine's thread uses.
 #pragma once
 
 #include <array>
@@ -54,13 +58,18 @@ struct ImportRecord {
   std::optional<RecordDigest> digest;
 };
 
+// Where a connector's import goes. The engine's sink keeps what it is
+// given (strings are copied, records moved) and stages it later, in the
+// order of the calls; its calls return at once unless it is stopping.
 class ImportSink {
  public:
   virtual ~ImportSink() = default;
   // Called once per good record, in source order. A non-ok Status aborts the
-  // import (used by the engine to stop on its error limit or on a failed write).
+  // import: the connector returns it at once, reading nothing more (the
+  // engine stops so on its error limit or on a failed write).
   virtual Status OnRecord(ImportRecord&& record) = 0;
-  // A record that could not be read; `location` is "FILE:LINE".
+  // A record that could not be read; `location` is "FILE:LINE". A non-ok
+  // Status aborts the import, as in OnRecord.
   virtual Status OnRecordError(const std::string& location, const std::string& message) = 0;
 
   // Digests let a whole-state source skip building records the sink already

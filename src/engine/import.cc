@@ -2,12 +2,14 @@
 
 #include <algorithm>
 #include <cstring>
-#include <unordered_map>
+#include <functional>
 #include <unordered_set>
 
 #include <fmt/format.h>
 
 #include "connectors/connector.h"
+#include "engine/flat_tables.h"
+#include "engine/import_pipeline.h"
 #include "engine/run_context.h"
 
 namespace idsync {
@@ -45,14 +47,6 @@ std::string_view DigestBytes(const RecordDigest& digest) {
   return {reinterpret_cast<const char*>(digest.data()), digest.size()};
 }
 
-struct DigestHash {
-  size_t operator()(const RecordDigest& digest) const {
-    size_t h;
-    std::memcpy(&h, digest.data(), sizeof h);
-    return h;
-  }
-};
-
 // What decides how a whole record is staged, besides the record itself: the
 // object types and their anchors (see StagingSink::StageFull). A change here
 // makes every stored digest differ from the records' new ones.
@@ -73,7 +67,12 @@ std::string StagingContext(const ManagementAgent& ma) {
 // unchanged without being built or compared: the object's state was staged
 // from that very record, and every other write of the state forgets the
 // digest (store.h).
-class StagingSink final : public ImportSink {
+//
+// The connector runs on a reading thread of its own (import_pipeline.h):
+// there the digests are looked up (read only after Start) and each whole
+// record is normalized and encoded (Prepare); the rest runs on the thread
+// that owns the store.
+class StagingSink final : public StagingTarget {
  public:
   StagingSink(RunContext& ctx, bool full, bool trust_digests = false)
       : ctx_(ctx), full_(full), trust_digests_(full && trust_digests) {}
@@ -84,40 +83,51 @@ class StagingSink final : public ImportSink {
     // Sized up front: growing a table of a million entries rehashes it
     // again and again, each time touching every bucket.
     IDSYNC_ASSIGN(int64_t objects, ctx_.store.CountCs(ctx_.ma_id));
-    digests_.reserve(static_cast<size_t>(objects));
-    seen_.reserve(static_cast<size_t>(objects));
+    digests_.Reserve(static_cast<size_t>(objects));
+    seen_.Reserve(static_cast<size_t>(objects));
     IDSYNC_TRY(ctx_.store.ForEachImportDigest(ctx_.ma_id, [&](std::string_view bytes, int64_t id) {
       RecordDigest digest{};
       if (bytes.size() != digest.size()) return;
       std::memcpy(digest.data(), bytes.data(), digest.size());
-      auto [it, added] = digests_.emplace(digest, id);
-      if (!added) it->second = 0;  // two objects, one digest: compare both in full
+      digests_.Add(digest, id);  // two objects, one digest: both compared in full
     }));
     return {};
   }
 
+  // ---- reading thread
   std::string DigestContext() const override { return full_ ? StagingContext(ctx_.ma) : std::string(); }
 
-  Result<bool> OnUnchanged(const RecordDigest& digest, std::string_view location) override {
-    auto it = digests_.find(digest);
-    if (it == digests_.end() || it->second == 0) return false;
+  int64_t FindUnchanged(const RecordDigest& digest) const override { return digests_.Find(digest); }
+
+  // A whole record is compared and stored by its encoding: made here, with
+  // its anchor, so the staging thread neither builds nor frees attribute
+  // maps for it.
+  void Prepare(PreparedRecord& p) const override {
+    ImportRecord& r = p.record;
+    if (r.kind != ImportRecord::Kind::kFull) return;
+    Normalize(r.attrs);
+    if (const MaObjectType* type = FindTypeOf(r)) p.anchor = RecordAnchor(r, *type);
+    p.encoded = EncodeAttributes(r.attrs);
+    r.attrs = AttributeMap();
+  }
+
+  // ---- staging thread
+  Status StageUnchanged(int64_t id, std::string_view location) override {
     // Queued in source order: whether it repeats an anchor depends on the
     // records before it.
     Queued q;
-    q.record.location = location;
-    q.unchanged_id = it->second;
-    batch_.push_back(std::move(q));
-    if (batch_.size() >= ctx_.batch_size) IDSYNC_TRY(Flush());
-    return true;
+    q.p.record.location = location;
+    q.unchanged_id = id;
+    return Queue(std::move(q));
   }
 
-  Status OnRecord(ImportRecord&& record) override {
-    batch_.push_back(Queued{std::move(record), 0});
-    if (batch_.size() >= ctx_.batch_size) return Flush();
-    return {};
+  Status Stage(PreparedRecord&& p) override {
+    Queued q;
+    q.p = std::move(p);
+    return Queue(std::move(q));
   }
 
-  Status OnRecordError(const std::string& location, const std::string& message) override {
+  Status RecordError(const std::string& location, const std::string& message) override {
     return ctx_.ObjectError("", location, "read-error", message);
   }
 
@@ -125,8 +135,7 @@ class StagingSink final : public ImportSink {
     if (batch_.empty()) return {};
     auto stage_batch = [&]() -> Status {
       IDSYNC_TRY(ReadStates());
-      for (auto& q : batch_) IDSYNC_TRY(q.unchanged_id ? StageUnchanged(q.unchanged_id, q.record) : Stage(q.record));
-      states_.clear();
+      for (auto& q : batch_) IDSYNC_TRY(q.unchanged_id ? CountUnchanged(q.unchanged_id, q.p.record) : StageQueued(q));
       return {};
     };
     // A batch of unchanged records writes nothing: no transaction.
@@ -140,9 +149,25 @@ class StagingSink final : public ImportSink {
     return limit;
   }
 
-  const std::unordered_set<int64_t>& seen() const { return seen_; }
+  const IdSet& seen() const { return seen_; }
 
  private:
+  // A record to stage, or (unchanged_id set) one taken as unchanged.
+  struct Queued {
+    PreparedRecord p;
+    int64_t unchanged_id = 0;
+    // Set by ReadStates for the first record of an anchor in the batch: its
+    // staged state, as read before the batch (nullopt: none).
+    bool state_read = false;
+    std::optional<Store::ImportedState> state;
+  };
+
+  Status Queue(Queued&& q) {
+    batch_.push_back(std::move(q));
+    if (batch_.size() >= ctx_.batch_size) return Flush();
+    return {};
+  }
+
   // The record's object type (the only one when it names none), or null.
   const MaObjectType* FindTypeOf(const ImportRecord& r) const {
     if (r.object_type.empty() && ctx_.ma.object_types.size() == 1) return &ctx_.ma.object_types[0];
@@ -167,49 +192,49 @@ class StagingSink final : public ImportSink {
   // The staged states of the batch's records, read in a few statements
   // instead of one per record (on PostgreSQL one round trip each), when
   // every record to stage has the object's whole state: then only the
-  // batch's own writes change them, and StageFull reads again an anchor
-  // that repeats (see TakeState). Change records may rename objects, so a
-  // batch with any is staged as before, one lookup per record.
+  // batch's own writes change them. Each state goes to the first record of
+  // its anchor; a later one reads it from the store when it is staged, after
+  // the first one's write (see TakeState). Change records may rename
+  // objects, so a batch with any is staged as before, one lookup per record.
   Status ReadStates() {
-    states_.clear();
-    std::vector<std::string> anchors;
+    std::vector<std::string_view> anchors;
+    anchors.reserve(batch_.size());
     for (const auto& q : batch_) {
       if (q.unchanged_id) continue;
-      const ImportRecord& r = q.record;
-      if (r.kind != ImportRecord::Kind::kFull) return {};
-      // As Stage finds it; a record without one is reported there.
-      const MaObjectType* type = FindTypeOf(r);
-      if (!type) continue;
-      std::string anchor = RecordAnchor(r, *type);
-      if (!anchor.empty()) anchors.push_back(std::move(anchor));
+      if (q.p.record.kind != ImportRecord::Kind::kFull) return {};
+      // As Prepare found it; a record without one is reported by Stage.
+      if (!q.p.anchor.empty()) anchors.push_back(q.p.anchor);
     }
     if (anchors.empty()) return {};
     IDSYNC_ASSIGN(auto found, ctx_.store.FindImportedStates(ctx_.ma_id, anchors));
-    states_.reserve(anchors.size());
-    for (auto& anchor : anchors) {
-      auto it = found.find(anchor);
-      if (it == found.end()) states_.try_emplace(std::move(anchor), std::nullopt);
-      else states_.try_emplace(std::move(anchor), std::move(it->second));
+    // The anchors of the batch so far, to tell a first record from a
+    // repeat (views into the batch, which does not move while it is staged).
+    std::unordered_set<std::string_view> first;
+    first.reserve(anchors.size());
+    for (auto& q : batch_) {
+      if (q.unchanged_id || q.p.anchor.empty() || !first.insert(q.p.anchor).second) continue;
+      q.state_read = true;
+      if (auto node = found.extract(q.p.anchor)) q.state = std::move(node.mapped());
     }
     return {};
   }
 
-  // The staged state of `anchor`: read by ReadStates for its first record
-  // in the batch, from the store for any later one (which must see what the
-  // first one staged).
-  Result<std::optional<Store::ImportedState>> TakeState(const std::string& anchor) {
-    auto it = states_.find(anchor);
-    if (it == states_.end()) return ctx_.store.FindImportedState(ctx_.ma_id, anchor);
-    std::optional<Store::ImportedState> state = std::move(it->second);
-    states_.erase(it);
-    return state;
+  // The staged state of the queued record's anchor: read by ReadStates for
+  // the first record of an anchor in the batch, from the store for any
+  // other (which must see what an earlier one staged).
+  Result<std::optional<Store::ImportedState>> TakeState(Queued& q, const std::string& anchor) {
+    if (!q.state_read) return ctx_.store.FindImportedState(ctx_.ma_id, anchor);
+    q.state_read = false;
+    return std::move(q.state);
   }
 
-  Status Stage(ImportRecord& r) {
+  Status StageQueued(Queued& q) {
+    PreparedRecord& p = q.p;
+    ImportRecord& r = p.record;
     IDSYNC_ASSIGN(const MaObjectType* type, TypeOf(r));
     if (!type) return {};
     bool by_dn = EqualsIgnoreCase(type->anchor, "dn");
-    std::string anchor = RecordAnchor(r, *type);
+    std::string anchor = r.kind == ImportRecord::Kind::kFull ? std::move(p.anchor) : RecordAnchor(r, *type);
     if (r.kind != ImportRecord::Kind::kFull && !by_dn) {
       // Change records name objects by DN; find the anchor from the CS.
       IDSYNC_ASSIGN(auto found, ctx_.store.FindCsByDn(ctx_.ma_id, r.dn));
@@ -220,9 +245,9 @@ class StagingSink final : public ImportSink {
                               fmt::format("the record has no value for the anchor attribute '{}'",
                                           type->anchor));
     }
-    if (r.kind == ImportRecord::Kind::kFull) return StageFull(r, *type, anchor);
+    if (r.kind == ImportRecord::Kind::kFull) return StageFull(q, *type, anchor);
     IDSYNC_ASSIGN(auto existing, ctx_.store.FindCsByAnchor(ctx_.ma_id, anchor));
-    if (existing) seen_.insert(existing->id);
+    if (existing) seen_.Insert(existing->id);
     switch (r.kind) {
       case ImportRecord::Kind::kFull: return {};
       case ImportRecord::Kind::kModify:
@@ -247,8 +272,8 @@ class StagingSink final : public ImportSink {
 
   // A record whose digest is stored for object `id`: unchanged, unless it
   // repeats an anchor of this import.
-  Status StageUnchanged(int64_t id, const ImportRecord& r) {
-    if (!seen_.insert(id).second) {
+  Status CountUnchanged(int64_t id, const ImportRecord& r) {
+    if (!seen_.Insert(id)) {
       IDSYNC_ASSIGN(auto existing, ctx_.store.GetCs(id));
       std::string anchor = existing ? existing->anchor : std::string();
       return ctx_.ObjectError(anchor, r.location, "duplicate-anchor",
@@ -258,41 +283,41 @@ class StagingSink final : public ImportSink {
     return {};
   }
 
-  // A record with the object's whole state: compared with what is staged by
-  // its encoding, so unchanged objects (most of a daily export) cost one
-  // lookup and no decoding. The record's digest is stored with the state.
-  Status StageFull(ImportRecord& r, const MaObjectType& type, const std::string& anchor) {
-    Normalize(r.attrs);
-    IDSYNC_ASSIGN(auto existing, TakeState(anchor));
-    std::string dn = r.dn.empty() ? anchor : r.dn;
+  // A record with the object's whole state (its attributes encoded by
+  // Prepare): compared with what is staged by its encoding, so unchanged
+  // objects (most of a daily export) cost one lookup and no decoding. The
+  // record's digest is stored with the state.
+  Status StageFull(Queued& q, const MaObjectType& type, const std::string& anchor) {
+    PreparedRecord& p = q.p;
+    ImportRecord& r = p.record;
+    IDSYNC_ASSIGN(auto existing, TakeState(q, anchor));
     std::string_view digest = r.digest ? DigestBytes(*r.digest) : std::string_view();
     if (!existing) {
-      CsObject o;
-      o.ma_id = ctx_.ma_id;
-      o.anchor = anchor;
-      o.dn = std::move(dn);
-      o.object_type = type.name;
-      o.attrs = std::move(r.attrs);
-      o.pending_import = PendingImport::kAdd;
-      IDSYNC_TRY(ctx_.store.InsertCs(o, digest));
-      seen_.insert(o.id);
+      IDSYNC_ASSIGN(int64_t id, ctx_.store.InsertImported(Store::NewImport{
+                                    .ma_id = ctx_.ma_id,
+                                    .anchor = anchor,
+                                    .dn = r.dn.empty() ? std::string_view(anchor) : std::string_view(r.dn),
+                                    .object_type = type.name,
+                                    .attrs = p.encoded,
+                                    .digest = digest}));
+      seen_.Insert(id);
       ++ctx_.counters.stage_adds;
       return {};
     }
-    if (!seen_.insert(existing->id).second && full_) {
+    std::string dn = r.dn.empty() ? anchor : r.dn;
+    if (!seen_.Insert(existing->id) && full_) {
       return ctx_.ObjectError(anchor, r.location, "duplicate-anchor",
                               fmt::format("anchor '{}' appears more than once in this import", anchor));
     }
-    std::string blob = EncodeAttributes(r.attrs);
     bool was_deleted = existing->pending_import == PendingImport::kDelete;
-    if (existing->attrs == blob && existing->dn == dn && !was_deleted && existing->object_type == type.name) {
+    if (existing->attrs == p.encoded && existing->dn == dn && !was_deleted && existing->object_type == type.name) {
       ++ctx_.counters.stage_unchanged;
       if (digest.empty() || existing->digest == digest) return {};
       return ctx_.store.SetImportDigest(existing->id, digest);
     }
     if (existing->dn != dn) ++ctx_.counters.stage_renames;
     else ++ctx_.counters.stage_updates;
-    existing->attrs = std::move(blob);
+    existing->attrs = std::move(p.encoded);
     existing->dn = std::move(dn);
     existing->object_type = type.name;
     existing->digest = digest;
@@ -319,19 +344,12 @@ class StagingSink final : public ImportSink {
     return ctx_.store.UpdateCs(o);
   }
 
-  // A record to stage, or (unchanged_id set) one taken as unchanged.
-  struct Queued {
-    ImportRecord record;
-    int64_t unchanged_id = 0;
-  };
-
   RunContext& ctx_;
   bool full_;
   bool trust_digests_;
   std::vector<Queued> batch_;
-  std::unordered_set<int64_t> seen_;
-  std::unordered_map<RecordDigest, int64_t, DigestHash> digests_;  // id 0: ambiguous
-  std::unordered_map<std::string, std::optional<Store::ImportedState>> states_;  // see ReadStates
+  IdSet seen_;
+  DigestTable digests_;  // read only once started
 };
 
 // Records read before the connector stopped (error limit, unreadable rest)
@@ -340,6 +358,12 @@ Status FlushAfter(Status read, StagingSink& sink) {
   auto flushed = sink.Flush();
   if (!read) return read;
   return flushed;
+}
+
+// Reads with the connector on a thread of its own and stages on this one,
+// then stages what is left in the last batch.
+Status ReadAndStage(const std::function<Status(ImportSink&)>& read, StagingSink& sink) {
+  return FlushAfter(RunImportPipeline(read, sink), sink);
 }
 
 std::string StatusFor(const RunContext& ctx, const char* ok) {
@@ -358,13 +382,13 @@ Result<std::string> Stopped(RunContext& ctx, const Error& e) {
 }
 
 // Marks every object the full import did not see as pending delete.
-Result<std::string> StageObsoletes(RunContext& ctx, const std::unordered_set<int64_t>& seen) {
+Result<std::string> StageObsoletes(RunContext& ctx, const IdSet& seen) {
   // Ids come from the anchor index; only the few unseen objects are read.
   IDSYNC_ASSIGN(auto ids, ctx.store.ListCsIds(ctx.ma_id));
   std::vector<int64_t> unseen;
   int64_t total = static_cast<int64_t>(ids.size());
   for (int64_t id : ids) {
-    if (seen.count(id)) continue;
+    if (seen.Contains(id)) continue;
     IDSYNC_ASSIGN(auto state, ctx.store.GetCsState(id));
     if (!state) continue;
     if (state->pending_export == PendingExport::kAdd) {  // provisioned, not yet exported
@@ -398,7 +422,7 @@ Result<std::string> StageObsoletes(RunContext& ctx, const std::unordered_set<int
 Result<std::string> RunWholeImport(RunContext& ctx, Connector& connector, bool trust_digests) {
   StagingSink sink(ctx, /*full=*/true, trust_digests);
   IDSYNC_TRY(sink.Start());
-  auto st = FlushAfter(connector.FullImport(sink), sink);
+  auto st = ReadAndStage([&](ImportSink& s) { return connector.FullImport(s); }, sink);
   if (!st) return Stopped(ctx, st.error());
   IDSYNC_ASSIGN(std::string obsolete_status, StageObsoletes(ctx, sink.seen()));
   if (obsolete_status != run_status::kSuccess) return obsolete_status;
@@ -423,7 +447,7 @@ Result<std::string> RunFullImport(RunContext& ctx, Connector& connector) {
 
 Result<std::string> RunDeltaImport(RunContext& ctx, Connector& connector) {
   StagingSink sink(ctx, /*full=*/false);
-  auto st = connector.DeltaImport(sink);
+  auto st = RunImportPipeline([&](ImportSink& s) { return connector.DeltaImport(s); }, sink);
   // The source cannot tell what changed: read it whole and stage the
   // difference, as a full import does, skipping records whose digest shows
   // them unchanged.

@@ -223,8 +223,17 @@ class Store {
   // The imported states of the objects of an MA with these anchors, by
   // anchor (absent anchors have no entry): FindImportedState for many
   // anchors in a few statements.
-  Result<std::unordered_map<std::string, ImportedState>> FindImportedStates(int64_t ma_id,
-                                                                           const std::vector<std::string>& anchors);
+  Result<std::unordered_map<std::string, ImportedState>> FindImportedStates(
+      int64_t ma_id, const std::vector<std::string_view>& anchors);
+  // A new object an import stages: `attrs` encoded, `digest` empty for none.
+  struct NewImport {
+    int64_t ma_id = 0;
+    std::string_view anchor, dn, object_type, attrs, digest;
+    PendingImport pending_import = PendingImport::kAdd;
+  };
+  // Inserts it as a normal disconnector with nothing to export; returns its
+  // id. REQUIRES: write txn.
+  Result<int64_t> InsertImported(const NewImport& object);
   // Stages a changed import, with its digest (empty: none). REQUIRES: write txn.
   Status UpdateImported(const ImportedState& state);
   // Records the digest of the source record an unchanged object matches.

@@ -339,7 +339,7 @@ Result<std::optional<Store::ImportedState>> Store::FindImportedState(int64_t ma_
 }
 
 Result<std::unordered_map<std::string, Store::ImportedState>> Store::FindImportedStates(
-    int64_t ma_id, const std::vector<std::string>& anchors) {
+    int64_t ma_id, const std::vector<std::string_view>& anchors) {
   std::unordered_map<std::string, ImportedState> found;
   if (anchors.empty()) return found;
   found.reserve(anchors.size());
@@ -348,11 +348,30 @@ Result<std::unordered_map<std::string, Store::ImportedState>> Store::FindImporte
                                              LookupList() + ")"));
   IDSYNC_TRY(LookupChunks(
       *st, anchors, [&](Statement& s) { s.BindInt(1, ma_id); }, 2,
-      [](Statement& s, int i, const std::string& a) { s.BindText(i, a); },
+      [](Statement& s, int i, std::string_view a) { s.BindText(i, a); },
       [&](Statement& s) {
         found.try_emplace(std::string(s.ColumnText(0)), ReadImportedState(s, 1));
       }));
   return found;
+}
+
+Result<int64_t> Store::InsertImported(const NewImport& o) {
+  IDSYNC_ASSIGN(Statement * st, db_->Prepare("INSERT INTO cs_objects (ma_id, anchor, dn, object_type, attrs, "
+                                             "link_state, pending_import, import_digest) VALUES (?, ?, ?, ?, ?, ?, "
+                                             "?, ?) RETURNING id"));
+  st->BindInt(1, o.ma_id);
+  st->BindText(2, o.anchor);
+  st->BindText(3, o.dn);
+  st->BindText(4, o.object_type);
+  st->BindBlob(5, o.attrs);
+  st->BindInt(6, static_cast<int>(LinkState::kNormalDisconnector));
+  st->BindInt(7, static_cast<int>(o.pending_import));
+  BindDigest(*st, 8, o.digest);
+  IDSYNC_ASSIGN(bool row, st->Step());
+  if (!row) return Fail(ErrorCode::kDatabase, "connector space insert returned no id");
+  int64_t id = st->ColumnInt(0);
+  st->Reset();
+  return id;
 }
 
 Status Store::UpdateImported(const ImportedState& state) {
