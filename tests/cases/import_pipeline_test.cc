@@ -56,7 +56,7 @@ class CountingConnector final : public Connector {
   Result<std::unique_ptr<ExportSession>> BeginExport(int64_t) override {
     return Fail(ErrorCode::kUnsupported, "snapshots only");
   }
-  Status ExportSnapshot(const std::function<bool(SnapshotObject&)>&) override { return {}; }
+  Status ExportSnapshot(const SnapshotSource&) override { return {}; }
 
  private:
   Status Emit(ImportSink& sink) {
