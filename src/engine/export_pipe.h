@@ -18,14 +18,12 @@
 // cancelled on the writer's.
 #pragma once
 
-#include <condition_variable>
-#include <deque>
 #include <functional>
-#include <mutex>
 #include <thread>
 #include <vector>
 
 #include "core/error.h"
+#include "engine/handoff.h"
 
 namespace idsync {
 
@@ -36,13 +34,10 @@ class ExportPipe {
 
   // Starts the writer thread, which runs `write(*this)`; what it returns is
   // what Finish() returns.
-  ExportPipe(size_t capacity, std::function<Status(ExportPipe&)> write) : capacity_(capacity) {
+  ExportPipe(size_t capacity, std::function<Status(ExportPipe&)> write) : queue_(capacity) {
     thread_ = std::thread([this, write = std::move(write)] {
-      Status st = write(*this);
-      std::lock_guard lock(mu_);
-      result_ = std::move(st);
-      done_ = true;
-      changed_.notify_all();
+      result_ = write(*this);
+      queue_.Stop();  // the writer is gone: pushes fail from now on
     });
   }
   ~ExportPipe() { Cancel(); }
@@ -51,53 +46,25 @@ class ExportPipe {
 
   // Queues a chunk, waiting while the queue is full. false: the writer has
   // stopped (returned), and the chunk was dropped; Finish() tells why.
-  bool Push(Chunk chunk) {
-    std::unique_lock lock(mu_);
-    changed_.wait(lock, [&] { return done_ || queue_.size() < capacity_; });
-    if (done_) return false;
-    queue_.push_back(std::move(chunk));
-    changed_.notify_all();
-    return true;
-  }
+  bool Push(Chunk chunk) { return queue_.Push(std::move(chunk)); }
 
   // Writer: the next chunk in `out`. false when the engine has finished and
   // every chunk was taken, or when it cancelled (cancelled() then says so).
-  bool Pop(Chunk& out) {
-    std::unique_lock lock(mu_);
-    changed_.wait(lock, [&] { return cancelled_ || closed_ || !queue_.empty(); });
-    if (cancelled_ || queue_.empty()) return false;
-    out = std::move(queue_.front());
-    queue_.pop_front();
-    changed_.notify_all();
-    return true;
-  }
+  bool Pop(Chunk& out) { return queue_.Pop(out); }
 
-  bool cancelled() const {
-    std::lock_guard lock(mu_);
-    return cancelled_;
-  }
+  bool cancelled() const { return queue_.cancelled(); }
 
   // No more chunks: waits for the writer to take them all and return, and
   // returns what it returned.
   Status Finish() {
-    {
-      std::lock_guard lock(mu_);
-      closed_ = true;
-      changed_.notify_all();
-    }
+    queue_.Close();
     Join();
-    std::lock_guard lock(mu_);
     return result_;
   }
 
   // Stops the writer (chunks not yet taken are dropped) and waits for it.
   void Cancel() {
-    {
-      std::lock_guard lock(mu_);
-      cancelled_ = true;
-      queue_.clear();
-      changed_.notify_all();
-    }
+    queue_.Cancel();
     Join();
   }
 
@@ -106,14 +73,8 @@ class ExportPipe {
     if (thread_.joinable()) thread_.join();
   }
 
-  const size_t capacity_;
-  mutable std::mutex mu_;
-  std::condition_variable changed_;
-  std::deque<Chunk> queue_;
-  bool closed_ = false;     // the engine pushes no more
-  bool cancelled_ = false;  // the engine gave up: write nothing durable
-  bool done_ = false;       // the writer returned
-  Status result_;
+  Handoff<Chunk> queue_;
+  Status result_;       // written by the writer thread, read after joining it
   std::thread thread_;  // last: started once everything above exists
 };
 

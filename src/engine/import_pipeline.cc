@@ -2,13 +2,12 @@
 
 #include <pthread.h>
 
-#include <condition_variable>
-#include <deque>
 #include <exception>
-#include <mutex>
 #include <thread>
 #include <utility>
 #include <vector>
+
+#include "engine/handoff.h"
 
 namespace idsync {
 namespace {
@@ -24,78 +23,7 @@ struct Item {
 
 using Batch = std::vector<Item>;
 
-// The bounded queue between the two threads. Stop() is the staging side
-// giving up: pushes fail from then on and a reader waiting for room wakes.
-class BatchQueue {
- public:
-  explicit BatchQueue(size_t capacity) : capacity_(capacity) {}
-
-  // False when the staging side stopped (the batch is dropped).
-  bool Push(Batch&& batch) {
-    std::unique_lock lock(mu_);
-    if (!stopped_ && queue_.size() >= capacity_) {
-      reader_waits_ = true;
-      room_.wait(lock, [&] { return stopped_ || queue_.size() < capacity_; });
-      reader_waits_ = false;
-    }
-    if (stopped_) return false;
-    queue_.push_back(std::move(batch));
-    // Only a waiting side is woken: a wake-up is a system call, and often a
-    // switch of threads.
-    if (stager_waits_) ready_.notify_one();
-    return true;
-  }
-
-  // The reader is done: `status` is what the connector returned.
-  void Close(Status status) {
-    std::lock_guard lock(mu_);
-    closed_ = true;
-    final_ = std::move(status);
-    if (stager_waits_) ready_.notify_one();
-  }
-
-  // Waits for the next batch; false once the reader closed and every batch
-  // was taken.
-  bool Pop(Batch& out) {
-    std::unique_lock lock(mu_);
-    if (!closed_ && queue_.empty()) {
-      stager_waits_ = true;
-      ready_.wait(lock, [&] { return closed_ || !queue_.empty(); });
-      stager_waits_ = false;
-    }
-    if (queue_.empty()) return false;
-    out = std::move(queue_.front());
-    queue_.pop_front();
-    if (reader_waits_) room_.notify_one();
-    return true;
-  }
-
-  void Stop() {
-    std::lock_guard lock(mu_);
-    stopped_ = true;
-    room_.notify_all();
-  }
-
-  bool stopped() {
-    std::lock_guard lock(mu_);
-    return stopped_;
-  }
-
-  Status final_status() {
-    std::lock_guard lock(mu_);
-    return final_;
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable room_, ready_;
-  std::deque<Batch> queue_;
-  size_t capacity_;
-  bool closed_ = false;
-  bool stopped_ = false;
-  bool reader_waits_ = false, stager_waits_ = false;
-  Status final_;
-};
+using BatchQueue = Handoff<Batch>;
 
 Status StoppedByStaging() { return Fail(ErrorCode::kInternal, "the import was stopped by its staging side"); }
 
@@ -199,7 +127,8 @@ class ReaderGuard {
 
 Status RunImportPipeline(const std::function<Status(ImportSink&)>& read, StagingTarget& target,
                          PipelineOptions options) {
-  BatchQueue queue(std::max<size_t>(options.queue_batches, 1));
+  BatchQueue queue(options.queue_batches);
+  Status final_status;
   ReadingSink sink(queue, target, std::max<size_t>(options.batch_items, 1));
   std::thread reader([&] {
     pthread_setname_np(pthread_self(), "idsync-read");  // tells the threads apart in top -H and perf
@@ -212,7 +141,8 @@ Status RunImportPipeline(const std::function<Status(ImportSink&)>& read, Staging
     // Records passed before the connector stopped are staged all the same,
     // as a sequential import stages them before it reports the stop.
     if (!sink.Flush()) status = StoppedByStaging();
-    queue.Close(std::move(status));
+    final_status = std::move(status);  // read after the thread is joined
+    queue.Close();
   });
   ReaderGuard guard(queue, reader);
 
@@ -225,7 +155,7 @@ Status RunImportPipeline(const std::function<Status(ImportSink&)>& read, Staging
     batch.clear();
   }
   guard.Join();
-  return queue.final_status();
+  return final_status;
 }
 
 }  // namespace idsync

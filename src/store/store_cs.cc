@@ -568,10 +568,6 @@ Result<int64_t> Store::CountPendingExportDeletes(int64_t ma_id) {
   return ReadCount(*st);
 }
 
-}  // namespace idsync
-
-namespace idsync {
-
 Result<std::unordered_map<int64_t, std::vector<CsObject>>> Store::ListCsByMvs(const std::vector<int64_t>& mv_ids) {
   std::unordered_map<int64_t, std::vector<CsObject>> found;
   found.reserve(mv_ids.size());

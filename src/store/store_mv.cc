@@ -227,10 +227,6 @@ Result<std::vector<MvObject>> Store::SearchMv(std::string_view attr, std::string
   return out;
 }
 
-
-}  // namespace idsync
-namespace idsync {
-
 Result<std::unordered_map<int64_t, MvObject>> Store::GetMvs(const std::vector<int64_t>& ids) {
   std::unordered_map<int64_t, MvObject> found;
   if (ids.empty()) return found;
