@@ -51,10 +51,6 @@ inline Status SendEach(Statement& st, const std::vector<int64_t>& ids, int64_t o
   return {};
 }
 
-}  // namespace idsync
-
-namespace idsync {
-
 // Keys per statement of the batch reads that take an `IN (...)` list; the
 // last statement of a read repeats its last key to fill the list, so each
 // read has one statement text.

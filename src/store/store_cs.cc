@@ -93,36 +93,6 @@ Result<std::vector<CsObject>> ReadAll(Statement& st, size_t expected = 0) {
 
 // Rows reserved at most for one page of ListCs (a larger page still works).
 constexpr int kMaxReservedPage = 10000;
-// Keys per statement of a lookup of many keys; the last statement repeats
-// its last key to fill the list, so there is one statement text.
-constexpr size_t kLookupChunk = 64;
-
-// "?, ?, ..." with kLookupChunk placeholders.
-std::string LookupList() {
-  std::string list = "?";
-  for (size_t i = 1; i < kLookupChunk; ++i) list += ", ?";
-  return list;
-}
-
-// Runs `st` once per chunk of `keys`: `bind_other(st)` binds the other
-// parameters, the chunk is bound from parameter `first` on (with
-// `bind(st, parameter, key)`), and each row goes to `row`.
-template <typename Key, typename BindOther, typename Bind, typename Row>
-Status LookupChunks(Statement& st, const std::vector<Key>& keys, const BindOther& bind_other, int first,
-                    const Bind& bind, const Row& row) {
-  for (size_t begin = 0; begin < keys.size(); begin += kLookupChunk) {
-    bind_other(st);
-    for (size_t i = 0; i < kLookupChunk; ++i)
-      bind(st, first + static_cast<int>(i), keys[std::min(begin + i, keys.size() - 1)]);
-    while (true) {
-      IDSYNC_ASSIGN(bool more, st.Step());
-      if (!more) break;
-      row(st);
-    }
-    st.Reset();
-  }
-  return {};
-}
 
 }  // namespace
 
@@ -264,8 +234,8 @@ Result<std::map<std::string, int64_t>> Store::FindMvIdsByAnchors(int64_t ma_id,
   std::map<std::string, int64_t> found;
   if (anchors.empty()) return found;
   IDSYNC_ASSIGN(Statement * st, db_->Prepare("SELECT anchor, mv_id FROM cs_objects WHERE ma_id = ? AND anchor IN (" +
-                                             LookupList() + ") AND mv_id IS NOT NULL"));
-  IDSYNC_TRY(LookupChunks(
+                                             InListPlaceholders() + ") AND mv_id IS NOT NULL"));
+  IDSYNC_TRY(ForEachInListRow(
       *st, anchors, [&](Statement& s) { s.BindInt(1, ma_id); }, 2,
       [](Statement& s, int i, const std::string& a) { s.BindText(i, a); },
       [&](Statement& s) { found.emplace(std::string(s.ColumnText(0)), s.ColumnInt(1)); }));
@@ -279,10 +249,10 @@ Result<std::map<int64_t, Store::ConnectorName>> Store::FindConnectorNames(const 
   // Ordered like FindConnectorName's index walk, so that the first row of
   // an MV object is the one it would give.
   IDSYNC_ASSIGN(Statement * st, db_->Prepare("SELECT mv_id, anchor, dn, export_dn FROM cs_objects WHERE mv_id IN (" +
-                                             LookupList() + ") AND ma_id = ? AND link_state = 1 AND "
+                                             InListPlaceholders() + ") AND ma_id = ? AND link_state = 1 AND "
                                              "pending_export <> 3 ORDER BY mv_id, id"));
-  IDSYNC_TRY(LookupChunks(
-      *st, mv_ids, [&](Statement& s) { s.BindInt(static_cast<int>(kLookupChunk) + 1, ma_id); }, 1,
+  IDSYNC_TRY(ForEachInListRow(
+      *st, mv_ids, [&](Statement& s) { s.BindInt(static_cast<int>(kInListKeys) + 1, ma_id); }, 1,
       [](Statement& s, int i, int64_t id) { s.BindInt(i, id); },
       [&](Statement& s) {
         found.try_emplace(s.ColumnInt(0), ConnectorName{std::string(s.ColumnText(1)),
@@ -345,8 +315,8 @@ Result<std::unordered_map<std::string, Store::ImportedState>> Store::FindImporte
   found.reserve(anchors.size());
   IDSYNC_ASSIGN(Statement * st, db_->Prepare("SELECT anchor, id, dn, object_type, attrs, import_digest, "
                                              "pending_import FROM cs_objects WHERE ma_id = ? AND anchor IN (" +
-                                             LookupList() + ")"));
-  IDSYNC_TRY(LookupChunks(
+                                             InListPlaceholders() + ")"));
+  IDSYNC_TRY(ForEachInListRow(
       *st, anchors, [&](Statement& s) { s.BindInt(1, ma_id); }, 2,
       [](Statement& s, int i, std::string_view a) { s.BindText(i, a); },
       [&](Statement& s) {

@@ -18,6 +18,7 @@
 #include "engine/runner.h"
 #include "store/db.h"
 #include "store/store.h"
+#include "tests/support/scenario.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_db.h"
 
@@ -27,41 +28,6 @@ namespace fs = std::filesystem;
 
 constexpr int kPeople = 1500;  // the export pipe's chunks are 1,000 rows
 
-constexpr const char* kConfig = R"toml(
-[metaverse.object_types.person]
-attributes = ["employeeId", "displayName", "title"]
-
-[ma.hr]
-connector = "csv"
-settings = { path = "hr.csv" }
-[ma.hr.object_types.person]
-mv_object_type = "person"
-anchor = "employeeId"
-attributes = ["employeeId", "name", "title"]
-project = true
-import_flows = { employeeId = "employeeId", displayName = "name", title = "title" }
-
-[ma.directory]
-connector = "ldif"
-settings = { path = "directory.ldif" }
-[ma.directory.object_types.person]
-mv_object_type = "person"
-anchor = "dn"
-object_class = "inetOrgPerson"
-attributes = ["cn", "title", "employeeNumber"]
-export_flows = { cn = "displayName", title = "title", employeeNumber = "employeeId" }
-provisioning = { dn = '"cn=" & displayName & ",dc=example"' }
-
-[ma.badges]
-connector = "csv"
-settings = { path = "badges.csv" }
-[ma.badges.object_types.badge]
-mv_object_type = "person"
-anchor = "employeeId"
-attributes = ["employeeId", "name", "title"]
-export_flows = { employeeId = "employeeId", name = "displayName", title = "title" }
-provisioning = { dn = "employeeId" }
-)toml";
 
 // A connector whose export sessions fail the Nth write with kIo.
 class FailingWriteConnector final : public Connector {
@@ -163,7 +129,7 @@ class ExportPipeTest : public ::testing::Test {
     ASSERT_TRUE(store) << store.error().message;
     store_ = std::move(*store);
     ASSERT_TRUE(store_->Migrate());
-    std::ofstream(cfg_ / "idsync.toml") << kConfig;
+    std::ofstream(cfg_ / "idsync.toml") << kThreeAgentExportConfig;
     auto config = LoadConfigFiles(cfg_.string());
     ASSERT_TRUE(config) << config.error().message;
     ASSERT_TRUE(store_->WithWrite([&] { return store_->ReplaceConfig(ToDocuments(*config)); }));

@@ -19,6 +19,7 @@
 #include "engine/runner.h"
 #include "store/schema.h"
 #include "store/store.h"
+#include "tests/support/scenario.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_db.h"
 
@@ -26,41 +27,6 @@ namespace idsync {
 namespace {
 namespace fs = std::filesystem;
 
-constexpr const char* kConfig = R"toml(
-[metaverse.object_types.person]
-attributes = ["employeeId", "displayName", "title"]
-
-[ma.hr]
-connector = "csv"
-settings = { path = "hr.csv" }
-[ma.hr.object_types.person]
-mv_object_type = "person"
-anchor = "employeeId"
-attributes = ["employeeId", "name", "title"]
-project = true
-import_flows = { employeeId = "employeeId", displayName = "name", title = "title" }
-
-[ma.directory]
-connector = "ldif"
-settings = { path = "directory.ldif" }
-[ma.directory.object_types.person]
-mv_object_type = "person"
-anchor = "dn"
-object_class = "inetOrgPerson"
-attributes = ["cn", "title", "employeeNumber"]
-export_flows = { cn = "displayName", title = "title", employeeNumber = "employeeId" }
-provisioning = { dn = '"cn=" & displayName & ",dc=example"' }
-
-[ma.badges]
-connector = "csv"
-settings = { path = "badges.csv" }
-[ma.badges.object_types.badge]
-mv_object_type = "person"
-anchor = "employeeId"
-attributes = ["employeeId", "name", "title"]
-export_flows = { employeeId = "employeeId", name = "displayName", title = "title" }
-provisioning = { dn = "employeeId" }
-)toml";
 
 // Calls `after_commit` once, right after the inner connector made its
 // export durable (a batch's Commit, or the whole snapshot), before the
@@ -119,7 +85,7 @@ class ExportRaceTest : public ::testing::Test {
     ASSERT_TRUE(store) << store.error().message;
     store_ = std::move(*store);
     ASSERT_TRUE(store_->Migrate());
-    std::ofstream(cfg_ / "idsync.toml") << kConfig;
+    std::ofstream(cfg_ / "idsync.toml") << kThreeAgentExportConfig;
     auto config = LoadConfigFiles(cfg_.string());
     ASSERT_TRUE(config) << config.error().message;
     ASSERT_TRUE(store_->WithWrite([&] { return store_->ReplaceConfig(ToDocuments(*config)); }));

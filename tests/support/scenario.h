@@ -22,4 +22,43 @@ std::string ScenarioOutcome(Store& store, const std::filesystem::path& cfg);
 inline constexpr std::pair<const char*, const char*> kScenarioCycle[] = {
     {"hr", "full-import"}, {"hr", "full-sync"}, {"directory", "export"}, {"badges", "export"}};
 
+// A small configuration for the export's tests: people from an HR CSV
+// (hr.csv) projected and exported to an LDIF directory feed (directory.ldif,
+// anchored by DN) and a CSV badge file (badges.csv).
+inline constexpr const char* kThreeAgentExportConfig = R"toml(
+[metaverse.object_types.person]
+attributes = ["employeeId", "displayName", "title"]
+
+[ma.hr]
+connector = "csv"
+settings = { path = "hr.csv" }
+[ma.hr.object_types.person]
+mv_object_type = "person"
+anchor = "employeeId"
+attributes = ["employeeId", "name", "title"]
+project = true
+import_flows = { employeeId = "employeeId", displayName = "name", title = "title" }
+
+[ma.directory]
+connector = "ldif"
+settings = { path = "directory.ldif" }
+[ma.directory.object_types.person]
+mv_object_type = "person"
+anchor = "dn"
+object_class = "inetOrgPerson"
+attributes = ["cn", "title", "employeeNumber"]
+export_flows = { cn = "displayName", title = "title", employeeNumber = "employeeId" }
+provisioning = { dn = '"cn=" & displayName & ",dc=example"' }
+
+[ma.badges]
+connector = "csv"
+settings = { path = "badges.csv" }
+[ma.badges.object_types.badge]
+mv_object_type = "person"
+anchor = "employeeId"
+attributes = ["employeeId", "name", "title"]
+export_flows = { employeeId = "employeeId", name = "displayName", title = "title" }
+provisioning = { dn = "employeeId" }
+)toml";
+
 }  // namespace idsync
