@@ -204,9 +204,8 @@ class Store {
   // Inserts unless the MA already has an object with this anchor; returns
   // false (and inserts nothing) in that case. REQUIRES: write txn.
   Result<bool> InsertCsIfNew(CsObject& object);
-  // Sets object.id. `import_digest`: the digest of the source record the
-  // import staged the object from (empty: none). REQUIRES: write txn.
-  Status InsertCs(CsObject& object, std::string_view import_digest = {});
+  // Sets object.id. REQUIRES: write txn.
+  Status InsertCs(CsObject& object);
   // Also forgets the object's import digest. REQUIRES: write txn.
   Status UpdateCs(const CsObject& object);
   // What an import compares a record with, read without decoding the

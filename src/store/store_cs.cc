@@ -244,20 +244,9 @@ Result<std::map<std::string, int64_t>> Store::FindMvIdsByAnchors(int64_t ma_id,
 
 Result<std::map<int64_t, Store::ConnectorName>> Store::FindConnectorNames(const std::vector<int64_t>& mv_ids,
                                                                           int64_t ma_id) {
+  IDSYNC_ASSIGN(auto named, FindNamedConnectors(mv_ids, ma_id));
   std::map<int64_t, ConnectorName> found;
-  if (mv_ids.empty()) return found;
-  // Ordered like FindConnectorName's index walk, so that the first row of
-  // an MV object is the one it would give.
-  IDSYNC_ASSIGN(Statement * st, db_->Prepare("SELECT mv_id, anchor, dn, export_dn FROM cs_objects WHERE mv_id IN (" +
-                                             InListPlaceholders() + ") AND ma_id = ? AND link_state = 1 AND "
-                                             "pending_export <> 3 ORDER BY mv_id, id"));
-  IDSYNC_TRY(ForEachInListRow(
-      *st, mv_ids, [&](Statement& s) { s.BindInt(static_cast<int>(kInListKeys) + 1, ma_id); }, 1,
-      [](Statement& s, int i, int64_t id) { s.BindInt(i, id); },
-      [&](Statement& s) {
-        found.try_emplace(s.ColumnInt(0), ConnectorName{std::string(s.ColumnText(1)),
-                                                        std::string(s.IsNull(3) ? s.ColumnText(2) : s.ColumnText(3))});
-      }));
+  for (auto& [mv_id, c] : named) found.emplace_hint(found.end(), mv_id, std::move(c.name));
   return found;
 }
 
@@ -271,11 +260,10 @@ Result<bool> Store::InsertCsIfNew(CsObject& o) {
   return row;
 }
 
-Status Store::InsertCs(CsObject& o, std::string_view import_digest) {
+Status Store::InsertCs(CsObject& o) {
   IDSYNC_ASSIGN(Statement * st,
-                db_->Prepare("INSERT INTO cs_objects (" IDSYNC_CS_DATA_COLUMNS ", import_digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"));
+                db_->Prepare("INSERT INTO cs_objects (" IDSYNC_CS_DATA_COLUMNS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"));
   BindCs(*st, o);
-  BindDigest(*st, 12, import_digest);
   IDSYNC_ASSIGN(bool row, st->Step());
   if (!row) return Fail(ErrorCode::kDatabase, "connector space insert returned no id");
   o.id = st->ColumnInt(0);
@@ -569,6 +557,7 @@ Result<std::map<int64_t, Store::NamedConnector>> Store::FindNamedConnectors(cons
                                                                              int64_t ma_id) {
   std::map<int64_t, NamedConnector> found;
   if (mv_ids.empty()) return found;
+  // The lowest id answers, as FindConnectorName's index walk finds it first.
   IDSYNC_ASSIGN(Statement * st,
                 db_->Prepare("SELECT mv_id, id, anchor, dn, export_dn FROM cs_objects WHERE mv_id IN (" +
                              InListPlaceholders() +

@@ -177,7 +177,12 @@ TEST(StoreTest, AnImportDigestIsKeptByLinkWritesAndForgottenByEveryOtherWrite) {
     return state && *state ? (*state)->digest : "?";
   };
   auto set_digest = [&](std::string d) { return store->WithWrite([&] { return store->SetImportDigest(o.id, d); }); };
-  ASSERT_TRUE(store->WithWrite([&] { return store->InsertCs(o, "d1"); }));
+  ASSERT_TRUE(store->WithWrite([&]() -> Status {
+    IDSYNC_ASSIGN(o.id, store->InsertImported({.ma_id = o.ma_id, .anchor = o.anchor, .dn = o.dn,
+                                               .object_type = o.object_type, .attrs = EncodeAttributes(o.attrs),
+                                               .digest = "d1", .pending_import = PendingImport::kNone}));
+    return {};
+  }));
   EXPECT_EQ(digest(), "d1");
   std::vector<std::pair<std::string, int64_t>> listed;
   ASSERT_TRUE(store->ForEachImportDigest(1, [&](std::string_view d, int64_t id) { listed.emplace_back(d, id); }));
