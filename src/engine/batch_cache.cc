@@ -113,6 +113,16 @@ void BatchCache::ForgetMvOf(int64_t cs_id) {
   mv_of_cs_.erase(it);
 }
 
+std::optional<BatchCache::NameKey> BatchCache::ForgetNameOf(int64_t cs_id) {
+  auto it = name_of_cs_.find(cs_id);
+  if (it == name_of_cs_.end()) return std::nullopt;
+  const NameKey key = it->second;
+  auto n = names_.find(key);
+  if (n != names_.end() && n->second && n->second->cs_id == cs_id) names_.erase(n);
+  name_of_cs_.erase(it);
+  return key;
+}
+
 void BatchCache::CsWritten(const CsObject& cs) {
   ForgetMvOf(cs.id);
   if (cs.mv_id) mvs_.erase(*cs.mv_id);
@@ -120,13 +130,7 @@ void BatchCache::CsWritten(const CsObject& cs) {
   anchors_[cs.ma_id].insert_or_assign(cs.anchor, cs.mv_id);
 
   // Connector names: the entry this object answered goes first.
-  std::optional<NameKey> was;
-  if (auto it = name_of_cs_.find(cs.id); it != name_of_cs_.end()) {
-    was = it->second;
-    auto n = names_.find(it->second);
-    if (n != names_.end() && n->second && n->second->cs_id == cs.id) names_.erase(n);
-    name_of_cs_.erase(it);
-  }
+  const std::optional<NameKey> was = ForgetNameOf(cs.id);
   if (!cs.mv_id || cs.link != LinkState::kConnector || cs.pending_export == PendingExport::kDelete) return;
   const NameKey key{*cs.mv_id, cs.ma_id};
   auto n = names_.find(key);
@@ -144,11 +148,7 @@ void BatchCache::CsDeleted(const CsObject& cs) {
   ForgetMvOf(cs.id);
   if (cs.mv_id) mvs_.erase(*cs.mv_id);
   if (auto ma = anchors_.find(cs.ma_id); ma != anchors_.end()) ma->second.erase(cs.anchor);
-  if (auto it = name_of_cs_.find(cs.id); it != name_of_cs_.end()) {
-    auto n = names_.find(it->second);
-    if (n != names_.end() && n->second && n->second->cs_id == cs.id) names_.erase(n);
-    name_of_cs_.erase(it);
-  }
+  ForgetNameOf(cs.id);
 }
 
 void BatchCache::AnchorChanging(const CsObject& cs) {

@@ -72,6 +72,9 @@ class BatchCache {
  private:
   using NameKey = std::pair<int64_t, int64_t>;  // MV id, MA id
   void ForgetMvOf(int64_t cs_id);
+  // Drops the connector name object `cs_id` answered, if any; returns the
+  // (MV, MA) it answered for.
+  std::optional<NameKey> ForgetNameOf(int64_t cs_id);
 
   std::unordered_map<std::string, std::vector<int64_t>> keys_;  // attr '\0' value -> MV ids
   std::unordered_map<int64_t, std::vector<std::string>> keyed_by_mv_;  // MV id -> keys_ entries holding it

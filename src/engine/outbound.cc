@@ -15,23 +15,7 @@ Result<Values> Synchronizer::RefsOut(int64_t target_id, int64_t from_mv, Referen
   std::vector<int64_t> ids;
   for (const auto& v : values)
     if (v.starts_with("mv:")) ids.push_back(std::strtoll(v.c_str() + 3, nullptr, 10));
-  // Many references (a group's members) are looked up together.
-  std::map<int64_t, Store::ConnectorName> names;
-  if (ids.size() > 1) {
-    std::vector<int64_t> unknown;  // to the batch's cache
-    for (int64_t id : ids) {
-      auto known = cache_.FindName(id, target_id);
-      if (!known) unknown.push_back(id);
-      else if (*known) names.emplace(id, std::move(**known));
-    }
-    if (!unknown.empty()) {
-      IDSYNC_ASSIGN(auto more, ctx_.store.FindConnectorNames(unknown, target_id));
-      names.merge(more);
-    }
-  } else if (ids.size() == 1) {
-    IDSYNC_ASSIGN(auto name, ConnectorName(ids[0], target_id));
-    if (name) names.emplace(ids[0], std::move(*name));
-  }
+  IDSYNC_ASSIGN(auto names, ConnectorNames(ids, target_id));
   Values refs;
   for (int64_t id : ids) {
     auto name = names.find(id);

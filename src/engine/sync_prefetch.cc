@@ -123,9 +123,24 @@ Result<std::optional<int64_t>> Synchronizer::MvIdByAnchor(int64_t ma_id, const s
   return ctx_.store.FindMvIdByAnchor(ma_id, anchor);
 }
 
-Result<std::optional<Store::ConnectorName>> Synchronizer::ConnectorName(int64_t mv_id, int64_t ma_id) {
-  if (auto known = cache_.FindName(mv_id, ma_id)) return std::move(*known);
-  return ctx_.store.FindConnectorName(mv_id, ma_id);
+Result<std::map<int64_t, Store::ConnectorName>> Synchronizer::ConnectorNames(const std::vector<int64_t>& mv_ids,
+                                                                            int64_t ma_id) {
+  std::map<int64_t, Store::ConnectorName> names;
+  std::vector<int64_t> unknown;
+  for (int64_t id : mv_ids) {
+    auto known = cache_.FindName(id, ma_id);
+    if (!known) unknown.push_back(id);
+    else if (*known) names.emplace(id, std::move(**known));
+  }
+  // Many (a group's members) are looked up together; one has its own lookup.
+  if (unknown.size() > 1) {
+    IDSYNC_ASSIGN(auto more, ctx_.store.FindConnectorNames(unknown, ma_id));
+    names.merge(more);
+  } else if (unknown.size() == 1) {
+    IDSYNC_ASSIGN(auto name, ctx_.store.FindConnectorName(unknown[0], ma_id));
+    if (name) names.emplace(unknown[0], std::move(*name));
+  }
+  return names;
 }
 
 Status Synchronizer::WriteCs(const CsObject& cs) {
