@@ -77,12 +77,4 @@ step() {
                      FROM s ORDER BY total_exec_time + total_plan_time DESC LIMIT $top) AS t"
 }
 
-step full_import hr full-import
-step full_sync hr full-sync
-step export_dir directory export
-step export_badges badges export
-cp "$work/cfg/data/hr-delta.csv" "$work/cfg/data/hr.csv"
-step delta_import hr delta-import
-step delta_sync hr delta-sync
-step delta_export_dir directory export
-step delta_export_badges badges export
+run_cycles

@@ -63,15 +63,7 @@ step() {
   srv[$label]=$(echo "$s1 - $s0" | bc -l)
 }
 
-step import hr full-import
-step sync hr full-sync
-step export_dir directory export
-step export_badges badges export
-cp "$work/cfg/data/hr-delta.csv" "$work/cfg/data/hr.csv"
-step delta_import hr delta-import
-step delta_sync hr delta-sync
-step delta_export_dir directory export
-step delta_export_badges badges export
+run_cycles
 
 raw=$("$benchbin/idsync-bench-sqlite" "$n" "$work/raw.db")
 rm -f "$work/raw.db"*

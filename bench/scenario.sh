@@ -1,5 +1,5 @@
 # Sourced by bench/run.sh and bench/pg-statements.sh: what both do to set up
-# the scenario and to count the PostgreSQL server's CPU. Defines functions
+# and run the scenario and to count the PostgreSQL server's CPU. Defines functions
 # only; they read root, bin and work from the script that sources this.
 
 # Installs a server named bench on DB_URL (IDSYNC_HOME=$work/home) and
@@ -10,6 +10,20 @@ install_scenario() {
   echo "bench-password" | "$bin/idsync-setup" install --db "$db_url" --server bench \
     --service-account 'BENCH\svc' --service-password-stdin --admins-group domain:Admins >/dev/null
   "$bin/idsync" config apply "$work/cfg" >/dev/null
+}
+
+# The scenario's full cycle and, a day later (hr-delta.csv), its delta
+# cycle, each run through the sourcing script's `step LABEL MA PROFILE`.
+run_cycles() {
+  step import hr full-import
+  step sync hr full-sync
+  step export_dir directory export
+  step export_badges badges export
+  cp "$work/cfg/data/hr-delta.csv" "$work/cfg/data/hr.csv"
+  step delta_import hr delta-import
+  step delta_sync hr delta-sync
+  step delta_export_dir directory export
+  step delta_export_badges badges export
 }
 
 # CPU seconds the PostgreSQL server in folder PGDIR has used so far: the
