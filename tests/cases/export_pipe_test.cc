@@ -18,6 +18,7 @@
 #include "engine/runner.h"
 #include "store/db.h"
 #include "store/store.h"
+#include "tests/support/fault_injection.h"
 #include "tests/support/scenario.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_db.h"
@@ -59,64 +60,6 @@ class FailingWriteConnector final : public Connector {
   };
   std::unique_ptr<Connector> inner_;
   int fail_at_;
-};
-
-// A database whose statements containing `sql_part` fail at their Nth step
-// (counted over all of them), once.
-class FailingStepDb final : public Db {
- public:
-  FailingStepDb(std::unique_ptr<Db> inner, std::string sql_part, int fail_at)
-      : inner_(std::move(inner)), sql_part_(std::move(sql_part)), fail_at_(fail_at) {}
-  Result<Statement*> Prepare(std::string_view sql) override {
-    IDSYNC_ASSIGN(Statement * st, inner_->Prepare(sql));
-    if (sql.find(sql_part_) == std::string_view::npos) return st;
-    auto& wrapper = wrappers_[st];
-    if (!wrapper) wrapper = std::make_unique<FailingStatement>(st, this);
-    return wrapper.get();
-  }
-  Status Exec(std::string_view sql) override { return inner_->Exec(sql); }
-  Status BeginWrite() override { return inner_->BeginWrite(); }
-  Status Commit() override { return inner_->Commit(); }
-  void Rollback() override { inner_->Rollback(); }
-  bool InTransaction() const override { return inner_->InTransaction(); }
-  Result<bool> TableExists(std::string_view name) override { return inner_->TableExists(name); }
-  Status LockClusterRow() override { return inner_->LockClusterRow(); }
-  Status LockForMigration() override { return inner_->LockForMigration(); }
-  std::string_view Backend() const override { return inner_->Backend(); }
-  const std::string& Location() const override { return inner_->Location(); }
-
-  int steps() const { return steps_; }
-
- private:
-  class FailingStatement final : public Statement {
-   public:
-    FailingStatement(Statement* inner, FailingStepDb* db) : inner_(inner), db_(db) {}
-    void BindInt(int i, int64_t v) override { inner_->BindInt(i, v); }
-    void BindText(int i, std::string_view v) override { inner_->BindText(i, v); }
-    void BindBlob(int i, std::string_view v) override { inner_->BindBlob(i, v); }
-    void BindNull(int i) override { inner_->BindNull(i); }
-    Result<bool> Step() override {
-      if (++db_->steps_ == db_->fail_at_) return Fail(ErrorCode::kDatabase, "disk I/O error (test)");
-      return inner_->Step();
-    }
-    Status Send() override { return inner_->Send(); }
-    bool IsNull(int c) override { return inner_->IsNull(c); }
-    int64_t ColumnInt(int c) override { return inner_->ColumnInt(c); }
-    std::string_view ColumnText(int c) override { return inner_->ColumnText(c); }
-    std::string_view ColumnBlob(int c) override { return inner_->ColumnBlob(c); }
-    void Reset() override { inner_->Reset(); }
-    int64_t ChangedRows() override { return inner_->ChangedRows(); }
-
-   private:
-    Statement* inner_;
-    FailingStepDb* db_;
-  };
-
-  std::unique_ptr<Db> inner_;
-  std::string sql_part_;
-  int fail_at_;
-  int steps_ = 0;
-  std::map<Statement*, std::unique_ptr<FailingStatement>> wrappers_;
 };
 
 class ExportPipeTest : public ::testing::Test {
@@ -164,12 +107,18 @@ class ExportPipeTest : public ::testing::Test {
   RunResult RunWithFailingRead(const std::string& ma, const std::string& sql_part, int fail_at) {
     auto db = OpenDb(url_, DbOptions{});
     EXPECT_TRUE(db) << db.error().message;
-    auto failing = std::make_unique<FailingStepDb>(std::move(*db), sql_part, fail_at);
-    FailingStepDb* seen = failing.get();
-    auto store = Store::Wrap(std::move(failing));
+    // Counted over all the statements containing `sql_part`; fails once.
+    int steps = 0;
+    auto store = Store::Wrap(HookedDb(
+        std::move(*db),
+        DbHooks{.wraps = [&](std::string_view sql) { return sql.find(sql_part) != std::string_view::npos; },
+                .before_step = [&]() -> Status {
+                  if (++steps == fail_at) return Fail(ErrorCode::kDatabase, "disk I/O error (test)");
+                  return {};
+                }}));
     EXPECT_TRUE(store) << store.error().message;
     RunResult result = Run(**store, ma, "export");
-    EXPECT_GE(seen->steps(), fail_at) << "the read that should fail was not reached";
+    EXPECT_GE(steps, fail_at) << "the read that should fail was not reached";
     return result;
   }
 

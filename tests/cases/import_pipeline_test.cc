@@ -16,6 +16,7 @@
 #include "engine/runner.h"
 #include "store/db.h"
 #include "store/store.h"
+#include "tests/support/fault_injection.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_db.h"
 
@@ -80,64 +81,6 @@ class CountingConnector final : public Connector {
   std::atomic<bool>& returned_;
 };
 
-// A statement whose Step and Send fail (as a lost connection would make
-// them) while `failing` is set.
-class FailingStatement final : public Statement {
- public:
-  FailingStatement(Statement* inner, const std::atomic<bool>& failing) : inner_(inner), failing_(failing) {}
-  void BindInt(int i, int64_t v) override { inner_->BindInt(i, v); }
-  void BindText(int i, std::string_view v) override { inner_->BindText(i, v); }
-  void BindBlob(int i, std::string_view v) override { inner_->BindBlob(i, v); }
-  void BindNull(int i) override { inner_->BindNull(i); }
-  Result<bool> Step() override {
-    if (failing_) return Fail(ErrorCode::kDatabase, "injected write failure");
-    return inner_->Step();
-  }
-  Status Send() override {
-    if (failing_) return Fail(ErrorCode::kDatabase, "injected write failure");
-    return inner_->Send();
-  }
-  bool IsNull(int c) override { return inner_->IsNull(c); }
-  int64_t ColumnInt(int c) override { return inner_->ColumnInt(c); }
-  std::string_view ColumnText(int c) override { return inner_->ColumnText(c); }
-  std::string_view ColumnBlob(int c) override { return inner_->ColumnBlob(c); }
-  void Reset() override { inner_->Reset(); }
-  int64_t ChangedRows() override { return inner_->ChangedRows(); }
-
- private:
-  Statement* inner_;
-  const std::atomic<bool>& failing_;
-};
-
-// Fails every insert into the connector space while `failing` is set.
-class FailingInsertsDb final : public Db {
- public:
-  FailingInsertsDb(std::unique_ptr<Db> inner, const std::atomic<bool>& failing)
-      : inner_(std::move(inner)), failing_(failing) {}
-  Result<Statement*> Prepare(std::string_view sql) override {
-    IDSYNC_ASSIGN(Statement * st, inner_->Prepare(sql));
-    if (!sql.starts_with("INSERT INTO cs_objects")) return st;
-    auto& wrapper = wrappers_[st];
-    if (!wrapper) wrapper = std::make_unique<FailingStatement>(st, failing_);
-    return wrapper.get();
-  }
-  Status Exec(std::string_view sql) override { return inner_->Exec(sql); }
-  Status BeginWrite() override { return inner_->BeginWrite(); }
-  Status Commit() override { return inner_->Commit(); }
-  void Rollback() override { inner_->Rollback(); }
-  bool InTransaction() const override { return inner_->InTransaction(); }
-  Result<bool> TableExists(std::string_view name) override { return inner_->TableExists(name); }
-  Status LockClusterRow() override { return inner_->LockClusterRow(); }
-  Status LockForMigration() override { return inner_->LockForMigration(); }
-  std::string_view Backend() const override { return inner_->Backend(); }
-  const std::string& Location() const override { return inner_->Location(); }
-
- private:
-  std::unique_ptr<Db> inner_;
-  const std::atomic<bool>& failing_;
-  std::map<Statement*, std::unique_ptr<FailingStatement>> wrappers_;
-};
-
 class ImportPipelineTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -145,7 +88,17 @@ class ImportPipelineTest : public ::testing::Test {
     fs::create_directories(cfg_);
     auto db = OpenDb(FreshTestDbUrl(dir_.path()), DbOptions{.create_if_missing = true});
     ASSERT_TRUE(db) << db.error().message;
-    auto store = Store::Wrap(std::make_unique<FailingInsertsDb>(std::move(*db), failing_inserts_));
+    // Inserts into the connector space fail (as a lost connection would
+    // make them) while failing_inserts_ is set.
+    auto fail = [this]() -> Status {
+      if (failing_inserts_) return Fail(ErrorCode::kDatabase, "injected write failure");
+      return {};
+    };
+    auto store = Store::Wrap(HookedDb(
+        std::move(*db),
+        DbHooks{.wraps = [](std::string_view sql) { return sql.starts_with("INSERT INTO cs_objects"); },
+                .before_step = fail,
+                .before_send = fail}));
     ASSERT_TRUE(store) << store.error().message;
     store_ = std::move(*store);
     ASSERT_TRUE(store_->Migrate());

@@ -19,19 +19,21 @@ void Tick() {
   if (g_countdown > 0 && --g_countdown == 0) raise(SIGKILL);
 }
 
-class KillingStatement final : public Statement {
+Status Run(const std::function<Status()>& hook) { return hook ? hook() : Status(); }
+
+class HookedStatement final : public Statement {
  public:
-  explicit KillingStatement(Statement* inner) : inner_(inner) {}
+  HookedStatement(Statement* inner, const DbHooks& hooks) : inner_(inner), hooks_(hooks) {}
   void BindInt(int i, int64_t v) override { inner_->BindInt(i, v); }
   void BindText(int i, std::string_view v) override { inner_->BindText(i, v); }
   void BindBlob(int i, std::string_view v) override { inner_->BindBlob(i, v); }
   void BindNull(int i) override { inner_->BindNull(i); }
   Result<bool> Step() override {
-    Tick();
+    IDSYNC_TRY(Run(hooks_.before_step));
     return inner_->Step();
   }
   Status Send() override {
-    Tick();
+    IDSYNC_TRY(Run(hooks_.before_send));
     return inner_->Send();
   }
   bool IsNull(int c) override { return inner_->IsNull(c); }
@@ -43,24 +45,26 @@ class KillingStatement final : public Statement {
 
  private:
   Statement* inner_;
+  const DbHooks& hooks_;
 };
 
-class KillingDbImpl final : public Db {
+class HookedDbImpl final : public Db {
  public:
-  explicit KillingDbImpl(std::unique_ptr<Db> inner) : inner_(std::move(inner)) {}
+  HookedDbImpl(std::unique_ptr<Db> inner, DbHooks hooks) : inner_(std::move(inner)), hooks_(std::move(hooks)) {}
   Result<Statement*> Prepare(std::string_view sql) override {
     IDSYNC_ASSIGN(Statement * st, inner_->Prepare(sql));
+    if (hooks_.wraps && !hooks_.wraps(sql)) return st;
     auto& wrapper = wrappers_[st];
-    if (!wrapper) wrapper = std::make_unique<KillingStatement>(st);
+    if (!wrapper) wrapper = std::make_unique<HookedStatement>(st, hooks_);
     return wrapper.get();
   }
   Status Exec(std::string_view sql) override {
-    Tick();
+    IDSYNC_TRY(Run(hooks_.before_exec));
     return inner_->Exec(sql);
   }
   Status BeginWrite() override { return inner_->BeginWrite(); }
   Status Commit() override {
-    Tick();
+    IDSYNC_TRY(Run(hooks_.before_commit));
     return inner_->Commit();
   }
   void Rollback() override { inner_->Rollback(); }
@@ -73,7 +77,8 @@ class KillingDbImpl final : public Db {
 
  private:
   std::unique_ptr<Db> inner_;
-  std::map<Statement*, std::unique_ptr<KillingStatement>> wrappers_;
+  const DbHooks hooks_;
+  std::map<Statement*, std::unique_ptr<HookedStatement>> wrappers_;
 };
 
 class KillingSession final : public ExportSession {
@@ -122,7 +127,18 @@ void SetKillCountdown(int64_t events) {
 
 int64_t EventsSeen() { return g_seen; }
 
-std::unique_ptr<Db> KillingDb(std::unique_ptr<Db> inner) { return std::make_unique<KillingDbImpl>(std::move(inner)); }
+std::unique_ptr<Db> KillingDb(std::unique_ptr<Db> inner) {
+  auto tick = [] {
+    Tick();
+    return Status();
+  };
+  return HookedDb(std::move(inner), DbHooks{.before_step = tick, .before_send = tick, .before_exec = tick,
+                                            .before_commit = tick});
+}
+
+std::unique_ptr<Db> HookedDb(std::unique_ptr<Db> inner, DbHooks hooks) {
+  return std::make_unique<HookedDbImpl>(std::move(inner), std::move(hooks));
+}
 
 std::unique_ptr<Connector> KillingConnector(std::unique_ptr<Connector> inner) {
   return std::make_unique<KillingConnectorImpl>(std::move(inner));
