@@ -19,7 +19,7 @@
 #include "store/db.h"
 #include "store/store.h"
 #include "tests/support/fault_injection.h"
-#include "tests/support/scenario.h"
+#include "tests/support/export_fixture.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_db.h"
 
@@ -62,44 +62,21 @@ class FailingWriteConnector final : public Connector {
   int fail_at_;
 };
 
-class ExportPipeTest : public ::testing::Test {
+class ExportPipeTest : public ThreeAgentExportTest {
  protected:
-  void SetUp() override {
-    cfg_ = dir_.path() / "config";
-    fs::create_directories(cfg_);
-    url_ = FreshTestDbUrl(dir_.path());
-    auto store = Store::Open(url_, StoreOptions{.create_if_missing = true});
-    ASSERT_TRUE(store) << store.error().message;
-    store_ = std::move(*store);
-    ASSERT_TRUE(store_->Migrate());
-    std::ofstream(cfg_ / "idsync.toml") << kThreeAgentExportConfig;
-    auto config = LoadConfigFiles(cfg_.string());
-    ASSERT_TRUE(config) << config.error().message;
-    ASSERT_TRUE(store_->WithWrite([&] { return store_->ReplaceConfig(ToDocuments(*config)); }));
-    WriteHr("Engineer");
-    EXPECT_EQ(Run(*store_, "hr", "full-import-full-sync").status, "success");
-  }
+  void SetUp() override { SetUpWith(Rows("Engineer")); }
 
-  void WriteHr(const std::string& title) {
-    std::ofstream out(cfg_ / "hr.csv");
-    out << "employeeId,name,title\n";
-    for (int i = 1; i <= kPeople; ++i) out << i << ",Person " << i << "," << title << "\n";
+  static std::string Rows(const std::string& title) {
+    std::string rows;
+    for (int i = 1; i <= kPeople; ++i) rows += std::to_string(i) + ",Person " + std::to_string(i) + "," + title + "\n";
+    return rows;
   }
 
   RunResult Run(Store& store, const std::string& ma, const std::string& profile, int fail_write_at = 0) {
-    RunRequest req;
-    req.ma = ma;
-    req.profile = profile;
-    req.server = "test";
-    if (fail_write_at) {
-      req.connector_factory = [fail_write_at](const ConnectorConfig& config) -> Result<std::unique_ptr<Connector>> {
-        IDSYNC_ASSIGN(auto inner, CreateConnector(config));
-        return std::unique_ptr<Connector>(std::make_unique<FailingWriteConnector>(std::move(inner), fail_write_at));
-      };
-    }
-    auto result = RunProfile(store, req);
-    EXPECT_TRUE(result) << result.error().message;
-    return result ? *result : RunResult{};
+    if (!fail_write_at) return RunWith(store, ma, profile);
+    return RunWith(store, ma, profile, [fail_write_at](std::unique_ptr<Connector> inner) {
+      return std::unique_ptr<Connector>(std::make_unique<FailingWriteConnector>(std::move(inner), fail_write_at));
+    });
   }
 
   // Runs an export of `ma` on a store whose statements containing
@@ -150,10 +127,6 @@ class ExportPipeTest : public ::testing::Test {
     return n;
   }
 
-  TempDir dir_;
-  fs::path cfg_;
-  std::string url_;
-  std::unique_ptr<Store> store_;
 };
 
 TEST_F(ExportPipeTest, AWriteErrorOnTheWriterThreadStopsTheRunAndConfirmsNothingOfItsBatch) {
@@ -191,7 +164,7 @@ TEST_F(ExportPipeTest, AReadErrorStopsTheSnapshotWriterAndKeepsTheOldFile) {
   const std::string before = Read("badges.csv");
   ASSERT_EQ(Count(before, ",Engineer\n"), static_cast<size_t>(kPeople));
   const std::vector<std::string> files = Files();
-  WriteHr("Architect");
+  WriteHr(Rows("Architect"));
   ASSERT_EQ(Run(*store_, "hr", "full-import-full-sync").status, "success");
   ASSERT_EQ(PendingExports("badges"), kPeople);
 

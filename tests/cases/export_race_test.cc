@@ -19,7 +19,7 @@
 #include "engine/runner.h"
 #include "store/schema.h"
 #include "store/store.h"
-#include "tests/support/scenario.h"
+#include "tests/support/export_fixture.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_db.h"
 
@@ -75,40 +75,16 @@ class HookedConnector final : public Connector {
   std::function<void()>* after_commit_;
 };
 
-class ExportRaceTest : public ::testing::Test {
+class ExportRaceTest : public ThreeAgentExportTest {
  protected:
-  void SetUp() override {
-    cfg_ = dir_.path() / "config";
-    fs::create_directories(cfg_);
-    url_ = FreshTestDbUrl(dir_.path());
-    auto store = Store::Open(url_, StoreOptions{.create_if_missing = true});
-    ASSERT_TRUE(store) << store.error().message;
-    store_ = std::move(*store);
-    ASSERT_TRUE(store_->Migrate());
-    std::ofstream(cfg_ / "idsync.toml") << kThreeAgentExportConfig;
-    auto config = LoadConfigFiles(cfg_.string());
-    ASSERT_TRUE(config) << config.error().message;
-    ASSERT_TRUE(store_->WithWrite([&] { return store_->ReplaceConfig(ToDocuments(*config)); }));
-    WriteHr("1,Ada,Countess\n2,Grace,Admiral\n3,Alan,Logician\n");
-    EXPECT_EQ(Run(*store_, "hr", "full-import-full-sync").status, "success");
-  }
+  void SetUp() override { SetUpWith("1,Ada,Countess\n2,Grace,Admiral\n3,Alan,Logician\n"); }
 
-  void WriteHr(const std::string& rows) { std::ofstream(cfg_ / "hr.csv") << "employeeId,name,title\n" << rows; }
-
+  // While after_commit_ is set, every connector of the run calls it.
   RunResult Run(Store& store, const std::string& ma, const std::string& profile) {
-    RunRequest req;
-    req.ma = ma;
-    req.profile = profile;
-    req.server = "test";
-    if (after_commit_) {
-      req.connector_factory = [this](const ConnectorConfig& config) -> Result<std::unique_ptr<Connector>> {
-        IDSYNC_ASSIGN(auto inner, CreateConnector(config));
-        return std::unique_ptr<Connector>(std::make_unique<HookedConnector>(std::move(inner), &after_commit_));
-      };
-    }
-    auto result = RunProfile(store, req);
-    EXPECT_TRUE(result) << result.error().message;
-    return result ? *result : RunResult{};
+    if (!after_commit_) return RunWith(store, ma, profile);
+    return RunWith(store, ma, profile, [this](std::unique_ptr<Connector> inner) {
+      return std::unique_ptr<Connector>(std::make_unique<HookedConnector>(std::move(inner), &after_commit_));
+    });
   }
 
   // What another MA's sync does while the export runs: Grace's title
@@ -155,10 +131,6 @@ class ExportRaceTest : public ::testing::Test {
     return n;
   }
 
-  TempDir dir_;
-  fs::path cfg_;
-  std::string url_;
-  std::unique_ptr<Store> store_;
   std::function<void()> after_commit_;
   int hook_runs_ = 0;
 };
