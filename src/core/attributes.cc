@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 
 namespace idsync {
 namespace {
@@ -35,6 +36,22 @@ size_t VarintSize(uint64_t v) {
   return n;
 }
 size_t StringSize(std::string_view s) { return VarintSize(s.size()) + s.size(); }
+
+// What PutVarint and PutString append, written at `p` (room for it is
+// there); return the end of what they wrote.
+char* WriteVarint(char* p, uint64_t v) {
+  while (v >= 0x80) {
+    *p++ = static_cast<char>((v & 0x7f) | 0x80);
+    v >>= 7;
+  }
+  *p++ = static_cast<char>(v);
+  return p;
+}
+char* WriteString(char* p, std::string_view s) {
+  p = WriteVarint(p, s.size());
+  if (!s.empty()) std::memcpy(p, s.data(), s.size());
+  return p + s.size();
+}
 
 void PutString(std::string& out, std::string_view s) {
   PutVarint(out, s.size());
@@ -84,13 +101,14 @@ std::string EncodeAttributes(const AttributeMap& attrs) {
     size += StringSize(name) + VarintSize(values.size());
     for (const auto& v : values) size += StringSize(v);
   }
-  std::string out;
-  out.reserve(size);
-  PutVarint(out, attrs.size());
+  // Written in place: the size is known, so no append checks its capacity.
+  std::string out(size, '\0');
+  char* p = out.data();
+  p = WriteVarint(p, attrs.size());
   for (const auto& [name, values] : attrs) {
-    PutString(out, name);
-    PutVarint(out, values.size());
-    for (const auto& v : values) PutString(out, v);
+    p = WriteString(p, name);
+    p = WriteVarint(p, values.size());
+    for (const auto& v : values) p = WriteString(p, v);
   }
   return out;
 }
@@ -124,12 +142,11 @@ std::string EncodeStrings(const std::vector<std::string>& items) {
 std::string EncodeStringPairs(const std::map<std::string, std::string, CaseInsensitiveLess>& pairs) {
   size_t size = VarintSize(pairs.size() * 2);
   for (const auto& [key, value] : pairs) size += StringSize(key) + StringSize(value);
-  std::string out;
-  out.reserve(size);
-  PutVarint(out, pairs.size() * 2);
+  std::string out(size, '\0');
+  char* p = WriteVarint(out.data(), pairs.size() * 2);
   for (const auto& [key, value] : pairs) {
-    PutString(out, key);
-    PutString(out, value);
+    p = WriteString(p, key);
+    p = WriteString(p, value);
   }
   return out;
 }

@@ -27,7 +27,10 @@ struct CaseInsensitiveLess {
   bool operator()(std::string_view a, std::string_view b) const {
     size_t n = a.size() < b.size() ? a.size() : b.size();
     for (size_t i = 0; i < n; ++i) {
-      unsigned char x = FoldAscii(a[i]), y = FoldAscii(b[i]);
+      unsigned char x = a[i], y = b[i];
+      if (x == y) continue;  // the usual case, without folding
+      x = FoldAscii(x);
+      y = FoldAscii(y);
       if (x != y) return x < y;
     }
     return a.size() < b.size();

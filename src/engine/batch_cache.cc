@@ -3,33 +3,43 @@
 #include <algorithm>
 
 namespace idsync {
-namespace {
 
-std::string KeyOf(const std::string& attr, const std::string& value) {
-  std::string key;
-  key.reserve(attr.size() + 1 + value.size());
-  key.append(attr).push_back('\0');
-  key.append(value);
-  return key;
+std::string_view BatchCache::KeyOf(std::string_view attr, std::string_view value) const {
+  key_scratch_.assign(attr).push_back('\0');
+  key_scratch_.append(value);
+  return key_scratch_;
 }
 
-}  // namespace
+BatchCache::AnchorTable* BatchCache::AnchorsOf(int64_t ma_id) {
+  for (auto& [id, table] : anchors_)
+    if (id == ma_id) return &table;
+  return nullptr;
+}
 
 void BatchCache::Clear() {
   keys_.clear();
+  for (size_t i = 0; i < key_ids_used_; ++i) key_ids_[i].clear();
+  key_ids_used_ = 0;
   keyed_by_mv_.clear();
   mvs_.clear();
   mv_of_cs_.clear();
-  anchors_.clear();
+  for (auto& [id, table] : anchors_) table.clear();
   names_.clear();
   name_of_cs_.clear();
   new_mvs_.clear();
 }
 
 void BatchCache::PutKey(const std::string& attr, const std::string& value, std::vector<int64_t> ids) {
-  std::string key = KeyOf(attr, value);
-  for (int64_t id : ids) keyed_by_mv_[id].push_back(key);
-  keys_.insert_or_assign(std::move(key), std::move(ids));
+  auto [it, added] = keys_.try_emplace(std::string(KeyOf(attr, value)), static_cast<uint32_t>(key_ids_used_));
+  if (added) {
+    if (key_ids_used_ == key_ids_.size()) key_ids_.emplace_back();
+    ++key_ids_used_;
+  } else {
+    for (int64_t id : key_ids_[it->second]) std::erase(keyed_by_mv_[id], it->second);
+  }
+  const uint32_t entry = it->second;
+  for (int64_t id : ids) keyed_by_mv_[id].push_back(entry);
+  key_ids_[entry].assign(ids.begin(), ids.end());
 }
 
 void BatchCache::PutMv(MvObject mv, std::vector<CsObject> connectors) {
@@ -39,7 +49,9 @@ void BatchCache::PutMv(MvObject mv, std::vector<CsObject> connectors) {
 }
 
 void BatchCache::PutAnchor(int64_t ma_id, const std::string& anchor, std::optional<int64_t> mv_id) {
-  anchors_[ma_id].insert_or_assign(anchor, mv_id);
+  auto it = std::find_if(anchors_.begin(), anchors_.end(), [&](const auto& t) { return t.first == ma_id; });
+  if (it == anchors_.end()) it = anchors_.insert(anchors_.end(), {ma_id, AnchorTable()});
+  it->second.insert_or_assign(anchor, mv_id);
 }
 
 void BatchCache::PutName(int64_t mv_id, int64_t ma_id, std::optional<Store::NamedConnector> name) {
@@ -47,24 +59,26 @@ void BatchCache::PutName(int64_t mv_id, int64_t ma_id, std::optional<Store::Name
   names_.insert_or_assign(NameKey{mv_id, ma_id}, std::move(name));
 }
 
-const std::vector<int64_t>* BatchCache::FindKey(const std::string& attr, const std::string& value) const {
+const std::vector<int64_t>* BatchCache::FindKey(std::string_view attr, std::string_view value) const {
   auto it = keys_.find(KeyOf(attr, value));
-  return it == keys_.end() ? nullptr : &it->second;
+  return it == keys_.end() ? nullptr : &key_ids_[it->second];
 }
 
 std::optional<std::pair<MvObject, std::vector<CsObject>>> BatchCache::TakeMv(int64_t id) {
   auto it = mvs_.find(id);
   if (it == mvs_.end()) return std::nullopt;
-  std::pair<MvObject, std::vector<CsObject>> out{std::move(it->second.mv), std::move(it->second.connectors)};
+  std::pair<MvObject, std::vector<CsObject>> out{std::move(it.value().mv), std::move(it.value().connectors)};
   mvs_.erase(it);
   return out;
 }
 
-const std::optional<int64_t>* BatchCache::FindAnchor(int64_t ma_id, const std::string& anchor) const {
-  auto ma = anchors_.find(ma_id);
-  if (ma == anchors_.end()) return nullptr;
-  auto it = ma->second.find(anchor);
-  return it == ma->second.end() ? nullptr : &it->second;
+const std::optional<int64_t>* BatchCache::FindAnchor(int64_t ma_id, std::string_view anchor) const {
+  for (const auto& [id, table] : anchors_) {
+    if (id != ma_id) continue;
+    auto it = table.find(anchor);
+    return it == table.end() ? nullptr : &it->second;
+  }
+  return nullptr;
 }
 
 std::optional<std::optional<Store::ConnectorName>> BatchCache::FindName(int64_t mv_id, int64_t ma_id) const {
@@ -83,21 +97,17 @@ void BatchCache::MvUpdated(int64_t mv_id) { mvs_.erase(mv_id); }
 void BatchCache::KeysReplaced(int64_t mv_id, const std::vector<std::pair<std::string, std::string>>& keys) {
   auto had = keyed_by_mv_.find(mv_id);
   if (had != keyed_by_mv_.end()) {
-    for (const auto& key : had->second) {
-      auto it = keys_.find(key);
-      if (it != keys_.end()) std::erase(it->second, mv_id);
-    }
+    for (uint32_t entry : had->second) std::erase(key_ids_[entry], mv_id);
     keyed_by_mv_.erase(had);
   }
   for (const auto& [attr, value] : keys) {
-    std::string key = KeyOf(attr, value);
-    auto it = keys_.find(key);
+    auto it = keys_.find(KeyOf(attr, value));
     if (it == keys_.end()) continue;  // unknown stays unknown
-    auto& ids = it->second;
+    auto& ids = key_ids_[it->second];
     auto at = std::lower_bound(ids.begin(), ids.end(), mv_id);
     if (at != ids.end() && *at == mv_id) continue;
     ids.insert(at, mv_id);
-    keyed_by_mv_[mv_id].push_back(std::move(key));
+    keyed_by_mv_[mv_id].push_back(it->second);
   }
 }
 
@@ -124,10 +134,14 @@ std::optional<BatchCache::NameKey> BatchCache::ForgetNameOf(int64_t cs_id) {
 }
 
 void BatchCache::CsWritten(const CsObject& cs) {
-  ForgetMvOf(cs.id);
-  if (cs.mv_id) mvs_.erase(*cs.mv_id);
+  if (!mv_of_cs_.empty()) ForgetMvOf(cs.id);
+  if (cs.mv_id && !mvs_.empty()) mvs_.erase(*cs.mv_id);
   // The anchor is unique in its MA: the row written is the one it names.
-  anchors_[cs.ma_id].insert_or_assign(cs.anchor, cs.mv_id);
+  // Only an entry the batch asked for is kept up to date.
+  if (AnchorTable* table = AnchorsOf(cs.ma_id)) {
+    auto it = table->find(cs.anchor);
+    if (it != table->end()) it.value() = cs.mv_id;
+  }
 
   // Connector names: the entry this object answered goes first.
   const std::optional<NameKey> was = ForgetNameOf(cs.id);
@@ -147,12 +161,12 @@ void BatchCache::CsWritten(const CsObject& cs) {
 void BatchCache::CsDeleted(const CsObject& cs) {
   ForgetMvOf(cs.id);
   if (cs.mv_id) mvs_.erase(*cs.mv_id);
-  if (auto ma = anchors_.find(cs.ma_id); ma != anchors_.end()) ma->second.erase(cs.anchor);
+  if (AnchorTable* table = AnchorsOf(cs.ma_id)) table->erase(cs.anchor);
   ForgetNameOf(cs.id);
 }
 
 void BatchCache::AnchorChanging(const CsObject& cs) {
-  if (auto ma = anchors_.find(cs.ma_id); ma != anchors_.end()) ma->second.erase(cs.anchor);
+  if (AnchorTable* table = AnchorsOf(cs.ma_id)) table->erase(cs.anchor);
 }
 
 void BatchCache::PendingSyncMarked(const std::vector<int64_t>& cs_ids) {

@@ -50,19 +50,20 @@ Result<std::optional<Synchronizer::JoinMatch>> Synchronizer::Join(const CsObject
 
 bool Synchronizer::Contribute(MvObject& mv, const std::string& attr, std::string_view ma, Values values,
                               bool* changed) const {
-  auto rank = ctx_.config.Rank(attr, ma);
-  auto cur_it = mv.contributors.find(attr);
-  const bool has_cur = cur_it != mv.contributors.end();
+  const CaseInsensitiveLess less;
+  auto cur_it = mv.contributors.lower_bound(attr);
+  const bool has_cur = cur_it != mv.contributors.end() && !less(attr, cur_it->first);
   std::string_view cur = has_cur ? std::string_view(cur_it->second) : std::string_view();
-  bool wins;
-  if (!rank) wins = true;  // equal precedence: the last writer wins
-  else if (cur.empty() || cur == ma) wins = true;
-  else wins = *rank < ctx_.config.Rank(attr, cur).value_or(INT32_MAX);
   if (!values.empty()) {
-    if (!wins) return false;
-    auto it = mv.attrs.find(attr);
-    if (it == mv.attrs.end()) {
-      mv.attrs.emplace(attr, std::move(values));
+    // Precedence decides only against another MA's value; with equal
+    // precedence (no rank) the last writer wins.
+    if (!cur.empty() && cur != ma) {
+      auto rank = ctx_.config.Rank(attr, ma);
+      if (rank && *rank >= ctx_.config.Rank(attr, cur).value_or(INT32_MAX)) return false;
+    }
+    auto it = mv.attrs.lower_bound(attr);
+    if (it == mv.attrs.end() || less(attr, it->first)) {
+      mv.attrs.emplace_hint(it, attr, std::move(values));
       *changed = true;
     } else if (it->second != values) {
       it->second = std::move(values);
@@ -70,14 +71,14 @@ bool Synchronizer::Contribute(MvObject& mv, const std::string& attr, std::string
     }
     if (cur != ma) {
       if (has_cur) cur_it->second = ma;
-      else mv.contributors.emplace(attr, ma);
+      else mv.contributors.emplace_hint(cur_it, attr, ma);
       *changed = true;
     }
     return false;
   }
   if (cur != ma) return false;  // a null never displaces another MA's value
   mv.attrs.erase(attr);
-  mv.contributors.erase(attr);
+  if (has_cur) mv.contributors.erase(cur_it);
   *changed = true;
   return true;
 }

@@ -34,19 +34,54 @@ Result<Values> Synchronizer::RefsOut(int64_t target_id, int64_t from_mv, Referen
   return refs;
 }
 
-Result<AttributeMap> Synchronizer::ExportValues(const MvObject& mv, int64_t target_id, const MaObjectType& type,
-                                                AttributeMap base, bool final_pass, Outcome& out) {
+Result<std::vector<Values>> Synchronizer::ExportValues(const MvObject& mv, int64_t target_id,
+                                                        const MaObjectType& type, bool final_pass, Outcome& out) {
+  std::vector<Values> all;
+  all.reserve(type.export_flows.size());
   for (const auto& flow : type.export_flows) {
     IDSYNC_ASSIGN(Values values, Eval(flow.expression, mv.attrs, "export flow to", flow.target));
     auto ref = type.references.find(flow.target);
     if (ref != type.references.end()) {
       IDSYNC_ASSIGN(values, RefsOut(target_id, mv.id, ref->second, values, final_pass, out));
     }
-    if (values.empty()) base.erase(flow.target);
-    else base[flow.target] = std::move(values);
+    all.push_back(std::move(values));
   }
-  return base;
+  return all;
 }
+
+namespace {
+
+// Whether a later export flow of `type` writes the same attribute as flow
+// `i` (names compare ignoring case), so that flow `i` decides nothing.
+bool Overwritten(const MaObjectType& type, size_t i) {
+  const auto& flows = type.export_flows;
+  for (size_t j = i + 1; j < flows.size(); ++j)
+    if (EqualsIgnoreCase(flows[i].target, flows[j].target)) return true;
+  return false;
+}
+
+// `attrs` with the export flows' values set (an empty value removes the
+// attribute); the values are moved out.
+void ApplyExport(const MaObjectType& type, std::vector<Values>& values, AttributeMap& attrs) {
+  for (size_t i = 0; i < values.size(); ++i) {
+    const std::string& target = type.export_flows[i].target;
+    if (values[i].empty()) attrs.erase(target);
+    else attrs[target] = std::move(values[i]);
+  }
+}
+
+// Whether ApplyExport would leave `attrs` equal to what it is, without
+// copying it: an attribute written keeps its spelling in the map.
+bool ExportKeeps(const MaObjectType& type, const std::vector<Values>& values, const AttributeMap& attrs) {
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (Overwritten(type, i)) continue;
+    auto it = attrs.find(type.export_flows[i].target);
+    if (values[i].empty() ? it != attrs.end() : it == attrs.end() || it->second != values[i]) return false;
+  }
+  return true;
+}
+
+}  // namespace
 
 Status Synchronizer::FlowOut(MvObject& mv, std::vector<CsObject>& connectors, CsObject* source,
                              bool final_pass, Outcome& out) {
@@ -93,7 +128,9 @@ Status Synchronizer::FlowOutTo(MvObject& mv, int64_t target_id, const MaObjectTy
     if (dn.empty())
       return Fail(ErrorCode::kInvalidArgument,
                   fmt::format("provisioning DN '{}' gave no value for this object", type.provisioning->dn.text()));
-    IDSYNC_ASSIGN(AttributeMap attrs, ExportValues(mv, target_id, type, {}, final_pass, out));
+    IDSYNC_ASSIGN(auto values, ExportValues(mv, target_id, type, final_pass, out));
+    AttributeMap attrs;
+    ApplyExport(type, values, attrs);
     bool by_dn = EqualsIgnoreCase(type.anchor, "dn");
     std::string anchor = by_dn ? dn : std::string(FirstValue(attrs, type.anchor));
     if (anchor.empty())
@@ -133,14 +170,16 @@ Status Synchronizer::FlowOutTo(MvObject& mv, int64_t target_id, const MaObjectTy
   bool pending = c.pending_export != PendingExport::kNone;
   const std::string& current_dn = c.export_dn.empty() ? c.dn : c.export_dn;
   if (dn.empty()) dn = current_dn;
-  IDSYNC_ASSIGN(AttributeMap desired,
-                ExportValues(mv, target_id, type, pending ? c.export_attrs : c.attrs, final_pass, out));
+  // The desired attributes are the base (what is pending, else what the
+  // target has) with the flows' values set; built only when they differ.
+  IDSYNC_ASSIGN(auto values, ExportValues(mv, target_id, type, final_pass, out));
+  const bool keeps_base = ExportKeeps(type, values, pending ? c.export_attrs : c.attrs);
   bool dirty = false;
   bool renamed = false;
   if (c.pending_export == PendingExport::kAdd) {
     renamed = dn != c.export_dn;
-    if (desired != c.export_attrs || dn != c.export_dn) {
-      c.export_attrs = std::move(desired);
+    if (!keeps_base || dn != c.export_dn) {
+      ApplyExport(type, values, c.export_attrs);
       c.export_dn = dn;
       c.dn = dn;
       if (EqualsIgnoreCase(type.anchor, "dn") && c.anchor != dn) {
@@ -149,24 +188,42 @@ Status Synchronizer::FlowOutTo(MvObject& mv, int64_t target_id, const MaObjectTy
       }
       dirty = true;
     }
-  } else if (desired == c.attrs && dn == c.dn) {
-    renamed = !c.export_dn.empty() && c.export_dn != c.dn;  // a pending rename taken back
-    if (pending) {
-      c.pending_export = PendingExport::kNone;
-      c.export_attrs.clear();
-      c.export_dn.clear();
-      dirty = true;
-    }
   } else {
-    std::string export_dn = dn == c.dn ? "" : dn;
-    renamed = export_dn != c.export_dn;
-    if (!pending || desired != c.export_attrs || export_dn != c.export_dn) {
-      if (!export_dn.empty() && export_dn != c.export_dn) ++ctx_.counters.export_renames;
-      else ++ctx_.counters.export_updates;
-      c.pending_export = PendingExport::kUpdate;
-      c.export_attrs = std::move(desired);
-      c.export_dn = export_dn;
-      dirty = true;
+    // Not pending: the desired attributes equal the target's exactly when the
+    // flows keep them. Pending an update: built, to compare with the target's.
+    std::optional<AttributeMap> desired;
+    bool as_target;
+    if (!pending) {
+      as_target = keeps_base;
+    } else {
+      desired = c.export_attrs;
+      ApplyExport(type, values, *desired);
+      as_target = *desired == c.attrs;
+    }
+    if (as_target && dn == c.dn) {
+      renamed = !c.export_dn.empty() && c.export_dn != c.dn;  // a pending rename taken back
+      if (pending) {
+        c.pending_export = PendingExport::kNone;
+        c.export_attrs.clear();
+        c.export_dn.clear();
+        dirty = true;
+      }
+    } else {
+      std::string export_dn = dn == c.dn ? "" : dn;
+      renamed = export_dn != c.export_dn;
+      if (!pending || !keeps_base || export_dn != c.export_dn) {
+        if (!export_dn.empty() && export_dn != c.export_dn) ++ctx_.counters.export_renames;
+        else ++ctx_.counters.export_updates;
+        c.pending_export = PendingExport::kUpdate;
+        if (desired) {
+          c.export_attrs = std::move(*desired);
+        } else {
+          c.export_attrs = c.attrs;
+          ApplyExport(type, values, c.export_attrs);
+        }
+        c.export_dn = export_dn;
+        dirty = true;
+      }
     }
   }
   if (dirty && write) IDSYNC_TRY(WriteCs(c));

@@ -102,8 +102,10 @@ class Synchronizer {
   Status DeleteMv(MvObject& mv, std::vector<CsObject>& connectors);
   Result<Values> RefsOut(int64_t target_id, int64_t from_mv, ReferenceKind kind, const Values& values,
                          bool final_pass, Outcome& out);
-  Result<AttributeMap> ExportValues(const MvObject& mv, int64_t target_id, const MaObjectType& type,
-                                    AttributeMap base, bool final_pass, Outcome& out);
+  // The values of each export flow of `type`, in the flows' order
+  // (references translated for the target).
+  Result<std::vector<Values>> ExportValues(const MvObject& mv, int64_t target_id, const MaObjectType& type,
+                                           bool final_pass, Outcome& out);
   const MaObjectType* TypeOf(const CsObject& cs, const ManagementAgent** ma = nullptr) const;
   // `what`, followed by `target` when given, names the rule in an error
   // message (built only when there is an error). `dn`, when given, is what
