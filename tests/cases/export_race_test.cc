@@ -90,14 +90,20 @@ class ExportRaceTest : public ThreeAgentExportTest {
     });
   }
 
-  // What another MA's sync does while the export runs: Grace's title
-  // changes in HR and the HR sync gives every target her new desired state.
-  void ChangeGraceInAnotherConnection() {
+  // What another MA's sync does while the export runs: HR holds `rows`
+  // now, and the HR sync, through a second connection, gives every target
+  // the new desired state.
+  void SyncHrInAnotherConnection(const std::string& rows) {
     auto other = Store::Open(url_, StoreOptions{});
     ASSERT_TRUE(other) << other.error().message;
-    WriteHr("1,Ada,Countess\n2,Grace,Rear Admiral\n3,Alan,Logician\n");
+    WriteHr(rows);
     EXPECT_EQ(Run(**other, "hr", "full-import-full-sync").status, "success");
     ++hook_runs_;
+  }
+
+  // Grace's title changes.
+  void ChangeGraceInAnotherConnection() {
+    SyncHrInAnotherConnection("1,Ada,Countess\n2,Grace,Rear Admiral\n3,Alan,Logician\n");
   }
 
   // The object of `ma` whose (desired or known) `attr` is `value`.
@@ -136,13 +142,7 @@ class ExportRaceTest : public ThreeAgentExportTest {
 
   // Grace leaves HR; with `deprovision = "delete"` (UseDeleteOnDeprovision)
   // her objects in the targets are to be deleted.
-  void RemoveGraceInAnotherConnection() {
-    auto other = Store::Open(url_, StoreOptions{});
-    ASSERT_TRUE(other) << other.error().message;
-    WriteHr("1,Ada,Countess\n3,Alan,Logician\n");
-    EXPECT_EQ(Run(**other, "hr", "full-import-full-sync").status, "success");
-    ++hook_runs_;
-  }
+  void RemoveGraceInAnotherConnection() { SyncHrInAnotherConnection("1,Ada,Countess\n3,Alan,Logician\n"); }
 
   // A person goes with her HR object, and the directory deletes what it
   // provisioned for her.
