@@ -41,6 +41,7 @@ std::vector<ExportChange> ChangesFor(CsObject& o) {
       out.push_back(std::move(base));
       break;
     case PendingExport::kDelete:
+      if (!o.export_dn.empty()) break;  // a withdrawn add: never written, nothing to delete
       base.kind = ExportChange::Kind::kDelete;
       out.push_back(std::move(base));
       break;
@@ -80,7 +81,12 @@ std::vector<std::string> DnAnchoredTypes(const RunContext& ctx) {
 // The generation read here is what makes the confirmation skip a row that a
 // sync of another MA (run locks are per MA) changed after this read: that
 // row stays pending and is exported with its new state by a later export.
-Store::ExportedRow ExportedRowOf(const Store::EncodedCsObject& o, const std::vector<std::string>& dn_types) {
+// With `keep_written` (change records), an add or update also keeps what is
+// written, which becomes the row's known state if a sync changed the row
+// before the confirmation (Store::RecordOvertakenExports); a whole-file
+// snapshot writes the newest state next time anyway.
+Store::ExportedRow ExportedRowOf(const Store::EncodedCsObject& o, const std::vector<std::string>& dn_types,
+                                 bool keep_written) {
   Store::ExportedRow r;
   r.id = o.id;
   r.export_gen = o.export_gen;
@@ -89,6 +95,11 @@ Store::ExportedRow ExportedRowOf(const Store::EncodedCsObject& o, const std::vec
   r.dn_anchored = std::find(dn_types.begin(), dn_types.end(), o.object_type) != dn_types.end();
   const std::string& new_dn = o.export_dn.empty() ? o.dn : o.export_dn;
   r.moves = new_dn != o.dn || (r.dn_anchored && new_dn != o.anchor);
+  if (keep_written && o.pending_export != PendingExport::kNone) {
+    r.has_written = true;
+    r.written_attrs = o.export_attrs.empty() ? EncodeAttributes({}) : o.export_attrs;
+    r.written_dn = new_dn;
+  }
   return r;
 }
 
@@ -200,12 +211,13 @@ Status ExportBatch(RunContext& ctx, Connector& connector, const Store::ExportBat
   q.through_id = batch.last_id;
   std::vector<Store::ExportedRow> written;
   IDSYNC_TRY(ReadInto(ctx, pipe, q, [&](const Store::EncodedCsObject& row) {
-    written.push_back(ExportedRowOf(row, dn_types));
+    written.push_back(ExportedRowOf(row, dn_types, /*keep_written=*/true));
   }));
   // The batch is durable in the connected system: record what was written,
   // all in one transaction with the batch's completion.
   IDSYNC_TRY(ctx.store.WithWrite([&]() -> Status {
     IDSYNC_TRY(ctx.store.ConfirmExported(written).map([](int64_t) {}));
+    IDSYNC_TRY(ctx.store.RecordOvertakenExports(ctx.ma_id, written));
     return ctx.store.CompleteExportBatch(batch.id);
   }));
   AddExportCounts(ctx.counters, counted);
@@ -281,10 +293,12 @@ Status ExportSnapshot(RunContext& ctx, Connector& connector) {
   q.ma_id = ctx.ma_id;
   IDSYNC_TRY(ReadInto(ctx, pipe, q, [&](const Store::EncodedCsObject& row) {
     if (row.pending_export == PendingExport::kNone) return;
-    written.push_back(ExportedRowOf(row, dn_types));
+    written.push_back(ExportedRowOf(row, dn_types, /*keep_written=*/false));
     switch (row.pending_export) {
       case PendingExport::kAdd: CountChange(counted, ExportChange::Kind::kAdd); break;
-      case PendingExport::kDelete: CountChange(counted, ExportChange::Kind::kDelete); break;
+      case PendingExport::kDelete:
+        if (row.export_dn.empty()) CountChange(counted, ExportChange::Kind::kDelete);  // else a withdrawn add
+        break;
       case PendingExport::kUpdate:
         if (!row.export_dn.empty() && row.export_dn != row.dn) CountChange(counted, ExportChange::Kind::kRename);
         if (!SameEncodedAttributes(row.export_attrs, row.attrs, empty))

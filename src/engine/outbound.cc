@@ -314,7 +314,18 @@ Status Synchronizer::DeleteMv(MvObject& mv, std::vector<CsObject>& connectors) {
     if (action == Deprovision::kDelete) {
       ++ctx_.counters.export_deletes;
       if (c.pending_export == PendingExport::kAdd) {
-        IDSYNC_TRY(RemoveCs(c));  // never exported: nothing to delete there
+        IDSYNC_ASSIGN(bool in_flight, ctx_.store.InOpenExportBatch(c.ma_id, c.id));
+        if (!in_flight) {
+          IDSYNC_TRY(RemoveCs(c));  // never exported: nothing to delete there
+          continue;
+        }
+        // An export has the add in its open batch and may have written it:
+        // keep the object as a withdrawn add (see CsObject::export_dn).
+        if (c.export_dn.empty()) c.export_dn = c.dn;
+        c.link = LinkState::kNormalDisconnector;
+        c.pending_export = PendingExport::kDelete;
+        c.export_attrs.clear();
+        IDSYNC_TRY(WriteCs(c));
         continue;
       }
       c.link = LinkState::kNormalDisconnector;

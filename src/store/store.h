@@ -48,6 +48,10 @@ struct CsObject {
   PendingExport pending_export = PendingExport::kNone;
   AttributeMap export_attrs;  // desired state when pending_export is add/update
   std::string export_dn;      // desired DN when it differs from dn (add, rename)
+  // A pending delete that still has an export_dn is a withdrawn add: its MV
+  // object went while an export had the add in an open batch. The export
+  // drops it without writing anything, or, when it had written the add
+  // already, turns it into a real delete (RecordOvertakenExports).
   // Bumped by every write that changes pending_export, export_attrs or
   // export_dn (UpdateCs). An export confirms a row only if this is still the
   // generation it read, so a change made while the export ran is not
@@ -264,6 +268,11 @@ class Store {
     PendingExport pending = PendingExport::kNone;
     bool moves = false;        // confirming changes its DN or anchor
     bool dn_anchored = false;  // its anchor is its DN (follows a new DN)
+    // Batch exports of adds and updates: what was written (encoded
+    // attributes, DN), for RecordOvertakenExports.
+    bool has_written = false;
+    std::string written_attrs;
+    std::string written_dn;
   };
   // Records exports the connector wrote as done, one statement per row: the
   // exported state becomes the known state and deleted objects go. A row
@@ -271,6 +280,13 @@ class Store {
   // state since) is left pending, to be exported with its new state later.
   // Returns how many rows were confirmed. REQUIRES: write txn.
   Result<int64_t> ConfirmExported(const std::vector<ExportedRow>& rows);
+  // After ConfirmExported, for the rows of MA `ma_id` that carry what was
+  // written and that a sync changed since the export read them (left
+  // pending): the connected system holds what was written, so that becomes
+  // the known state; an add still pending becomes an update (adding the
+  // object again would fail there) and a withdrawn add a real delete.
+  // REQUIRES: write txn.
+  Status RecordOvertakenExports(int64_t ma_id, const std::vector<ExportedRow>& rows);
   Status DeleteCs(int64_t id);              // REQUIRES: write txn
   Result<int64_t> CountCs(int64_t ma_id);
   Result<int64_t> CountPendingExports(int64_t ma_id);
@@ -427,6 +443,9 @@ class Store {
   // no such pending export.
   Result<std::optional<ExportBatch>> CreateExportBatch(int64_t ma_id, int64_t after_id, int64_t max_objects);
   Status CompleteExportBatch(int64_t batch_id);       // REQUIRES: write txn
+  // Whether an open export batch of the MA covers the object `cs_id` (an
+  // export may be writing it, or may have written it and not yet confirmed).
+  Result<bool> InOpenExportBatch(int64_t ma_id, int64_t cs_id);
 
  private:
   explicit Store(std::unique_ptr<Db> db);

@@ -1,6 +1,7 @@
 // Store: connector space objects.
 #include <algorithm>
 #include <map>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -460,6 +461,56 @@ Result<int64_t> Store::ConfirmExported(const std::vector<ExportedRow>& rows) {
     ++confirmed;
   }
   return confirmed;
+}
+
+Status Store::RecordOvertakenExports(int64_t ma_id, const std::vector<ExportedRow>& rows) {
+  std::unordered_map<int64_t, const ExportedRow*> written;
+  int64_t lo = 0, hi = 0;
+  for (const auto& r : rows) {
+    if (!r.has_written) continue;
+    if (written.empty() || r.id < lo) lo = r.id;
+    if (written.empty() || r.id > hi) hi = r.id;
+    written.emplace(r.id, &r);
+  }
+  if (written.empty()) return {};
+  // Confirmed rows are no longer pending, so the rows of the range still
+  // pending are found in the small pending-export index: the overtaken ones,
+  // and any that became pending after the export read (not in `written`).
+  IDSYNC_ASSIGN(Statement * find, db_->Prepare("SELECT id, export_gen FROM cs_objects WHERE ma_id = ? AND "
+                                               "pending_export <> 0 AND id >= ? AND id <= ?"));
+  find->BindInt(1, ma_id);
+  find->BindInt(2, lo);
+  find->BindInt(3, hi);
+  std::vector<std::pair<const ExportedRow*, int64_t>> overtaken;  // with the generation now
+  while (true) {
+    IDSYNC_ASSIGN(bool row, find->Step());
+    if (!row) break;
+    auto it = written.find(find->ColumnInt(0));
+    if (it != written.end() && it->second->export_gen != find->ColumnInt(1))
+      overtaken.emplace_back(it->second, find->ColumnInt(1));
+  }
+  find->Reset();
+  if (overtaken.empty()) return {};
+  // SET's right-hand sides see the row as it was: a withdrawn add (pending
+  // delete with an export DN) loses its export DN and stays a delete, of
+  // the DN written; an add becomes an update. The generation moves, as for
+  // any change of the export state.
+  IDSYNC_ASSIGN(Statement * st, db_->Prepare(
+      "UPDATE cs_objects SET attrs = ?, dn = ?, anchor = CASE WHEN ? = 1 THEN ? ELSE anchor END, "
+      "pending_export = CASE WHEN pending_export = 1 THEN 2 ELSE pending_export END, "
+      "export_dn = CASE WHEN pending_export = 3 THEN NULL ELSE export_dn END, "
+      "export_gen = export_gen + 1, import_digest = NULL WHERE id = ? AND export_gen = ?"));
+  for (const auto& [r, gen] : overtaken) {
+    st->BindBlob(1, r->written_attrs);
+    st->BindText(2, r->written_dn);
+    st->BindInt(3, r->dn_anchored ? 1 : 0);
+    st->BindText(4, r->written_dn);
+    st->BindInt(5, r->id);
+    st->BindInt(6, gen);
+    IDSYNC_TRY(st->Send());
+    st->Reset();
+  }
+  return {};
 }
 
 Status Store::UpdateCs(const CsObject& o) {

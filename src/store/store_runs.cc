@@ -198,6 +198,17 @@ Result<std::optional<Store::ExportBatch>> Store::CreateExportBatch(int64_t ma_id
   return std::optional<ExportBatch>(ExportBatch{id, after_id, *last});
 }
 
+Result<bool> Store::InOpenExportBatch(int64_t ma_id, int64_t cs_id) {
+  IDSYNC_ASSIGN(Statement * st, db_->Prepare("SELECT 1 FROM export_batches WHERE ma_id = ? AND state = 'open' AND "
+                                             "after_id < ? AND last_id >= ? LIMIT 1"));
+  st->BindInt(1, ma_id);
+  st->BindInt(2, cs_id);
+  st->BindInt(3, cs_id);
+  IDSYNC_ASSIGN(bool row, st->Step());
+  st->Reset();
+  return row;
+}
+
 Status Store::CompleteExportBatch(int64_t batch_id) {
   IDSYNC_ASSIGN(Statement * st,
                 db_->Prepare("UPDATE export_batches SET state = 'done' WHERE id = ?"));

@@ -8,6 +8,7 @@
 // pending row once.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -17,9 +18,11 @@
 #include "connectors/connector.h"
 #include "connectors/connector_config.h"
 #include "engine/runner.h"
+#include "store/db.h"
 #include "store/schema.h"
 #include "store/store.h"
 #include "tests/support/export_fixture.h"
+#include "tests/support/fault_injection.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_db.h"
 
@@ -87,14 +90,20 @@ class ExportRaceTest : public ThreeAgentExportTest {
     });
   }
 
-  // What another MA's sync does while the export runs: Grace's title
-  // changes in HR and the HR sync gives every target her new desired state.
-  void ChangeGraceInAnotherConnection() {
+  // What another MA's sync does while the export runs: HR holds `rows`
+  // now, and the HR sync, through a second connection, gives every target
+  // the new desired state.
+  void SyncHrInAnotherConnection(const std::string& rows) {
     auto other = Store::Open(url_, StoreOptions{});
     ASSERT_TRUE(other) << other.error().message;
-    WriteHr("1,Ada,Countess\n2,Grace,Rear Admiral\n3,Alan,Logician\n");
+    WriteHr(rows);
     EXPECT_EQ(Run(**other, "hr", "full-import-full-sync").status, "success");
     ++hook_runs_;
+  }
+
+  // Grace's title changes.
+  void ChangeGraceInAnotherConnection() {
+    SyncHrInAnotherConnection("1,Ada,Countess\n2,Grace,Rear Admiral\n3,Alan,Logician\n");
   }
 
   // The object of `ma` whose (desired or known) `attr` is `value`.
@@ -131,6 +140,38 @@ class ExportRaceTest : public ThreeAgentExportTest {
     return n;
   }
 
+  // Grace leaves HR; with `deprovision = "delete"` (UseDeleteOnDeprovision)
+  // her objects in the targets are to be deleted.
+  void RemoveGraceInAnotherConnection() { SyncHrInAnotherConnection("1,Ada,Countess\n3,Alan,Logician\n"); }
+
+  // A person goes with her HR object, and the directory deletes what it
+  // provisioned for her.
+  void UseDeleteOnDeprovision() {
+    std::string text = kThreeAgentExportConfig;
+    const std::string mv_attrs = "attributes = [\"employeeId\", \"displayName\", \"title\"]\n";
+    auto mv_at = text.find(mv_attrs);
+    ASSERT_NE(mv_at, std::string::npos);
+    text.insert(mv_at + mv_attrs.size(), "deletion = \"source:hr\"\n");
+    const std::string from = "provisioning = { dn = '\"cn=\" & displayName & \",dc=example\"' }";
+    auto at = text.find(from);
+    ASSERT_NE(at, std::string::npos);
+    text.replace(at, from.size(),
+                 "provisioning = { dn = '\"cn=\" & displayName & \",dc=example\"', deprovision = \"delete\" }");
+    std::ofstream(cfg_ / "idsync.toml") << text;
+    auto config = LoadConfigFiles(cfg_.string());
+    ASSERT_TRUE(config) << config.error().message;
+    ASSERT_TRUE(store_->WithWrite([&] { return store_->ReplaceConfig(ToDocuments(*config)); }));
+  }
+
+  bool HasObject(const std::string& ma, const std::string& dn) {
+    auto id = store_->FindManagementAgent(ma);
+    EXPECT_TRUE(id && *id);
+    auto objects = store_->ListCs(CsQuery{.ma_id = id && *id ? **id : 0});
+    EXPECT_TRUE(objects);
+    if (!objects) return false;
+    return std::any_of(objects->begin(), objects->end(), [&](const CsObject& o) { return o.dn == dn; });
+  }
+
   std::function<void()> after_commit_;
   int hook_runs_ = 0;
 };
@@ -145,17 +186,22 @@ TEST_F(ExportRaceTest, ABatchExportLeavesPendingAChangeMadeAfterItReadTheObject)
   EXPECT_EQ(Count(ldif, "title: Admiral\n"), 1u) << ldif;
   EXPECT_EQ(Count(ldif, "title: Rear Admiral\n"), 0u) << ldif;
 
-  // Written with her old title, so her new one is still to be exported.
+  // Her add was written with her old title: the directory holds her now,
+  // so her new title is still to be exported, as a change of that entry.
   CsObject grace = Find("directory", "employeeNumber", "2");
-  EXPECT_EQ(grace.pending_export, PendingExport::kAdd);
+  EXPECT_EQ(grace.pending_export, PendingExport::kUpdate);
+  EXPECT_EQ(FirstValue(grace.attrs, "title"), "Admiral");
   EXPECT_EQ(FirstValue(grace.export_attrs, "title"), "Rear Admiral");
   EXPECT_EQ(PendingExports("directory"), 1);
 
   RunResult second = Run(*store_, "directory", "export");
   EXPECT_EQ(second.status, "success");
-  EXPECT_EQ(second.counters.exported_adds, 1);
+  EXPECT_EQ(second.counters.exported_adds, 0) << "Grace was added already";
+  EXPECT_EQ(second.counters.exported_updates, 1);
   ldif = Read("directory.ldif");
-  EXPECT_EQ(Count(ldif, "title: Rear Admiral\n"), 1u) << ldif;
+  EXPECT_EQ(Count(ldif, "changetype: add\n"), 3u) << "each person is added once: " << ldif;
+  EXPECT_EQ(Count(ldif, "dn: cn=Grace,dc=example\nchangetype: modify\nreplace: title\ntitle: Rear Admiral\n"), 1u)
+      << ldif;
   EXPECT_EQ(Count(ldif, "title: Countess\n"), 1u) << "Ada is written once: " << ldif;
   EXPECT_EQ(PendingExports("directory"), 0);
   grace = Find("directory", "employeeNumber", "2");
@@ -183,6 +229,64 @@ TEST_F(ExportRaceTest, ASnapshotExportLeavesPendingAChangeMadeAfterItReadTheObje
   EXPECT_EQ(PendingExports("badges"), 0);
   grace = Find("badges", "employeeId", "2");
   EXPECT_EQ(FirstValue(grace.attrs, "title"), "Rear Admiral");
+}
+
+// An object whose add an export has written, and which a sync of another MA
+// deletes before that export confirms it, is in the connected system: it
+// is deleted there by the next export, not dropped from the connector space
+// (which would leave the entry behind with nothing in idsync knowing of it).
+TEST_F(ExportRaceTest, AnObjectDeletedAfterItsAddWasWrittenIsDeletedByTheNextExport) {
+  UseDeleteOnDeprovision();
+  after_commit_ = [this] { RemoveGraceInAnotherConnection(); };
+  RunResult first = Run(*store_, "directory", "export");
+  EXPECT_EQ(first.status, "success");
+  ASSERT_EQ(hook_runs_, 1);
+  EXPECT_EQ(first.counters.exported_adds, 3);
+  ASSERT_TRUE(HasObject("directory", "cn=Grace,dc=example")) << "the written add is remembered";
+  EXPECT_EQ(PendingExports("directory"), 1);
+
+  RunResult second = Run(*store_, "directory", "export");
+  EXPECT_EQ(second.status, "success");
+  EXPECT_EQ(second.counters.exported_adds, 0);
+  EXPECT_EQ(second.counters.exported_deletes, 1);
+  std::string ldif = Read("directory.ldif");
+  EXPECT_EQ(Count(ldif, "dn: cn=Grace,dc=example\nchangetype: add\n"), 1u) << ldif;
+  EXPECT_EQ(Count(ldif, "dn: cn=Grace,dc=example\nchangetype: delete\n"), 1u) << ldif;
+  EXPECT_FALSE(HasObject("directory", "cn=Grace,dc=example"));
+  EXPECT_EQ(PendingExports("directory"), 0);
+}
+
+// Deleted after the export's batch was opened but before the export read
+// her row (the sync runs, through another connection, just before the
+// export's first read of pending rows): the export writes neither an add nor
+// a delete for her.
+TEST_F(ExportRaceTest, AnObjectDeletedBeforeItsAddWasWrittenIsNeverWritten) {
+  UseDeleteOnDeprovision();
+  auto db = OpenDb(url_, DbOptions{});
+  ASSERT_TRUE(db) << db.error().message;
+  bool fired = false;
+  auto hooked = Store::Wrap(HookedDb(
+      std::move(*db),
+      DbHooks{.wraps = [](std::string_view sql) {
+                return sql.starts_with("SELECT") && sql.find("export_attrs") != std::string_view::npos;
+              },
+              .before_step = [&]() -> Status {
+                if (!fired) {
+                  fired = true;
+                  RemoveGraceInAnotherConnection();
+                }
+                return {};
+              }}));
+  ASSERT_TRUE(hooked) << hooked.error().message;
+  RunResult first = Run(**hooked, "directory", "export");
+  EXPECT_EQ(first.status, "success");
+  ASSERT_EQ(hook_runs_, 1);
+  std::string ldif = Read("directory.ldif");
+  EXPECT_EQ(first.counters.exported_adds, 2) << ldif;
+  EXPECT_EQ(first.counters.exported_deletes, 0);
+  EXPECT_EQ(Count(ldif, "Grace"), 0u) << ldif;
+  EXPECT_FALSE(HasObject("directory", "cn=Grace,dc=example"));
+  EXPECT_EQ(PendingExports("directory"), 0);
 }
 
 // The batch export writes each pending row once (when confirming it), not
