@@ -57,30 +57,68 @@ Status ProcessObjects(RunContext& ctx, Synchronizer& sync, std::vector<CsObject>
 // first runs without them; only when an object fails is the transaction
 // rolled back and the batch run again with each object under a savepoint,
 // which gives exactly the outcome of isolating every object from the start.
+//
+// Unless `careful`, that first run assumes every object it provisions is new
+// (Store::AssumeProvisionedNew), so that a backend which sends writes without
+// waiting need not wait for each provisioned insert's answer, and the
+// batch's writes go to the database together. Before it commits, the store
+// tells whether every such object was new. If one was not (its anchor was
+// taken in the target: FlowOutTo links an unlinked object with that anchor
+// or fails the object), the run is rolled back and the batch runs again
+// with each insert answered exactly, which gives exactly what that run
+// gives; `careful` is then set, for the rest of the step, so that a target
+// full of such objects does not run every batch twice. The runs with
+// savepoints are always careful.
 // Returns kLimit (after committing) once the error limit is passed.
 Status RunBatch(RunContext& ctx, Synchronizer& sync, const BatchLoader& load, bool final_pass,
-                std::vector<int64_t>& deferred) {
+                std::vector<int64_t>& deferred, bool& careful) {
   const RunCounters counters_before = ctx.counters;
   const size_t deferred_before = deferred.size();
+  // Nothing of a failed run of the batch is kept, in the database or here.
+  auto forget_run = [&] {
+    ctx.counters = counters_before;
+    deferred.resize(deferred_before);
+    sync.TakeWoken();
+  };
+  auto process = [&](bool isolate) -> Status {
+    IDSYNC_ASSIGN(auto batch, load());
+    IDSYNC_TRY(sync.Prefetch(batch));
+    return ProcessObjects(ctx, sync, batch, final_pass, isolate, deferred);
+  };
   bool object_failed = false;
-  auto whole = ctx.store.WithWrite([&]() -> Status {
-    IDSYNC_ASSIGN(auto batch, load());
-    IDSYNC_TRY(sync.Prefetch(batch));
-    auto st = ProcessObjects(ctx, sync, batch, final_pass, /*isolate=*/false, deferred);
-    object_failed = !st && IsObjectError(st.error());
-    return st;
-  });
-  sync.DropCache();  // true only inside the transaction that read it
-  if (whole || !object_failed) return whole;
-  // Nothing of the failed attempt is kept, in the database or here.
-  ctx.counters = counters_before;
-  deferred.resize(deferred_before);
-  sync.TakeWoken();
-  auto isolated = ctx.CommitKeepingLimit([&]() -> Status {
-    IDSYNC_ASSIGN(auto batch, load());
-    IDSYNC_TRY(sync.Prefetch(batch));
-    return ProcessObjects(ctx, sync, batch, final_pass, /*isolate=*/true, deferred);
-  });
+  if (!careful) {
+    bool not_new = false;
+    ctx.store.AssumeProvisionedNew(true);
+    auto assuming = ctx.store.WithWrite([&]() -> Status {
+      auto st = process(/*isolate=*/false);
+      object_failed = !st && IsObjectError(st.error());
+      if (object_failed) return st;  // run again with savepoints, which are careful
+      // Any other outcome may stem from the assumption too: ask first.
+      auto held = ctx.store.ProvisionedInsertsHeld();
+      if (held && !*held) {
+        not_new = true;
+        return Fail(ErrorCode::kInternal, "a provisioned object was not new");
+      }
+      if (!st) return st;
+      return held.map([](bool) {});
+    });
+    ctx.store.AssumeProvisionedNew(false);
+    sync.DropCache();  // true only inside the transaction that read it
+    if (assuming || !(not_new || object_failed)) return assuming;
+    forget_run();
+    if (not_new) careful = true;
+  }
+  if (!object_failed) {
+    auto whole = ctx.store.WithWrite([&]() -> Status {
+      auto st = process(/*isolate=*/false);
+      object_failed = !st && IsObjectError(st.error());
+      return st;
+    });
+    sync.DropCache();
+    if (whole || !object_failed) return whole;
+    forget_run();
+  }
+  auto isolated = ctx.CommitKeepingLimit([&] { return process(/*isolate=*/true); });
   sync.DropCache();
   return isolated;
 }
@@ -101,6 +139,7 @@ Result<std::string> RunSync(RunContext& ctx, bool full) {
   IDSYNC_TRY(ctx.store.WithWrite([&] { return sync.Init(); }));
   std::vector<int64_t> deferred;
   bool limit = false;
+  bool careful = false;  // see RunBatch
   CsQuery q;
   q.ma_id = ctx.ma_id;
   q.pending_import_only = !full;
@@ -112,7 +151,7 @@ Result<std::string> RunSync(RunContext& ctx, bool full) {
       if (!batch.empty()) last = batch.back().id;
       return batch;
     };
-    IDSYNC_TRY(KeepGoing(RunBatch(ctx, sync, load, /*final_pass=*/false, deferred), &limit));
+    IDSYNC_TRY(KeepGoing(RunBatch(ctx, sync, load, /*final_pass=*/false, deferred, careful), &limit));
     if (!last) break;
     q.after_id = *last;
   }
@@ -139,7 +178,7 @@ Result<std::string> RunSync(RunContext& ctx, bool full) {
       }
       return batch;
     };
-    IDSYNC_TRY(KeepGoing(RunBatch(ctx, sync, load, /*final_pass=*/true, more), &limit));
+    IDSYNC_TRY(KeepGoing(RunBatch(ctx, sync, load, /*final_pass=*/true, more, careful), &limit));
     // Objects woken by this batch are synchronized again, even those
     // already handled in this pass.
     for (int64_t id : more) queued.erase(id);

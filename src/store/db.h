@@ -31,12 +31,25 @@ class Statement {
   // (most INSERT/UPDATE/DELETE). Inside a transaction a backend may send it
   // without waiting for the server (PostgreSQL queues it in a pipeline): its
   // error is then returned by a later call on this Db (the next Step, Exec,
-  // Commit, or Prepare of a new statement), the transaction fails as a
-  // whole, and nothing after the failed statement is applied. SQLite runs
-  // it at once. Reset the statement afterwards, as after Step. (PostgreSQL
-  // treats an insert that returns its generated id the same way: Step
-  // answers the id it reserved, and the insert's error comes later.)
+  // Commit, or Prepare of a new statement), and the transaction fails as a
+  // whole. Sent writes may reach the database in another order than they
+  // were sent, but never past a statement that is stepped (a read), Exec,
+  // Commit or Rollback, and never past an earlier write of the same table
+  // (writes of different tables commute: the store's tables have no
+  // triggers or foreign keys); when several would fail, which one's error
+  // comes back is not defined. SQLite runs it at once. Reset the statement
+  // afterwards, as after Step. (PostgreSQL treats an insert that returns
+  // its generated id the same way: Step answers the id it reserved, and the
+  // insert's error comes later.)
   virtual Status Send() { return Step().map([](bool) {}); }
+  // For an `INSERT ... ON CONFLICT ... DO NOTHING RETURNING id` that the
+  // caller expects to insert: like Step, except that a backend may answer
+  // the row the insert gives when it does insert (with an id it reserved)
+  // and send it without waiting, like Send. Whether every such insert of
+  // the transaction did insert is told by Db::AssumedInsertsHeld; one that
+  // did not changed nothing, and what the caller did believing it had must
+  // be rolled back. The default runs Step, whose answer is exact.
+  virtual Result<bool> StepAssumingInsert() { return Step(); }
   // Columns are 0-based; views stay valid until the next Step or Reset.
   virtual bool IsNull(int column) = 0;
   virtual int64_t ColumnInt(int column) = 0;
@@ -77,6 +90,12 @@ class Db {
   // keeps two programs from migrating at once. PostgreSQL takes an advisory
   // lock; SQLite's write lock already does it.
   virtual Status LockForMigration() { return {}; }
+  // Whether every insert stepped with Statement::StepAssumingInsert in the
+  // open transaction inserted its row, collecting the answers of what was
+  // sent. Call it before Commit: a false answer means the transaction holds
+  // work done on a wrong assumption, to be rolled back. Fails like Commit
+  // when a sent statement failed. The default (exact answers) is true.
+  virtual Result<bool> AssumedInsertsHeld() { return true; }
   // "sqlite" or "postgresql".
   virtual std::string_view Backend() const = 0;
   // Where the database is, for messages ("sqlite:/var/lib/idsync/idsync.db").

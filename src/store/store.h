@@ -206,8 +206,23 @@ class Store {
   };
   Result<std::map<int64_t, NamedConnector>> FindNamedConnectors(const std::vector<int64_t>& mv_ids, int64_t ma_id);
   // Inserts unless the MA already has an object with this anchor; returns
-  // false (and inserts nothing) in that case. REQUIRES: write txn.
+  // false (and inserts nothing) in that case. While AssumeProvisionedNew is
+  // on, the answer may be an assumption (see below). REQUIRES: write txn.
   Result<bool> InsertCsIfNew(CsObject& object);
+  // Provisioning without waiting for the database: while on, InsertCsIfNew
+  // may answer true (with the id the object gets if it is new) before the
+  // database has said whether the anchor was free, where the backend can
+  // send the insert without waiting (Db::StepAssumingInsert; on SQLite the
+  // answer stays exact). Before the transaction commits,
+  // ProvisionedInsertsHeld tells whether every insert answered so did
+  // insert: if one did not, the transaction holds work done for an object
+  // that does not exist, and the caller must roll it back and redo it with
+  // the assumption off. Off by default; not ended by a transaction's end.
+  void AssumeProvisionedNew(bool on) { assume_new_ = on && !never_assume_; }
+  Result<bool> ProvisionedInsertsHeld() { return db_->AssumedInsertsHeld(); }
+  // For tests: every answer of InsertCsIfNew exact from now on, as without
+  // AssumeProvisionedNew (the reference a test compares with).
+  void NeverAssumeProvisionedNewForTesting() { never_assume_ = true; }
   // Sets object.id. REQUIRES: write txn.
   Status InsertCs(CsObject& object);
   // Also forgets the object's import digest. REQUIRES: write txn.
@@ -456,6 +471,8 @@ class Store {
   int64_t schema_version_ = 0;
   std::optional<int64_t> version_before_migrating_;  // set inside BeginWriteMigrating's transaction
   std::optional<std::pair<std::string, int64_t>> fence_;
+  bool assume_new_ = false;  // see AssumeProvisionedNew
+  bool never_assume_ = false;
 };
 
 

@@ -255,7 +255,7 @@ Result<bool> Store::InsertCsIfNew(CsObject& o) {
   IDSYNC_ASSIGN(Statement * st,
                 db_->Prepare("INSERT INTO cs_objects (" IDSYNC_CS_DATA_COLUMNS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (ma_id, anchor) DO NOTHING RETURNING id"));
   BindCs(*st, o);
-  IDSYNC_ASSIGN(bool row, st->Step());
+  IDSYNC_ASSIGN(bool row, assume_new_ ? st->StepAssumingInsert() : st->Step());
   if (row) o.id = st->ColumnInt(0);
   st->Reset();
   return row;

@@ -42,9 +42,10 @@ constexpr int64_t kMaxIdBlock = 1024;
 // execution (see PgStatement::planned_each_time_).
 constexpr int kPlannedEachTimeParams = 32;
 
-// The most rows of parameters sent as one coalesced statement (see
-// PgDb::Hold).
+// The most rows of parameters held for coalesced statements, and the most
+// statements they are held for (see PgDb::Hold).
 constexpr size_t kMaxHeldRows = 1000;
+constexpr size_t kMaxHeldGroups = 32;
 
 // The array type of each parameter type a coalesced statement can take
 // (0: none), and the size of its binary form (0: as long as the value).
@@ -104,6 +105,7 @@ class PgStatement final : public Statement {
     if (InRange(i)) set_[i - 1] = false;
   }
 
+  Result<bool> StepAssumingInsert() override;
   Result<bool> Step() override {
     if (!result_ || done_) {
       if (id_table_.empty()) IDSYNC_TRY(Execute());
@@ -173,6 +175,25 @@ class PgStatement final : public Statement {
   // one of the coalesced form, named rows_name(); the parameter whose
   // values must differ within one (1-based; 0: none).
   bool coalesces() const { return coalesce_; }
+  // The table a coalescing statement writes (lower case).
+  const std::string& table() const { return table_; }
+  // Whether the rows this statement changes are counted against the rows
+  // it is expected to change (the form StepAssumingInsert sends).
+  bool counted() const { return counted_; }
+  // An insert whose id is given as its last parameter (the rewritten forms
+  // of pg_sql.h): that parameter (1-based); 0 for any other statement.
+  int given_id_param() const { return !id_table_.empty() || counted_ ? params() : 0; }
+  // An update by id (its key term is `id = ?`) that sets no column of a
+  // unique index (nor does the table have a unique index on an expression
+  // or with a predicate): it commutes with the insert of a row of another
+  // id, which neither matches its condition nor conflicts differently.
+  bool updates_by_id_keeping_unique() const { return updates_by_id_keeping_unique_; }
+  // For `INSERT ... ON CONFLICT ... DO NOTHING RETURNING id`: the form sent
+  // by StepAssumingInsert (pg_sql.h: InsertGivingIdIfNew) and its table.
+  void SetAssumedForm(std::string sql, std::string table) {
+    assumed_sql_ = std::move(sql);
+    assumed_table_ = std::move(table);
+  }
   const std::string& name() const { return name_; }
   const std::string& rows_name() const { return rows_name_; }
   int key() const { return key_; }
@@ -212,7 +233,12 @@ class PgStatement final : public Statement {
   const std::string sql_;  // with $n placeholders
   const std::string source_;  // with ? placeholders
   const std::string id_table_;
+  std::string assumed_sql_, assumed_table_;  // see SetAssumedForm
+  PgStatement* assumed_ = nullptr;           // the statement of assumed_sql_, once prepared
+  bool counted_ = false;
   bool coalesce_ = false;
+  std::string table_;
+  bool updates_by_id_keeping_unique_ = false;
   // A query that looks many keys up at once (an IN list of the store's
   // lookup chunks) is planned for each execution, for the table as it is
   // then. A plan cached while the table was small (the first batches of
@@ -253,7 +279,10 @@ class PgDb final : public Db {
   // mode of libpq: no wait for the server); its outcome is collected with
   // the next statement that is stepped, before Exec, Commit and Rollback,
   // or once kMaxQueued statements wait.
-  Status Queue(const char* name, int n, const char* const* values, const int* lengths, const int* formats) {
+  // `expect`: the rows the statement must change for what was assumed of
+  // it to hold (see AssumedInsertsHeld); negative: not counted.
+  Status Queue(const char* name, int n, const char* const* values, const int* lengths, const int* formats,
+               int64_t expect = -1) {
     if (PQpipelineStatus(conn()) == PQ_PIPELINE_OFF && !PQenterPipelineMode(conn()))
       return tl::unexpected(ErrorOf(nullptr, "statement"));
     if (!PQsendQueryPrepared(conn(), name, n, values, lengths, formats, 0)) {
@@ -262,8 +291,14 @@ class PgDb final : public Db {
       (void)Drain();
       return tl::unexpected(e);
     }
+    expected_.push_back(expect);
     if (++queued_ >= kMaxQueued) return Drain();
     return {};
+  }
+
+  Result<bool> AssumedInsertsHeld() override {
+    IDSYNC_TRY(Drain());
+    return !assumption_failed_;
   }
 
   // Runs a prepared statement and returns its result, whatever its status.
@@ -299,15 +334,21 @@ class PgDb final : public Db {
   }
 
   // Holds a sent execution of a statement that coalesces instead of
-  // queueing it: consecutive executions of one statement are sent as one
-  // execution of its coalesced form (pg_sql.h: Coalesced), one parameter
-  // array per parameter, when another statement is sent or run, before
-  // Exec, Commit and Rollback, or once kMaxHeldRows wait. The server then
-  // starts, plans and ends one statement instead of one per row, and the
-  // table's indexes are opened once. A single held execution is sent as
-  // it is. An execution whose values the arrays cannot carry exactly (see
-  // Fits) is sent on its own; one that repeats the key of an update held
-  // already first sends what is held.
+  // queueing it. Held executions are kept in groups, one statement each,
+  // in the order they are to be sent; a group goes to the server as one
+  // execution of its statement's coalesced form (pg_sql.h: Coalesced), one
+  // parameter array per parameter, when a statement that does not coalesce
+  // is sent or any statement is run, before Exec, Commit and Rollback, or
+  // once kMaxHeldRows (or kMaxHeldGroups) wait. The server then starts,
+  // plans and ends one statement instead of one per row, and the table's
+  // indexes are opened once. An execution joins its statement's last group
+  // when no later group writes the same table: it then goes to the server
+  // before those later groups' executions, which commute with it (other
+  // tables; the store's tables have no triggers or foreign keys); otherwise
+  // it starts a group at the end. A group of one execution is sent as it
+  // is. An execution whose values the arrays cannot carry exactly (see
+  // Fits) is sent on its own, after what is held; one that repeats the key
+  // of an update in the group starts a new group.
   Status Hold(PgStatement& st);
   // Whether the arrays of a coalesced execution can carry the parameters
   // of `st`'s current execution exactly (see ArrayElement).
@@ -373,10 +414,21 @@ class PgDb final : public Db {
         if (!row || !has->ColumnInt(0)) given_id.reset();
         has->Reset();
       }
+      // An insert that may conflict has a form for StepAssumingInsert,
+      // with an id from the table's sequence too.
+      auto if_new = InsertGivingIdIfNew(sql);
+      if (if_new) {
+        IDSYNC_ASSIGN(Statement * has, Prepare("SELECT pg_get_serial_sequence(?, 'id') IS NOT NULL"));
+        has->BindText(1, if_new->table);
+        IDSYNC_ASSIGN(bool row, has->Step());
+        if (!row || !has->ColumnInt(0)) if_new.reset();
+        has->Reset();
+      }
       std::string numbered = NumberPlaceholders(given_id ? given_id->sql : sql, &params);
       auto owned = std::make_unique<PgStatement>(*this, fmt::format("idsync_{}", cache_.size() + 1),
                                                  std::move(numbered), std::string(given_id ? given_id->sql : sql),
                                                  params, given_id ? given_id->table : "");
+      if (if_new) owned->SetAssumedForm(std::move(if_new->sql), std::move(if_new->table));
       it = cache_.emplace(std::string(sql), std::move(owned)).first;
     }
     if (!InTransaction()) IDSYNC_TRY(EnsureConnected());
@@ -393,6 +445,7 @@ class PgDb final : public Db {
 
   Status BeginWrite() override {
     if (InTransaction()) return Fail(ErrorCode::kInternal, "nested transaction");
+    assumption_failed_ = false;
     IDSYNC_TRY(EnsureConnected());
     // Row locks, not a database-wide write lock, order writers here; fencing
     // comes from LockClusterRow. READ COMMITTED gives each statement a fresh
@@ -404,6 +457,7 @@ class PgDb final : public Db {
     // the transaction is then rolled back by the caller.
     reserves_.clear();
     IDSYNC_TRY(Drain());
+    assumption_failed_ = false;
     PgResultPtr r(PQexec(conn(), "COMMIT"));
     if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) {
       Error e = PgError(conn(), r.get(), "commit", location_);
@@ -421,6 +475,7 @@ class PgDb final : public Db {
     reserves_.clear();
     DiscardHeld();  // never sent: nothing to undo
     (void)Drain();  // whatever failed is undone with the rest
+    assumption_failed_ = false;
     if (InTransaction()) PgResultPtr(PQexec(conn(), "ROLLBACK"));
   }
   bool InTransaction() const override {
@@ -463,6 +518,7 @@ class PgDb final : public Db {
   Status EnsureConnected() {
     if (PQstatus(conn()) == CONNECTION_OK) return {};
     queued_ = 0;
+    expected_.clear();
     DiscardHeld();
     PQreset(conn());
     if (PQstatus(conn()) != CONNECTION_OK)
@@ -479,6 +535,9 @@ class PgDb final : public Db {
   Status Sync(PgResultPtr* last) {
     const int commands = queued_ + (last ? 1 : 0);
     queued_ = 0;
+    // What the queued statements were expected to change, in their order.
+    std::vector<int64_t> expected;
+    expected.swap(expected_);
     // Fails only when the connection is gone (and PQreset ends the pipeline).
     if (!PQpipelineSync(conn())) return tl::unexpected(ErrorOf(nullptr, "statement"));
     std::optional<Error> failed;
@@ -490,6 +549,9 @@ class PgDb final : public Db {
         if (!failed) failed = ErrorOf(r.get(), "statement");
       } else if (status != PGRES_PIPELINE_ABORTED) {  // skipped after a failure
         if (status == PGRES_COMMAND_OK) NoteChanges(r.get());
+        if (status == PGRES_COMMAND_OK && i < static_cast<int>(expected.size()) && expected[i] >= 0 &&
+            ParseInt(PQcmdTuples(r.get())) != expected[i])
+          assumption_failed_ = true;
         if (last && i == commands - 1) *last = std::move(r);
       }
       while (PGresult* end = PQgetResult(conn())) PQclear(end);  // a command's results end with null
@@ -507,27 +569,37 @@ class PgDb final : public Db {
   uint64_t generation_ = 1;
   int64_t changes_ = 0;  // rows changed by the last INSERT/UPDATE/DELETE
   int queued_ = 0;       // statements in the pipeline whose results are not read yet
+  std::vector<int64_t> expected_;  // per queued statement: see Queue's `expect`
+  bool assumption_failed_ = false;  // see AssumedInsertsHeld
   struct IdReserve {
     std::vector<int64_t> ids;
     size_t next = 0;
     int64_t block = 1;
   };
   std::unordered_map<std::string, IdReserve> reserves_;  // per table, for this transaction
-  // The executions Hold keeps: their statement, and each one's parameters.
+  // The executions Hold keeps, by group: their statement, each one's
+  // parameters, and an update's key values (in their binary form).
   struct HeldRow {
     std::vector<std::string> values;
     std::vector<char> set;
     std::vector<int> formats;
   };
+  struct HeldGroup {
+    PgStatement* st = nullptr;
+    std::vector<HeldRow> rows;
+    std::unordered_set<std::string> keys;
+  };
+  // Sends one group (see Hold).
+  Status SendGroup(HeldGroup& group);
   void DiscardHeld() {
-    held_ = nullptr;
+    for (HeldGroup& g : held_)
+      for (HeldRow& r : g.rows) spare_rows_.push_back(std::move(r));
+    held_.clear();
     held_count_ = 0;
-    held_keys_.clear();
   }
-  PgStatement* held_ = nullptr;
-  std::vector<HeldRow> held_rows_;  // the first held_count_ are held; the rest keep their memory
-  size_t held_count_ = 0;
-  std::unordered_set<std::string> held_keys_;  // an update's key values held, in their binary form
+  std::vector<HeldGroup> held_;  // in the order they are sent
+  size_t held_count_ = 0;        // executions held in all groups
+  std::vector<HeldRow> spare_rows_;  // rows sent, kept for their memory
   struct SqlHash {
     using is_transparent = void;
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
@@ -564,6 +636,26 @@ Status PgStatement::EnsurePrepared() {
                                arrays.data()));
     coalesce_ = PQresultStatus(rows.get()) == PGRES_COMMAND_OK;
     key_ = form->key;
+    table_ = form->table;
+    updates_by_id_keeping_unique_ = false;
+    if (coalesce_ && form->key_column == "id") {
+      const char* table = form->table.c_str();
+      PgResultPtr unique(PQexecParams(conn,
+                                      "SELECT a.attname, i.indexprs IS NOT NULL OR i.indpred IS NOT NULL "
+                                      "FROM pg_index i LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid "
+                                      "AND a.attnum = ANY(i.indkey) AND a.attnum > 0 "
+                                      "WHERE i.indrelid = $1::regclass AND i.indisunique",
+                                      1, nullptr, &table, nullptr, nullptr, 0));
+      if (PQresultStatus(unique.get()) == PGRES_TUPLES_OK) {
+        bool keeps = true;
+        for (int r = 0; r < PQntuples(unique.get()) && keeps; ++r) {
+          if (std::string_view(PQgetvalue(unique.get(), r, 1)) == "t") keeps = false;
+          std::string_view column = PQgetvalue(unique.get(), r, 0);
+          for (const auto& set : form->set_columns) keeps = keeps && set != column;
+        }
+        updates_by_id_keeping_unique_ = keeps;
+      }
+    }
   }
   prepared_in_ = db_.generation();
   return {};
@@ -593,7 +685,38 @@ Status PgStatement::Queue() {
   IDSYNC_TRY(db_.FlushHeld());
   PointAtValues();
   return db_.Queue(name_.c_str(), static_cast<int>(values_.size()), pointers_.data(), lengths_.data(),
-                   formats_.data());
+                   formats_.data(), counted_ ? 1 : -1);
+}
+
+// Sends the assumed form (a given id, no RETURNING, its inserted rows
+// counted) with this statement's parameters and the id reserved for it, and
+// answers the row the insert gives if the row is new. Outside a transaction
+// the answer must be exact: the statement runs as it is.
+Result<bool> PgStatement::StepAssumingInsert() {
+  if (assumed_sql_.empty() || !db_.InTransaction()) return Step();
+  if (!assumed_) {
+    IDSYNC_ASSIGN(Statement * prepared, db_.Prepare(assumed_sql_));
+    assumed_ = static_cast<PgStatement*>(prepared);
+    assumed_->counted_ = true;
+  }
+  PgStatement& form = *assumed_;
+  IDSYNC_TRY(form.EnsurePrepared());
+  for (size_t i = 0; i < values_.size(); ++i) {
+    form.values_[i] = values_[i];
+    form.formats_[i] = formats_[i];
+    form.set_[i] = set_[i];
+  }
+  IDSYNC_ASSIGN(int64_t id, db_.ReserveId(assumed_table_));
+  form.BindInt(static_cast<int>(form.values_.size()), id);
+  auto sent = form.Queue();
+  form.Reset();
+  IDSYNC_TRY(sent);
+  ClearScratch();
+  row_ = 0;
+  done_ = false;
+  result_ = db_.IdRow(id);
+  if (!result_) return Fail(ErrorCode::kDatabase, "out of memory");
+  return true;
 }
 
 Status PgStatement::Execute() {
@@ -659,7 +782,6 @@ bool PgDb::Fits(const PgStatement& st) const {
 }
 
 Status PgDb::Hold(PgStatement& st) {
-  if (held_ && held_ != &st) IDSYNC_TRY(FlushHeld());
   std::string key;
   if (st.key()) {
     const int i = st.key() - 1;
@@ -669,12 +791,38 @@ Status PgDb::Hold(PgStatement& st) {
     } else {
       key = "n";
     }
-    if (held_ && held_keys_.count(key)) IDSYNC_TRY(FlushHeld());
   }
-  held_ = &st;
-  if (st.key()) held_keys_.insert(std::move(key));
-  if (held_rows_.size() <= held_count_) held_rows_.emplace_back();
-  HeldRow& row = held_rows_[held_count_++];
+  // An insert's given id, in the form of an update's key.
+  std::string id_key;
+  if (const int id = st.given_id_param(); id && st.is_set(id - 1) && ArrayElement(st, id - 1, id_key))
+    id_key.insert(0, "v");
+  // The statement's last group, unless a later one writes the same table
+  // (and is not an update that commutes with this insert).
+  HeldGroup* group = nullptr;
+  for (size_t g = held_.size(); g-- > 0;) {
+    const HeldGroup& later = held_[g];
+    if (later.st == &st) {
+      group = &held_[g];
+      break;
+    }
+    if (later.st->table() != st.table()) continue;
+    if (!id_key.empty() && later.st->updates_by_id_keeping_unique() && !later.keys.count(id_key)) continue;
+    break;
+  }
+  if (group && st.key() && group->keys.count(key)) group = nullptr;
+  if (!group) {
+    if (held_.size() >= kMaxHeldGroups) IDSYNC_TRY(FlushHeld());
+    group = &held_.emplace_back();
+    group->st = &st;
+  }
+  if (st.key()) group->keys.insert(std::move(key));
+  if (spare_rows_.empty()) {
+    group->rows.emplace_back();
+  } else {
+    group->rows.push_back(std::move(spare_rows_.back()));
+    spare_rows_.pop_back();
+  }
+  HeldRow& row = group->rows.back();
   row.values.resize(st.params());
   row.set.resize(st.params());
   row.formats.resize(st.params());
@@ -683,30 +831,40 @@ Status PgDb::Hold(PgStatement& st) {
     row.formats[i] = st.format(i);
     if (row.set[i]) row.values[i] = st.value(i);
   }
-  if (held_count_ >= kMaxHeldRows) return FlushHeld();
+  if (++held_count_ >= kMaxHeldRows) return FlushHeld();
   return {};
 }
 
 Status PgDb::FlushHeld() {
-  if (!held_ || held_count_ == 0) {
-    DiscardHeld();
-    return {};
+  if (held_.empty()) return {};
+  // Taken out first: sending may drain the pipeline, which flushes again.
+  std::vector<HeldGroup> groups;
+  groups.swap(held_);
+  held_count_ = 0;
+  Status sent;
+  for (HeldGroup& g : groups) {
+    if (sent) sent = SendGroup(g);
+    for (HeldRow& r : g.rows) spare_rows_.push_back(std::move(r));
   }
-  PgStatement& st = *held_;
-  const size_t rows = held_count_;
+  return sent;
+}
+
+Status PgDb::SendGroup(HeldGroup& group) {
+  PgStatement& st = *group.st;
+  const size_t rows = group.rows.size();
+  const int64_t expect = st.counted() ? static_cast<int64_t>(rows) : -1;
   const int n = st.params();
   std::vector<std::string> values(n);
   std::vector<const char*> pointers(n);
   std::vector<int> lengths(n), formats(n, 1);
   if (rows == 1) {
     // As it was executed.
-    HeldRow& row = held_rows_[0];
+    HeldRow& row = group.rows[0];
     for (int i = 0; i < n; ++i) {
       pointers[i] = row.set[i] ? row.values[i].data() : nullptr;
       lengths[i] = static_cast<int>(row.values[i].size());
     }
-    DiscardHeld();
-    return Queue(st.name().c_str(), n, pointers.data(), lengths.data(), row.formats.data());
+    return Queue(st.name().c_str(), n, pointers.data(), lengths.data(), row.formats.data(), expect);
   }
   // One array per parameter (the binary form of array_recv: one dimension,
   // a null flag, the element type, the length and lower bound 1, then each
@@ -714,15 +872,14 @@ Status PgDb::FlushHeld() {
   for (int i = 0; i < n; ++i) {
     std::string& a = values[i];
     bool nulls = false;
-    for (size_t r = 0; r < rows; ++r) nulls = nulls || !held_rows_[r].set[i];
+    for (size_t r = 0; r < rows; ++r) nulls = nulls || !group.rows[r].set[i];
     PutBigEndian(a, 1, 4);
     PutBigEndian(a, nulls ? 1 : 0, 4);
     PutBigEndian(a, st.param_type(i), 4);
     PutBigEndian(a, rows, 4);
     PutBigEndian(a, 1, 4);
-    std::string element;
     for (size_t r = 0; r < rows; ++r) {
-      HeldRow& row = held_rows_[r];
+      HeldRow& row = group.rows[r];
       if (!row.set[i]) {
         PutBigEndian(a, static_cast<uint32_t>(-1), 4);
         continue;
@@ -744,8 +901,7 @@ Status PgDb::FlushHeld() {
     pointers[i] = a.data();
     lengths[i] = static_cast<int>(a.size());
   }
-  DiscardHeld();
-  return Queue(st.rows_name().c_str(), n, pointers.data(), lengths.data(), formats.data());
+  return Queue(st.rows_name().c_str(), n, pointers.data(), lengths.data(), formats.data(), expect);
 }
 
 }  // namespace

@@ -30,12 +30,21 @@
 // RETURNING id` on a table with an identity column, nothing more) takes an
 // id reserved from the table's sequence, answers its row at once and is
 // sent the same way; ids a transaction reserved but did not use are
-// skipped. Consecutive sent executions of one insert, update or delete go
-// to the server as one statement over arrays of their parameters (see
-// Coalesced in pg_sql.h: only where that provably changes what the
-// executions one by one would, with the same error), which assumes the
-// store's tables have no triggers. Queries with 32 parameters or more (the
-// store's lookups of many keys) are planned at each execution.
+// skipped. Sent executions of one insert, update or delete go to the
+// server as one statement over arrays of their parameters (see Coalesced in
+// pg_sql.h: only where that provably changes what the executions one by
+// one would, with the same error), also when writes of other tables came
+// between them (they commute: the store's tables have no triggers or
+// foreign keys), and an insert of a row whose id is given moves past
+// updates of the same table by other ids that set no column of a unique
+// index; anything else of the same table keeps its place. An insert that
+// may conflict (`ON CONFLICT ... DO NOTHING RETURNING id`), stepped with
+// StepAssumingInsert inside a transaction, takes a reserved id, is sent
+// the same way without RETURNING, and the rows it inserted are counted
+// when its result comes; AssumedInsertsHeld collects every result and
+// answers whether each such insert inserted its row. Queries with 32
+// parameters or more (the store's lookups of many keys) are planned at
+// each execution.
 // Thread-safety: one PgDb per thread, like every Db.
 #pragma once
 

@@ -199,6 +199,39 @@ std::optional<GivenIdInsert> InsertGivingId(std::string_view sql) {
   return out;
 }
 
+std::optional<GivenIdInsert> InsertGivingIdIfNew(std::string_view sql) {
+  const Significant at(sql, /*skip_comments=*/false);
+  if (!at.Word(0, "INSERT") || !at.Word(1, "INTO") || at.size() < 3 || at[2].kind != Kind::kWord ||
+      !at.Char(3, "("))
+    return std::nullopt;
+  auto columns_end = at.Closing(3);
+  if (!columns_end || !at.Word(*columns_end + 1, "VALUES") || !at.Char(*columns_end + 2, "(")) return std::nullopt;
+  for (size_t k = 4; k < *columns_end; ++k)
+    if (at.Word(k, "id")) return std::nullopt;  // the id is given already
+  auto values_end = at.Closing(*columns_end + 2);
+  if (!values_end || !at.Word(*values_end + 1, "ON") || !at.Word(*values_end + 2, "CONFLICT")) return std::nullopt;
+  // ON CONFLICT [(columns)] DO NOTHING RETURNING id, nothing else.
+  size_t k = *values_end + 3;
+  if (at.Char(k, "(")) {
+    auto target_end = at.Closing(k);
+    if (!target_end) return std::nullopt;
+    k = *target_end + 1;
+  }
+  if (!at.Word(k, "DO") || !at.Word(k + 1, "NOTHING") || !at.Word(k + 2, "RETURNING") || !at.Word(k + 3, "id") ||
+      k + 4 != at.size())
+    return std::nullopt;
+  GivenIdInsert out;
+  out.table = std::string(at[2].text);
+  const auto& tokens = at.tokens();
+  for (size_t i = 0; i < at.Index(k + 2); ++i) {
+    if (i == at.Index(*columns_end)) out.sql += ", id";
+    if (i == at.Index(*values_end)) out.sql += ", ?";
+    out.sql += tokens[i].text;
+  }
+  TrimEnd(out.sql);
+  return out;
+}
+
 std::optional<CoalescedForm> Coalesced(std::string_view sql) {
   const Significant at(sql, /*skip_comments=*/true);
   const auto& tokens = at.tokens();
@@ -248,6 +281,7 @@ std::optional<CoalescedForm> Coalesced(std::string_view sql) {
           !at.Word(at.size() - 1, "NOTHING"))
         return std::nullopt;
     }
+    out.table = ToLower(at[2].text);
     copy(0, *columns_end + 1);
     TrimEnd(out.sql);
     out.sql += " SELECT ";
@@ -264,6 +298,7 @@ std::optional<CoalescedForm> Coalesced(std::string_view sql) {
   const size_t table = update ? 1 : 2;
   if (del && !at.Word(1, "FROM")) return std::nullopt;
   if (at.size() <= table || at[table].kind != Kind::kWord) return std::nullopt;
+  out.table = ToLower(at[table].text);
   if (update && !at.Word(2, "SET")) return std::nullopt;
   if (del && !at.Word(3, "WHERE")) return std::nullopt;
   // The WHERE outside parentheses.
@@ -298,8 +333,10 @@ std::optional<CoalescedForm> Coalesced(std::string_view sql) {
       bool end = k == at.size() || (depth == 0 && at.Word(k, "AND"));
       if (end) {
         if (k == term + 3 && at[term].kind == Kind::kWord && at.Char(term + 1, "=") && at.Char(term + 2, "?") &&
-            !set.count(ToLower(at[term].text)))
+            !set.count(ToLower(at[term].text))) {
           out.key = before;
+          out.key_column = ToLower(at[term].text);
+        }
         term = k + 1;
       }
       if (k == at.size()) break;
@@ -308,6 +345,7 @@ std::optional<CoalescedForm> Coalesced(std::string_view sql) {
       if (at.Char(k, "?")) ++before;
     }
     if (!out.key) return std::nullopt;
+    out.set_columns.assign(set.begin(), set.end());
     copy(0, where);
     TrimEnd(out.sql);
     out.sql += " FROM " + rows(false) + " ";

@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace idsync {
 
@@ -38,6 +39,15 @@ struct GivenIdInsert {
   std::string sql;  // with `?` placeholders
 };
 std::optional<GivenIdInsert> InsertGivingId(std::string_view sql);
+
+// An insert that returns its generated id unless the row conflicts
+// (`INSERT INTO t (c, ...) VALUES (...) ON CONFLICT [(k, ...)] DO NOTHING
+// RETURNING id`), rewritten to take the id as its last parameter and to
+// return nothing (`INSERT INTO t (c, ..., id) VALUES (..., ?) ON CONFLICT
+// ... DO NOTHING`): the form a backend sends when the caller assumes the row
+// is new (Statement::StepAssumingInsert), counting the rows it inserts.
+// Nothing for any other statement.
+std::optional<GivenIdInsert> InsertGivingIdIfNew(std::string_view sql);
 
 // A statement that does in one execution what `sql` does when run once per
 // row of parameters, in order: parameter i (`$i`) is the array of the
@@ -60,6 +70,10 @@ std::optional<GivenIdInsert> InsertGivingId(std::string_view sql);
 struct CoalescedForm {
   std::string sql;  // with $n placeholders
   int key = 0;      // UPDATE: the 1-based parameter whose values must be distinct; 0: none
+  std::string table;  // the table written, in lower case
+  // UPDATE: the column of `key`, and the columns set (lower case).
+  std::string key_column;
+  std::vector<std::string> set_columns;
 };
 std::optional<CoalescedForm> Coalesced(std::string_view sql);
 

@@ -740,6 +740,22 @@ TEST_F(PostgresPipelineTest, AConnectionLostWithWritesInThePipelineFailsTheCommi
   EXPECT_EQ(Committed(), "c=3");
 }
 
+TEST(PgSqlTest, AnInsertIfNewReturningItsIdHasAFormThatTakesTheIdAndReturnsNothing) {
+  auto form = InsertGivingIdIfNew("INSERT INTO cs (a, b) VALUES (?, ?) ON CONFLICT (a, b) DO NOTHING RETURNING id");
+  ASSERT_TRUE(form);
+  EXPECT_EQ(form->table, "cs");
+  EXPECT_EQ(form->sql, "INSERT INTO cs (a, b, id) VALUES (?, ?, ?) ON CONFLICT (a, b) DO NOTHING");
+  auto any = InsertGivingIdIfNew("INSERT INTO cs (a) VALUES (?) ON CONFLICT DO NOTHING RETURNING id");
+  ASSERT_TRUE(any);
+  EXPECT_EQ(any->sql, "INSERT INTO cs (a, id) VALUES (?, ?) ON CONFLICT DO NOTHING");
+  for (const char* other : {"INSERT INTO t (k) VALUES (?) RETURNING id",
+                            "INSERT INTO t (k) VALUES (?) ON CONFLICT (k) DO UPDATE SET k = ? RETURNING id",
+                            "INSERT INTO t (id, k) VALUES (?, ?) ON CONFLICT DO NOTHING RETURNING id",
+                            "INSERT INTO t (k) VALUES (?) ON CONFLICT (k) DO NOTHING",
+                            "INSERT INTO t (k) VALUES (?) ON CONFLICT (k) DO NOTHING RETURNING id, k"})
+    EXPECT_FALSE(InsertGivingIdIfNew(other)) << other;
+}
+
 TEST_F(PostgresPipelineTest, InsertsReturningTheirIdGetReservedIdsAndAreSentWithoutWaiting) {
   ASSERT_TRUE(db_->Exec("CREATE TABLE g (id INTEGER PRIMARY KEY, k TEXT NOT NULL UNIQUE)"));
   auto ins = db_->Prepare("INSERT INTO g (k) VALUES (?) RETURNING id");
@@ -1010,6 +1026,137 @@ TEST_F(PostgresCoalescingTest, BlobsAndNullsOfAnInsertGivingItsIdKeepTheirBytes)
     stored[(*read)->ColumnInt(0)] = {std::string((*read)->ColumnText(1)), blob};
   }
   EXPECT_EQ(stored, given);
+}
+
+TEST_F(PostgresCoalescingTest, SentWritesOfOtherTablesDoNotKeepAStatementsRunsApart) {
+  // t and u written in turns: t's inserts coalesce across u's, since writes
+  // of different tables commute. An update of t between two inserts of t
+  // (by key, not by id) keeps them apart. (Prepared first: preparing a
+  // statement sends what is held.)
+  for (const char* sql : {"INSERT INTO t (k, n) VALUES (?, ?)", "INSERT INTO u (k, n) VALUES (?, ?)",
+                          "UPDATE t SET n = n + ? WHERE k = ?"})
+    ASSERT_TRUE(db_->Prepare(sql));
+  ASSERT_TRUE(db_->BeginWrite());
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(Run(true, "t", "INSERT INTO TABLE (k, n) VALUES (?, ?)", [&](Statement& s) {
+      s.BindText(1, fmt::format("k{}", i));
+      s.BindInt(2, i);
+    }));
+    ASSERT_TRUE(Run(true, "u", "INSERT INTO TABLE (k, n) VALUES (?, ?)", [&](Statement& s) {
+      s.BindText(1, fmt::format("k{}", i));
+      s.BindInt(2, 100 + i);
+    }));
+  }
+  ASSERT_TRUE(Run(true, "t", "UPDATE TABLE SET n = n + ? WHERE k = ?", [&](Statement& s) {
+    s.BindInt(1, 1000);
+    s.BindText(2, "k3");
+  }));
+  ASSERT_TRUE(Run(true, "t", "INSERT INTO TABLE (k, n) VALUES (?, ?)", [&](Statement& s) {
+    s.BindText(1, "k10");
+    s.BindInt(2, 10);
+  }));
+  ASSERT_TRUE(Run(true, "t", "UPDATE TABLE SET n = n + ? WHERE k = ?", [&](Statement& s) {
+    s.BindInt(1, 1000);
+    s.BindText(2, "k10");
+  }));
+  ASSERT_TRUE(db_->Commit());
+  EXPECT_EQ(Statements(), 1 + 1 + 1 + 1);
+  EXPECT_EQ(Rows("t"), "k0=0,k1=1,k10=1010,k2=2,k3=1003,k4=4,k5=5,k6=6,k7=7,k8=8,k9=9");
+  EXPECT_EQ(Rows("u"), "k0=100,k1=101,k2=102,k3=103,k4=104,k5=105,k6=106,k7=107,k8=108,k9=109");
+}
+
+TEST_F(PostgresCoalescingTest, InsertsAssumedNewAreSentWithoutWaitingAndAConflictIsToldBeforeCommit) {
+  ASSERT_TRUE(db_->Exec("CREATE TABLE w (id INTEGER PRIMARY KEY, k TEXT NOT NULL UNIQUE, n INTEGER)"));
+  ASSERT_TRUE(db_->Exec("CREATE TRIGGER w_statements AFTER INSERT OR UPDATE OR DELETE ON w "
+                        "FOR EACH STATEMENT EXECUTE FUNCTION count_statement()"));
+  auto insert = [&](const std::string& k, bool assume) -> Result<std::optional<int64_t>> {
+    IDSYNC_ASSIGN(Statement * st, db_->Prepare("INSERT INTO w (k, n) VALUES (?, ?) ON CONFLICT (k) DO NOTHING "
+                                               "RETURNING id"));
+    st->BindText(1, k);
+    st->BindInt(2, 1);
+    IDSYNC_ASSIGN(bool row, assume ? st->StepAssumingInsert() : st->Step());
+    std::optional<int64_t> id;
+    if (row) id = st->ColumnInt(0);
+    st->Reset();
+    return id;
+  };
+  auto update = [&](int64_t id, int64_t n) -> Status {
+    IDSYNC_ASSIGN(Statement * st, db_->Prepare("UPDATE w SET n = ? WHERE id = ?"));
+    st->BindInt(1, n);
+    st->BindInt(2, id);
+    auto sent = st->Send();
+    st->Reset();
+    return sent;
+  };
+  // Outside a transaction the answer is exact.
+  auto taken = insert("taken", true);
+  ASSERT_TRUE(taken && *taken);
+  auto again = insert("taken", true);
+  ASSERT_TRUE(again);
+  EXPECT_FALSE(*again);
+
+  std::vector<int64_t> old;
+  for (int i = 0; i < 20; ++i) {
+    auto id = insert(fmt::format("old{}", i), false);
+    ASSERT_TRUE(id && *id);
+    old.push_back(**id);
+  }
+
+  // New rows, each followed by an update of an older row (by id, setting no
+  // unique column): the inserts and the updates are one statement each, and
+  // every id answered is the row's. (First 31 of them, while the blocks of
+  // reserved ids grow to 32: reserving reads, which sends what is held.)
+  ASSERT_TRUE(db_->BeginWrite());
+  std::map<std::string, int64_t> given;
+  for (int i = 0; i < 31; ++i) {
+    auto id = insert(fmt::format("warm{}", i), true);
+    ASSERT_TRUE(id && *id);
+    given[fmt::format("warm{}", i)] = **id;
+    ASSERT_TRUE(update(old[i % 20], 0));
+  }
+  const int64_t before = Statements();
+  for (int i = 0; i < 20; ++i) {
+    auto id = insert(fmt::format("new{}", i), true);
+    ASSERT_TRUE(id && *id) << (id ? "no id" : id.error().message);
+    given[fmt::format("new{}", i)] = **id;
+    ASSERT_TRUE(update(old[i], 100 + i));
+  }
+  auto held = db_->AssumedInsertsHeld();
+  ASSERT_TRUE(held) << held.error().message;
+  EXPECT_TRUE(*held);
+  EXPECT_EQ(Statements() - before, 2);
+  ASSERT_TRUE(db_->Commit());
+  auto st = db_->Prepare("SELECT k, id, n FROM w WHERE k LIKE 'new%' OR k LIKE 'warm%'");
+  std::map<std::string, int64_t> stored;
+  while (*(*st)->Step()) stored[std::string((*st)->ColumnText(0))] = (*st)->ColumnInt(1);
+  (*st)->Reset();
+  EXPECT_EQ(stored, given);
+  auto n = db_->Prepare("SELECT sum(n) FROM w WHERE k LIKE 'old%'");
+  ASSERT_TRUE(n && *(*n)->Step());
+  EXPECT_EQ((*n)->ColumnInt(0), 20 * 100 + 190);
+  (*n)->Reset();
+
+  // One insert among many whose row was there: answered as new, and told
+  // before commit.
+  ASSERT_TRUE(db_->BeginWrite());
+  for (const char* k : {"a1", "a2", "taken", "a3"}) {
+    auto id = insert(k, true);
+    ASSERT_TRUE(id && *id);
+  }
+  held = db_->AssumedInsertsHeld();
+  ASSERT_TRUE(held) << held.error().message;
+  EXPECT_FALSE(*held);
+  db_->Rollback();
+  // A new transaction starts with nothing assumed.
+  ASSERT_TRUE(db_->BeginWrite());
+  held = db_->AssumedInsertsHeld();
+  ASSERT_TRUE(held && *held);
+  auto exact = insert("taken", false);
+  ASSERT_TRUE(exact);
+  EXPECT_FALSE(*exact);
+  held = db_->AssumedInsertsHeld();
+  ASSERT_TRUE(held && *held);
+  db_->Rollback();
 }
 
 TEST_F(PostgresDbTest, ALostConnectionIsReportedAndTheNextCallReconnects) {
