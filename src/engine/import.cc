@@ -10,6 +10,7 @@
 #include "connectors/connector.h"
 #include "engine/flat_tables.h"
 #include "engine/import_pipeline.h"
+#include "engine/seen_ids.h"
 #include "engine/run_context.h"
 
 namespace idsync {
@@ -149,7 +150,7 @@ class StagingSink final : public StagingTarget {
     return limit;
   }
 
-  const IdSet& seen() const { return seen_; }
+  const SeenIds& seen() const { return seen_; }
 
  private:
   // A record to stage, or (unchanged_id set) one taken as unchanged.
@@ -348,7 +349,7 @@ class StagingSink final : public StagingTarget {
   bool full_;
   bool trust_digests_;
   std::vector<Queued> batch_;
-  IdSet seen_;
+  SeenIds seen_;
   DigestTable digests_;  // read only once started
 };
 
@@ -382,7 +383,7 @@ Result<std::string> Stopped(RunContext& ctx, const Error& e) {
 }
 
 // Marks every object the full import did not see as pending delete.
-Result<std::string> StageObsoletes(RunContext& ctx, const IdSet& seen) {
+Result<std::string> StageObsoletes(RunContext& ctx, const SeenIds& seen) {
   // Ids come from the anchor index; only the few unseen objects are read.
   IDSYNC_ASSIGN(auto ids, ctx.store.ListCsIds(ctx.ma_id));
   std::vector<int64_t> unseen;

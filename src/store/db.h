@@ -106,6 +106,9 @@ struct DbOptions {
   bool create_if_missing = false;  // false: a missing SQLite file is kNotFound
   bool read_only = false;
   int busy_timeout_ms = 5000;
+  // SQLite: pages of write-ahead log between checkpoints (0: the default).
+  // The log is kept within 16 times that. Tests make it small.
+  int sqlite_checkpoint_pages = 0;
 };
 
 // Rolls back on destruction unless Commit() succeeded. Use for every

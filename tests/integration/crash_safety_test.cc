@@ -132,7 +132,10 @@ class Installation {
   }
 
   std::unique_ptr<Store> Open(bool killing) {
-    auto db = OpenDb(db_url_, DbOptions{.create_if_missing = true});
+    // SQLite: a checkpoint every two pages of log, so that the checkpointer
+    // thread copies the log (and starts it over) while the run writes, and
+    // the kills land in the middle of its checkpoints too.
+    auto db = OpenDb(db_url_, DbOptions{.create_if_missing = true, .sqlite_checkpoint_pages = 2});
     EXPECT_TRUE(db) << db.error().message;
     auto store = Store::Wrap(killing ? KillingDb(std::move(*db)) : std::move(*db));
     EXPECT_TRUE(store) << store.error().message;

@@ -1,4 +1,5 @@
 #include "store/sqlite/sqlite_db.h"
+#include "store/sqlite/wal_checkpointer.h"
 #include "store/sqlite/write_turns.h"
 
 #include <sqlite3.h>
@@ -107,7 +108,17 @@ class SqliteDb final : public Db {
       : db_(db), location_(std::move(location)), turns_(turns_path) {}
   ~SqliteDb() override {
     cache_.clear();
+    // Its connection closes first, so that this one, the last, copies the
+    // rest of the log and removes it.
+    checkpointer_.reset();
     sqlite3_close_v2(db_);
+  }
+
+  // Commits leave the write-ahead log to a checkpointer thread instead of
+  // copying it back on this thread (wal_checkpointer.h).
+  void CheckpointOnAThread(const std::string& path, int step_pages, int limit_pages) {
+    checkpointer_ = std::make_unique<WalCheckpointer>(path, step_pages, limit_pages);
+    sqlite3_wal_hook(db_, &SqliteDb::OnCommit, this);
   }
 
   Result<Statement*> Prepare(std::string_view sql) override {
@@ -194,6 +205,11 @@ class SqliteDb final : public Db {
     return rowid;
   }
 
+  static int OnCommit(void* self, sqlite3* db, const char*, int log_pages) {
+    static_cast<SqliteDb*>(self)->checkpointer_->Committed(db, log_pages);
+    return SQLITE_OK;
+  }
+
   // SQLite calls this while the lock is taken: announce the wait, sleep a
   // little, and keep trying until the busy timeout has passed.
   static int OnBusy(void* self, int attempts) {
@@ -218,6 +234,7 @@ class SqliteDb final : public Db {
   WriteTurns turns_;
   int busy_timeout_ms_ = 5000;
   std::chrono::steady_clock::time_point busy_since_;
+  std::unique_ptr<WalCheckpointer> checkpointer_;
   // Looked up by string_view without building a key string per call.
   struct SqlHash {
     using is_transparent = void;
@@ -277,16 +294,21 @@ Result<std::unique_ptr<Db>> OpenSqlite(const std::string& path, const DbOptions&
   // committed transaction across a process crash (not across power loss of
   // the last few). The cache is bounded to keep peak memory predictable.
   std::string pragmas = "PRAGMA foreign_keys=OFF; PRAGMA cache_size=-131072; PRAGMA temp_store=MEMORY;";
-  // A checkpoint every 8192 pages (32 MiB) instead of 1000: pages changed by
-  // several transactions are written back once.
-  if (!options.read_only && !memory)
-    pragmas += "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=8192;";
+  const bool writes_log = !options.read_only && !memory;
+  if (writes_log) pragmas += "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;";
   auto st = db->Exec(pragmas);
   if (!st) {
     Error e = st.error();
     if (e.code == ErrorCode::kIo || e.code == ErrorCode::kDatabase)
       e.message += "; check that this user may write the database file and its folder";
     return tl::unexpected(e);
+  }
+  // Checkpoints on a thread of their own, asked for every 4096 pages of log
+  // (16 MiB); past 65536 pages (256 MiB) the writer copies the rest and the
+  // log starts over (see wal_checkpointer.h).
+  if (writes_log) {
+    int step = options.sqlite_checkpoint_pages > 0 ? options.sqlite_checkpoint_pages : 4096;
+    db->CheckpointOnAThread(path, step, step * 16);
   }
   return std::unique_ptr<Db>(std::move(db));
 }
