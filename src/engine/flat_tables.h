@@ -1,5 +1,6 @@
-// engine/flat_tables: the two tables an import fills with an entry per
-// object (a million at the benchmark's size). Both are open-addressing
+// engine/flat_tables: hash tables for an entry per object (a million at the
+// benchmark's size): the import's stored digests, the ids past the bound of
+// its seen-id bits (engine/seen_ids.h). Both are open-addressing
 // tables (tsl::robin_map, from Debian's robin-map-dev) that keep their
 // entries in one array: no allocation per entry and, for a lookup, usually
 // one cache miss. std::unordered_set and std::unordered_map allocated a node

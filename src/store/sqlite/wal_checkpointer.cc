@@ -40,10 +40,23 @@ void WalCheckpointer::Committed(sqlite3* writer, int log_pages) {
   asked_at_pages_ = log_pages;
   {
     std::lock_guard lock(mu_);
-    asked_ = true;
-    if (!thread_.joinable()) thread_ = std::thread(&WalCheckpointer::Loop, this);
+    if (!thread_.joinable() && !no_thread_) {
+      // This runs inside SQLite's commit hook, where nothing may throw.
+      try {
+        thread_ = std::thread(&WalCheckpointer::Loop, this);
+      } catch (const std::system_error&) {
+        no_thread_ = true;
+      }
+    }
+    if (!no_thread_) asked_ = true;
   }
-  cv_.notify_all();
+  if (!no_thread_) {
+    cv_.notify_all();
+    return;
+  }
+  // No thread could be started (the process is at its limit of threads):
+  // copy on this thread, as SQLite's own checkpoint would.
+  sqlite3_wal_checkpoint_v2(writer, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
 }
 
 void WalCheckpointer::Drain() {

@@ -32,6 +32,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <string>
+#include <system_error>
 #include <thread>
 
 struct sqlite3;
@@ -75,6 +76,7 @@ class WalCheckpointer {
   bool asked_ = false;    // a checkpoint is wanted
   bool running_ = false;  // the thread is checkpointing
   bool stop_ = false;
+  bool no_thread_ = false;  // the thread could not be started: the writer copies
   int checkpoints_ = 0;
   std::thread thread_;
 };
