@@ -174,8 +174,14 @@ std::string TranslateDdl(std::string_view sql) {
   return out;
 }
 
-std::optional<GivenIdInsert> InsertGivingId(std::string_view sql) {
-  const Significant at(sql, /*skip_comments=*/false);
+namespace {
+
+// Where `INSERT INTO table (columns) VALUES (values)` closes its column and
+// value lists, when `at` starts so and names no id column.
+struct InsertShape {
+  size_t columns_end, values_end;
+};
+std::optional<InsertShape> InsertWithoutId(const Significant& at) {
   if (!at.Word(0, "INSERT") || !at.Word(1, "INTO") || at.size() < 3 || at[2].kind != Kind::kWord ||
       !at.Char(3, "("))
     return std::nullopt;
@@ -184,34 +190,43 @@ std::optional<GivenIdInsert> InsertGivingId(std::string_view sql) {
   for (size_t k = 4; k < *columns_end; ++k)
     if (at.Word(k, "id")) return std::nullopt;  // the id is given already
   auto values_end = at.Closing(*columns_end + 2);
-  if (!values_end || !at.Word(*values_end + 1, "RETURNING") || !at.Word(*values_end + 2, "id") ||
-      *values_end + 3 != at.size())
-    return std::nullopt;
+  if (!values_end) return std::nullopt;
+  return InsertShape{*columns_end, *values_end};
+}
+
+// The insert up to (not including) significant token `stop`, with the id
+// column and a placeholder for it added.
+GivenIdInsert WithIdGiven(const Significant& at, const InsertShape& shape, size_t stop) {
   GivenIdInsert out;
   out.table = std::string(at[2].text);
   const auto& tokens = at.tokens();
-  for (size_t i = 0; i < at.Index(*values_end + 1); ++i) {
-    if (i == at.Index(*columns_end)) out.sql += ", id";
-    if (i == at.Index(*values_end)) out.sql += ", ?";
+  for (size_t i = 0; i < at.Index(stop); ++i) {
+    if (i == at.Index(shape.columns_end)) out.sql += ", id";
+    if (i == at.Index(shape.values_end)) out.sql += ", ?";
     out.sql += tokens[i].text;
   }
   TrimEnd(out.sql);
   return out;
 }
 
+}  // namespace
+
+std::optional<GivenIdInsert> InsertGivingId(std::string_view sql) {
+  const Significant at(sql, /*skip_comments=*/false);
+  auto shape = InsertWithoutId(at);
+  if (!shape || !at.Word(shape->values_end + 1, "RETURNING") || !at.Word(shape->values_end + 2, "id") ||
+      shape->values_end + 3 != at.size())
+    return std::nullopt;
+  return WithIdGiven(at, *shape, shape->values_end + 1);
+}
+
 std::optional<GivenIdInsert> InsertGivingIdIfNew(std::string_view sql) {
   const Significant at(sql, /*skip_comments=*/false);
-  if (!at.Word(0, "INSERT") || !at.Word(1, "INTO") || at.size() < 3 || at[2].kind != Kind::kWord ||
-      !at.Char(3, "("))
+  auto shape = InsertWithoutId(at);
+  if (!shape || !at.Word(shape->values_end + 1, "ON") || !at.Word(shape->values_end + 2, "CONFLICT"))
     return std::nullopt;
-  auto columns_end = at.Closing(3);
-  if (!columns_end || !at.Word(*columns_end + 1, "VALUES") || !at.Char(*columns_end + 2, "(")) return std::nullopt;
-  for (size_t k = 4; k < *columns_end; ++k)
-    if (at.Word(k, "id")) return std::nullopt;  // the id is given already
-  auto values_end = at.Closing(*columns_end + 2);
-  if (!values_end || !at.Word(*values_end + 1, "ON") || !at.Word(*values_end + 2, "CONFLICT")) return std::nullopt;
   // ON CONFLICT [(columns)] DO NOTHING RETURNING id, nothing else.
-  size_t k = *values_end + 3;
+  size_t k = shape->values_end + 3;
   if (at.Char(k, "(")) {
     auto target_end = at.Closing(k);
     if (!target_end) return std::nullopt;
@@ -220,16 +235,7 @@ std::optional<GivenIdInsert> InsertGivingIdIfNew(std::string_view sql) {
   if (!at.Word(k, "DO") || !at.Word(k + 1, "NOTHING") || !at.Word(k + 2, "RETURNING") || !at.Word(k + 3, "id") ||
       k + 4 != at.size())
     return std::nullopt;
-  GivenIdInsert out;
-  out.table = std::string(at[2].text);
-  const auto& tokens = at.tokens();
-  for (size_t i = 0; i < at.Index(k + 2); ++i) {
-    if (i == at.Index(*columns_end)) out.sql += ", id";
-    if (i == at.Index(*values_end)) out.sql += ", ?";
-    out.sql += tokens[i].text;
-  }
-  TrimEnd(out.sql);
-  return out;
+  return WithIdGiven(at, *shape, k + 2);
 }
 
 std::optional<CoalescedForm> Coalesced(std::string_view sql) {
