@@ -316,6 +316,9 @@ TEST_F(ServiceTest, ActivatingARunningStandbyMakesItActiveWithinOneSecond) {
               static_cast<long long>(ms));
   EXPECT_LT(ms, 1000);
   EXPECT_EQ(beta.Get("/api/v1/service").body["epoch"], 2);
+  // The service records the event just after it takes the new role (the
+  // API may answer in between): wait for it.
+  ASSERT_TRUE(WaitFor([&] { return FindEvent("beta", "became-active").has_value(); }, milliseconds(3000)));
   auto event = FindEvent("beta", "became-active");
   ASSERT_TRUE(event);
   EXPECT_NE(event->detail.find("epoch 2"), std::string::npos) << event->detail;
@@ -357,6 +360,7 @@ TEST_F(ServiceTest, ADeposedServiceStopsItsRunAtTheNextWriteAndTurnsStandby) {
   EXPECT_EQ(alpha.LastOutcome(), "stopped-not-active");
   EXPECT_TRUE(WaitFor([&] { return Server("alpha")->role == "standby"; }, milliseconds(3 * kHeartbeatMs)));
 
+  ASSERT_TRUE(WaitFor([&] { return FindEvent("alpha", "deposed").has_value(); }, milliseconds(3000)));
   auto deposed = FindEvent("alpha", "deposed");
   ASSERT_TRUE(deposed);
   EXPECT_NE(deposed->detail.find("beta is active at epoch 2; this server held epoch 1"), std::string::npos)
