@@ -99,32 +99,11 @@ class ExportPipeTest : public ThreeAgentExportTest {
     return result;
   }
 
-  int64_t PendingExports(const std::string& ma) {
-    auto id = store_->FindManagementAgent(ma);
-    EXPECT_TRUE(id && *id);
-    auto n = store_->CountPendingExports(id && *id ? **id : 0);
-    EXPECT_TRUE(n);
-    return n ? *n : -1;
-  }
-
-  std::string Read(const std::string& name) {
-    std::ifstream in(cfg_ / name);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-  }
-
   std::vector<std::string> Files() {
     std::vector<std::string> names;
     for (const auto& e : fs::directory_iterator(cfg_)) names.push_back(e.path().filename().string());
     std::sort(names.begin(), names.end());
     return names;
-  }
-
-  static size_t Count(const std::string& text, const std::string& what) {
-    size_t n = 0;
-    for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
-    return n;
   }
 
 };

@@ -108,36 +108,11 @@ class ExportRaceTest : public ThreeAgentExportTest {
 
   // The object of `ma` whose (desired or known) `attr` is `value`.
   CsObject Find(const std::string& ma, const std::string& attr, const std::string& value) {
-    auto id = store_->FindManagementAgent(ma);
-    EXPECT_TRUE(id && *id);
-    auto objects = store_->ListCs(CsQuery{.ma_id = id && *id ? **id : 0});
-    EXPECT_TRUE(objects);
-    for (auto& o : *objects) {
+    for (auto& o : ObjectsOf(ma)) {
       if (FirstValue(o.export_attrs, attr) == value || FirstValue(o.attrs, attr) == value) return o;
     }
     ADD_FAILURE() << "no object of " << ma << " with " << attr << " " << value;
     return {};
-  }
-
-  int64_t PendingExports(const std::string& ma) {
-    auto id = store_->FindManagementAgent(ma);
-    EXPECT_TRUE(id && *id);
-    auto n = store_->CountPendingExports(id && *id ? **id : 0);
-    EXPECT_TRUE(n);
-    return n ? *n : -1;
-  }
-
-  std::string Read(const std::string& name) {
-    std::ifstream in(cfg_ / name);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-  }
-
-  static size_t Count(const std::string& text, const std::string& what) {
-    size_t n = 0;
-    for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
-    return n;
   }
 
   // Grace leaves HR; with `deprovision = "delete"` (UseDeleteOnDeprovision)
@@ -164,12 +139,8 @@ class ExportRaceTest : public ThreeAgentExportTest {
   }
 
   bool HasObject(const std::string& ma, const std::string& dn) {
-    auto id = store_->FindManagementAgent(ma);
-    EXPECT_TRUE(id && *id);
-    auto objects = store_->ListCs(CsQuery{.ma_id = id && *id ? **id : 0});
-    EXPECT_TRUE(objects);
-    if (!objects) return false;
-    return std::any_of(objects->begin(), objects->end(), [&](const CsObject& o) { return o.dn == dn; });
+    auto objects = ObjectsOf(ma);
+    return std::any_of(objects.begin(), objects.end(), [&](const CsObject& o) { return o.dn == dn; });
   }
 
   std::function<void()> after_commit_;

@@ -10,7 +10,9 @@
 #include <fstream>
 #include <functional>
 #include <memory>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include "config/config.h"
 #include "connectors/connector.h"
@@ -64,6 +66,38 @@ class ThreeAgentExportTest : public ::testing::Test {
     auto result = RunProfile(store, req);
     EXPECT_TRUE(result) << result.error().message;
     return result ? *result : RunResult{};
+  }
+
+  // The connector space objects of `ma`.
+  std::vector<CsObject> ObjectsOf(const std::string& ma) {
+    auto id = store_->FindManagementAgent(ma);
+    EXPECT_TRUE(id && *id);
+    auto objects = store_->ListCs(CsQuery{.ma_id = id && *id ? **id : 0});
+    EXPECT_TRUE(objects);
+    return objects ? std::move(*objects) : std::vector<CsObject>{};
+  }
+
+  int64_t PendingExports(const std::string& ma) {
+    auto id = store_->FindManagementAgent(ma);
+    EXPECT_TRUE(id && *id);
+    auto n = store_->CountPendingExports(id && *id ? **id : 0);
+    EXPECT_TRUE(n);
+    return n ? *n : -1;
+  }
+
+  // The text of file `name` in the configuration folder (where the
+  // connectors write).
+  std::string Read(const std::string& name) {
+    std::ifstream in(cfg_ / name);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+  }
+
+  static size_t Count(const std::string& text, const std::string& what) {
+    size_t n = 0;
+    for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+    return n;
   }
 
   TempDir dir_;
