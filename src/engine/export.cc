@@ -41,7 +41,7 @@ std::vector<ExportChange> ChangesFor(CsObject& o) {
       out.push_back(std::move(base));
       break;
     case PendingExport::kDelete:
-      if (!o.export_dn.empty()) break;  // a withdrawn add: never written, nothing to delete
+      if (WithdrawnAdd(o.pending_export, o.export_dn)) break;  // never written: nothing to delete
       base.kind = ExportChange::Kind::kDelete;
       out.push_back(std::move(base));
       break;
@@ -297,7 +297,7 @@ Status ExportSnapshot(RunContext& ctx, Connector& connector) {
     switch (row.pending_export) {
       case PendingExport::kAdd: CountChange(counted, ExportChange::Kind::kAdd); break;
       case PendingExport::kDelete:
-        if (row.export_dn.empty()) CountChange(counted, ExportChange::Kind::kDelete);  // else a withdrawn add
+        if (!WithdrawnAdd(row.pending_export, row.export_dn)) CountChange(counted, ExportChange::Kind::kDelete);
         break;
       case PendingExport::kUpdate:
         if (!row.export_dn.empty() && row.export_dn != row.dn) CountChange(counted, ExportChange::Kind::kRename);

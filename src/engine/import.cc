@@ -10,8 +10,8 @@
 #include "connectors/connector.h"
 #include "engine/flat_tables.h"
 #include "engine/import_pipeline.h"
-#include "engine/seen_ids.h"
 #include "engine/run_context.h"
+#include "engine/seen_ids.h"
 
 namespace idsync {
 namespace {

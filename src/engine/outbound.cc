@@ -313,25 +313,22 @@ Status Synchronizer::DeleteMv(MvObject& mv, std::vector<CsObject>& connectors) {
     c.mv_id.reset();
     if (action == Deprovision::kDelete) {
       ++ctx_.counters.export_deletes;
-      if (c.pending_export == PendingExport::kAdd) {
+      const bool unexported_add = c.pending_export == PendingExport::kAdd;
+      if (unexported_add) {
         IDSYNC_ASSIGN(bool in_flight, ctx_.store.InOpenExportBatch(c.ma_id, c.id));
         if (!in_flight) {
           IDSYNC_TRY(RemoveCs(c));  // never exported: nothing to delete there
           continue;
         }
-        // An export has the add in its open batch and may have written it:
-        // keep the object as a withdrawn add (see CsObject::export_dn).
-        if (c.export_dn.empty()) c.export_dn = c.dn;
-        c.link = LinkState::kNormalDisconnector;
-        c.pending_export = PendingExport::kDelete;
-        c.export_attrs.clear();
-        IDSYNC_TRY(WriteCs(c));
-        continue;
       }
       c.link = LinkState::kNormalDisconnector;
       c.pending_export = PendingExport::kDelete;
       c.export_attrs.clear();
-      c.export_dn.clear();
+      // An add that an open export batch covers may have been written: it
+      // stays as a withdrawn add, which keeps its export DN (see
+      // WithdrawnAdd).
+      if (!unexported_add) c.export_dn.clear();
+      else if (c.export_dn.empty()) c.export_dn = c.dn;
     } else {
       ++ctx_.counters.deprovision_disconnects;
       c.link = action == Deprovision::kExplicitDisconnect ? LinkState::kExplicitDisconnector

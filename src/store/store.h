@@ -35,6 +35,14 @@ std::string_view LinkStateName(LinkState s);
 std::string_view PendingImportName(PendingImport p);
 std::string_view PendingExportName(PendingExport p);
 
+// A pending delete that still has an export DN is a withdrawn add: its MV
+// object went while an export had the add in an open batch. The export
+// drops it without writing anything, or, when it had written the add
+// already, it becomes a real delete (Store::RecordOvertakenExports).
+inline bool WithdrawnAdd(PendingExport pending, std::string_view export_dn) {
+  return pending == PendingExport::kDelete && !export_dn.empty();
+}
+
 struct CsObject {
   int64_t id = 0;
   int64_t ma_id = 0;
@@ -47,11 +55,8 @@ struct CsObject {
   PendingImport pending_import = PendingImport::kNone;
   PendingExport pending_export = PendingExport::kNone;
   AttributeMap export_attrs;  // desired state when pending_export is add/update
-  std::string export_dn;      // desired DN when it differs from dn (add, rename)
-  // A pending delete that still has an export_dn is a withdrawn add: its MV
-  // object went while an export had the add in an open batch. The export
-  // drops it without writing anything, or, when it had written the add
-  // already, turns it into a real delete (RecordOvertakenExports).
+  std::string export_dn;      // desired DN when it differs from dn (add, rename); see WithdrawnAdd
+
   // Bumped by every write that changes pending_export, export_attrs or
   // export_dn (UpdateCs). An export confirms a row only if this is still the
   // generation it read, so a change made while the export ran is not
