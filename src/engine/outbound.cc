@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "connectors/ldif/dn.h"
 #include "engine/synchronizer.h"
 #include "rules/expression.h"
 
@@ -118,6 +119,13 @@ Status Synchronizer::FlowOutTo(MvObject& mv, int64_t target_id, const MaObjectTy
   if (type.provisioning) {
     IDSYNC_ASSIGN(Values dn_values, Eval(type.provisioning->dn, mv.attrs, "provisioning DN"));
     if (!dn_values.empty()) dn = dn_values[0];
+    // A DN with an empty RDN value ("cn=,ou=people" from an empty cn) would
+    // be rejected by a directory, or name an entry nobody meant.
+    if (std::string empty_in = EmptyRdnValueAttribute(dn); !empty_in.empty())
+      return Fail(ErrorCode::kInvalidArgument,
+                  fmt::format("provisioning DN '{}' gave '{}' for this object, with an empty '{}' value; give the "
+                              "object the attribute the DN is made of, or change the DN template",
+                              type.provisioning->dn.text(), dn, empty_in));
   }
   if (!existing) {
     if (!type.provisioning) return {};

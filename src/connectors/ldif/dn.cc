@@ -45,4 +45,21 @@ std::vector<std::pair<std::string, std::string>> RdnValues(std::string_view rdn)
   return out;
 }
 
+std::string EmptyRdnValueAttribute(std::string_view dn) {
+  std::string text(dn);
+  LDAPDN parsed = nullptr;
+  if (ldap_str2dn(text.c_str(), &parsed, LDAP_DN_FORMAT_LDAPV3) != LDAP_SUCCESS || !parsed) return {};
+  std::string found;
+  for (int i = 0; parsed[i] && found.empty(); ++i)
+    for (int j = 0; parsed[i][j]; ++j) {
+      const LDAPAVA* ava = parsed[i][j];
+      if (ava->la_value.bv_len == 0) {
+        found.assign(ava->la_attr.bv_val, ava->la_attr.bv_len);
+        break;
+      }
+    }
+  ldap_dnfree(parsed);
+  return found;
+}
+
 }  // namespace idsync

@@ -29,4 +29,9 @@ std::string JoinDn(std::string_view rdn, std::string_view parent);
 // parsed by libldap. Empty when the RDN is malformed.
 std::vector<std::pair<std::string, std::string>> RdnValues(std::string_view rdn);
 
+// The attribute of the first RDN component of `dn` whose value is empty
+// ("cn" of "cn=,ou=people"), as libldap parses the DN; empty when every value
+// has text or when `dn` is not an LDAP DN at all (a file's plain key).
+std::string EmptyRdnValueAttribute(std::string_view dn);
+
 }  // namespace idsync

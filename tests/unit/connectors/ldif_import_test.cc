@@ -30,6 +30,16 @@ TEST(DnTest, SplitsAtTheFirstUnescapedComma) {
   EXPECT_EQ(JoinDn("cn=b", ""), "cn=b");
 }
 
+TEST(DnTest, NamesTheAttributeOfAnEmptyRdnValue) {
+  EXPECT_EQ(EmptyRdnValueAttribute("uid=,ou=people,dc=example"), "uid");
+  EXPECT_EQ(EmptyRdnValueAttribute("cn=a+sn=,ou=x"), "sn");
+  EXPECT_EQ(EmptyRdnValueAttribute("uid=a,ou=,dc=example"), "ou");
+  EXPECT_EQ(EmptyRdnValueAttribute("uid=a,ou=people,dc=example"), "");
+  EXPECT_EQ(EmptyRdnValueAttribute("cn=\20,dc=x"), "");  // an escaped space is a value
+  EXPECT_EQ(EmptyRdnValueAttribute("E1001"), "");         // a file's plain key is no LDAP DN
+  EXPECT_EQ(EmptyRdnValueAttribute(""), "");
+}
+
 TEST(LdifImportTest, DeltaImportComputesTheNewDnOfRenames) {
   TempDir dir;
   std::string path = dir.File("renames.ldif");
