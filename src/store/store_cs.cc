@@ -570,9 +570,10 @@ Result<int64_t> Store::CountPendingExports(int64_t ma_id) {
 }
 
 Result<int64_t> Store::CountPendingExportDeletes(int64_t ma_id) {
-  // Counted in the small partial index of pending deletes alone.
+  // Found in the small partial index of pending deletes. A withdrawn add
+  // (see WithdrawnAdd) is not counted: its export writes nothing.
   IDSYNC_ASSIGN(Statement * st, db_->Prepare("SELECT count(*) FROM cs_objects WHERE ma_id = ? AND "
-                                             "pending_export = 3"));
+                                             "pending_export = 3 AND export_dn IS NULL"));
   st->BindInt(1, ma_id);
   return ReadCount(*st);
 }

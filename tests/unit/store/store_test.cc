@@ -273,6 +273,31 @@ TEST(StoreTest, AnExportIsConfirmedOnlyForTheExportStateItRead) {
   EXPECT_EQ((*done)->anchor, "x");
 }
 
+// The deletion threshold counts what an export would delete: a withdrawn
+// add (a pending add that a sync deleted while an export held it) deletes
+// nothing in the target, so it is not counted.
+TEST(StoreTest, AWithdrawnAddIsNotCountedAmongPendingDeletes) {
+  auto store = MemoryStore();
+  CsObject gone;
+  gone.ma_id = 1;
+  gone.anchor = "gone";
+  gone.dn = "cn=gone";
+  gone.object_type = "person";
+  gone.pending_export = PendingExport::kDelete;
+  CsObject withdrawn = gone;
+  withdrawn.anchor = "withdrawn";
+  withdrawn.dn = "cn=withdrawn";
+  withdrawn.export_dn = "cn=withdrawn";
+  ASSERT_TRUE(WithdrawnAdd(withdrawn.pending_export, withdrawn.export_dn));
+  ASSERT_TRUE(store->WithWrite([&]() -> Status {
+    IDSYNC_TRY(store->InsertCs(gone));
+    return store->InsertCs(withdrawn);
+  }));
+  auto deletes = store->CountPendingExportDeletes(1);
+  ASSERT_TRUE(deletes) << deletes.error().message;
+  EXPECT_EQ(*deletes, 1);
+}
+
 // The upgrade to schema version 5: a batch that an export of the previous
 // release left open (rows marked with its number) becomes the range of its
 // rows, so that it is written again as the same batch; no row keeps a mark.
