@@ -24,9 +24,26 @@ bool IsObjectError(const Error& e) { return e.code == ErrorCode::kInvalidArgumen
 // the whole batch). With `isolate`, each object runs under a savepoint: an
 // object error is recorded, undone and leaves the object pending, and
 // kLimit comes back once the error limit is passed (the batch is kept).
+//
+// A failed object's writes are undone, so what was read ahead for the
+// objects after it may no longer be true: the cache is dropped and read
+// again, for a window of the objects that follow (64, doubling at each end
+// of a window reached), not for all of them, so that a batch with many
+// failing objects does not read its rest again for every failure.
 Status ProcessObjects(RunContext& ctx, Synchronizer& sync, std::vector<CsObject>& batch, bool final_pass,
                       bool isolate, std::vector<int64_t>& deferred) {
-  for (auto& cs : batch) {
+  constexpr size_t kFirstWindow = 64;
+  size_t window = kFirstWindow;
+  size_t read_ahead_to = batch.size();  // objects before this index were read ahead
+  auto read_ahead = [&](size_t from) -> Status {
+    read_ahead_to = std::min(batch.size(), from + window);
+    window *= 2;
+    sync.DropCache();
+    return sync.Prefetch(std::span<const CsObject>(batch).subspan(from, read_ahead_to - from));
+  };
+  for (size_t i = 0; i < batch.size(); ++i) {
+    auto& cs = batch[i];
+    if (i == read_ahead_to) IDSYNC_TRY(read_ahead(i));
     if (isolate) IDSYNC_TRY(ctx.store.Savepoint());
     bool defer = false;
     auto st = sync.Process(cs, final_pass, &defer);
@@ -34,10 +51,8 @@ Status ProcessObjects(RunContext& ctx, Synchronizer& sync, std::vector<CsObject>
       if (!isolate) return st;
       IDSYNC_TRY(ctx.store.RollbackToSavepoint());
       sync.TakeWoken();  // what this object woke was rolled back with it
-      // What the batch read ahead may have changed with the object's writes
-      // undone: read it again for the objects still to come.
-      sync.DropCache();
-      IDSYNC_TRY(sync.Prefetch(std::span<const CsObject>(batch).subspan(&cs - batch.data() + 1)));
+      window = kFirstWindow;
+      IDSYNC_TRY(read_ahead(i + 1));
       if (!IsObjectError(st.error())) return st;
       IDSYNC_TRY(ctx.ObjectError(cs.anchor, cs.dn, "sync-error", st.error().message));
       continue;
