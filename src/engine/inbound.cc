@@ -87,18 +87,39 @@ Result<Values> Synchronizer::RefsIn(int64_t ma_id, int64_t cs_id, const MaObject
                                     const Values& values, bool final_pass, Outcome& out) {
   auto kind_it = type.references.find(attr);
   ReferenceKind kind = kind_it == type.references.end() ? ReferenceKind::kAnchor : kind_it->second;
-  // Many anchors (a group's members) are looked up together.
+  // Many anchors (a group's members) are answered by the batch's cache
+  // where it knows them (the members the group had), and the rest are
+  // looked up together.
   const bool together = kind == ReferenceKind::kAnchor && values.size() > 1;
-  std::map<std::string, int64_t> by_anchor;
+  std::vector<std::optional<int64_t>> resolved;
   if (together) {
-    IDSYNC_ASSIGN(by_anchor, ctx_.store.FindMvIdsByAnchors(ma_id, values));
+    resolved.resize(values.size());
+    std::vector<std::string> unknown;
+    std::vector<size_t> unknown_at;
+    for (size_t i = 0; i < values.size(); ++i) {
+      if (const auto* known = cache_.FindAnchor(ma_id, values[i])) {
+        resolved[i] = *known;
+      } else {
+        unknown.push_back(values[i]);
+        unknown_at.push_back(i);
+      }
+    }
+    if (unknown.size() == 1) {
+      IDSYNC_ASSIGN(resolved[unknown_at[0]], ctx_.store.FindMvIdByAnchor(ma_id, unknown[0]));
+    } else if (!unknown.empty()) {
+      IDSYNC_ASSIGN(auto by_anchor, ctx_.store.FindMvIdsByAnchors(ma_id, unknown));
+      for (size_t k = 0; k < unknown.size(); ++k) {
+        auto it = by_anchor.find(unknown[k]);
+        if (it != by_anchor.end()) resolved[unknown_at[k]] = it->second;
+      }
+    }
   }
   Values mv_refs;
-  for (const auto& v : values) {
+  for (size_t i = 0; i < values.size(); ++i) {
+    const std::string& v = values[i];
     std::optional<int64_t> mv_id;
     if (together) {
-      auto it = by_anchor.find(v);
-      if (it != by_anchor.end()) mv_id = it->second;
+      mv_id = resolved[i];
     } else if (kind == ReferenceKind::kDn) {
       IDSYNC_ASSIGN(mv_id, ctx_.store.FindMvIdByDn(ma_id, v));
     } else {

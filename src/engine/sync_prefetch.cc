@@ -2,7 +2,9 @@
 // read ahead in one statement per kind (and per 64 keys), and the store
 // calls through the batch's cache.
 #include <algorithm>
+#include <cstdlib>
 #include <map>
+#include <unordered_map>
 
 #include "engine/synchronizer.h"
 #include "rules/expression.h"
@@ -28,10 +30,14 @@ Status Synchronizer::Prefetch(std::span<const CsObject> batch) {
   std::map<std::string, std::vector<std::string>> join_values;
   std::vector<int64_t> mv_ids;
   std::map<int64_t, std::vector<std::string>> ref_anchors;
+  std::vector<int64_t> batch_ids;  // their rows among the connectors read need no decoding
   for (const auto& cs : batch) {
     const MaObjectType* type = TypeOf(cs);
     if (!type) continue;
-    if (cs.mv_id) mv_ids.push_back(*cs.mv_id);
+    if (cs.mv_id) {
+      mv_ids.push_back(*cs.mv_id);
+      batch_ids.push_back(cs.id);
+    }
     if (cs.pending_import == PendingImport::kDelete) continue;
     const Values dn{cs.dn};
     const EvalContext ec{&cs.attrs, ctx_.extensions, &dn};
@@ -69,12 +75,17 @@ Status Synchronizer::Prefetch(std::span<const CsObject> batch) {
 
   SortUnique(mv_ids);
   IDSYNC_ASSIGN(auto mvs, ctx_.store.GetMvs(mv_ids));
+  IDSYNC_TRY(PrefetchReferenced(mvs));
   if (!mvs.empty()) {
     std::vector<int64_t> found_ids;
     found_ids.reserve(mvs.size());
     for (const auto& [id, mv] : mvs) found_ids.push_back(id);
     SortUnique(found_ids);
-    IDSYNC_ASSIGN(auto connectors, ctx_.store.ListCsByMvs(found_ids));
+    // A batch object's own row is dropped by Process, which has the
+    // object; another object's MV with it among its connectors has a
+    // connector in this MA, so Join passes it over. Neither reads its maps.
+    SortUnique(batch_ids);
+    IDSYNC_ASSIGN(auto connectors, ctx_.store.ListCsByMvs(found_ids, batch_ids));
     for (auto& [id, mv] : mvs) cache_.PutMv(std::move(mv), std::move(connectors[id]));
   }
 
@@ -99,6 +110,54 @@ Status Synchronizer::Prefetch(std::span<const CsObject> batch) {
     for (int64_t id : targets) {
       auto it = names.find(id);
       cache_.PutName(id, target, it == names.end() ? std::nullopt : std::make_optional(std::move(it->second)));
+    }
+  }
+  return {};
+}
+
+Status Synchronizer::PrefetchReferenced(const std::unordered_map<int64_t, MvObject>& mvs) {
+  // The objects the MV objects' multi-valued references name now (a
+  // group's members). A group synchronized again mostly keeps them: its new
+  // member anchors are mostly their anchors here, and its targets translate
+  // mostly them. One walk of the (mv_id, ma_id) index per object answers
+  // both, where resolving and translating each member took a lookup each.
+  std::vector<int64_t> referenced;
+  for (const auto& [id, mv] : mvs) {
+    const MvObjectType* type = ctx_.config.FindMvType(mv.object_type);
+    if (!type) continue;
+    for (const auto& ref : type->references) {
+      auto it = mv.attrs.find(ref);
+      if (it == mv.attrs.end() || it->second.size() < 2) continue;
+      for (const auto& v : it->second)
+        if (v.starts_with("mv:")) referenced.push_back(std::strtoll(v.c_str() + 3, nullptr, 10));
+    }
+  }
+  if (referenced.empty()) return {};
+  SortUnique(referenced);
+  std::vector<int64_t> mas = ref_targets_;
+  mas.push_back(ctx_.ma_id);
+  SortUnique(mas);
+  IDSYNC_ASSIGN(auto rows, ctx_.store.ListMvConnectorNames(referenced, mas));
+
+  // Anchors here: the row with an anchor is the only one with it in this
+  // MA, so its MV id is what a lookup of the anchor answers.
+  for (const auto& r : rows)
+    if (r.ma_id == ctx_.ma_id) cache_.PutAnchor(r.ma_id, r.anchor, r.mv_id);
+  // Names in each target: every connector of these objects there was read,
+  // so the lowest id that qualifies answers, and none qualifying is known.
+  for (int64_t target : ref_targets_) {
+    std::unordered_map<int64_t, const Store::MvConnectorName*> lowest;
+    lowest.reserve(referenced.size());
+    for (const auto& r : rows) {
+      if (r.ma_id != target || r.link != LinkState::kConnector || r.pending_export == PendingExport::kDelete)
+        continue;
+      auto [it, added] = lowest.try_emplace(r.mv_id, &r);
+      if (!added && r.cs_id < it->second->cs_id) it->second = &r;
+    }
+    for (int64_t id : referenced) {
+      auto it = lowest.find(id);
+      if (it == lowest.end()) cache_.PutName(id, target, std::nullopt);
+      else cache_.PutName(id, target, Store::NamedConnector{it->second->cs_id, it->second->name});
     }
   }
   return {};

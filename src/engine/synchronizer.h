@@ -5,6 +5,7 @@
 #include <map>
 #include <optional>
 #include <span>
+#include <unordered_map>
 #include <utility>
 #include <string>
 #include <vector>
@@ -114,6 +115,9 @@ class Synchronizer {
                       std::string_view target = {}, const Values* dn = nullptr);
 
   // batch reads (sync_prefetch.cc)
+  // Part of Prefetch: the anchors in this MA and the names in reference
+  // targets of the objects that `mvs` reference many at a time.
+  Status PrefetchReferenced(const std::unordered_map<int64_t, MvObject>& mvs);
   // The store's reads through the batch's cache (the store when it does
   // not know), and its writes, told to the cache.
   Result<std::vector<int64_t>> MvIdsByKey(const std::string& attr, const std::string& value);

@@ -202,7 +202,10 @@ class Store {
   // What the sync reads ahead for a batch of objects (store_cs.cc): the
   // connectors of many MV objects, each list in id order as ListCsByMv
   // gives it; every requested id has an entry (empty without connectors).
-  Result<std::unordered_map<int64_t, std::vector<CsObject>>> ListCsByMvs(const std::vector<int64_t>& mv_ids);
+  // The objects in `undecoded` (ascending ids; the caller holds them) come
+  // without their attribute maps (attrs and export_attrs empty).
+  Result<std::unordered_map<int64_t, std::vector<CsObject>>> ListCsByMvs(const std::vector<int64_t>& mv_ids,
+                                                                         const std::vector<int64_t>& undecoded = {});
   // FindConnectorNames, with the id of the object that answers for each MV
   // object (the lowest id when several would).
   struct NamedConnector {
@@ -210,6 +213,25 @@ class Store {
     ConnectorName name;
   };
   Result<std::map<int64_t, NamedConnector>> FindNamedConnectors(const std::vector<int64_t>& mv_ids, int64_t ma_id);
+  // The connectors in MAs `ma_ids` of many MV objects, without their
+  // attributes: for each, its MV id and MA, its anchor there, its name for
+  // references (the DN it has, or export_dn when set), its link and pending
+  // export. What both resolving references to these MV objects (anchor ->
+  // MV id) and translating references to them (MV id -> name) need, in one
+  // index walk per MV object; connectors of other MAs are passed over on
+  // the index. Rows in no particular order. REQUIRES: no id repeated in
+  // `mv_ids` (a repeat in another chunk of the list reads its rows twice).
+  struct MvConnectorName {
+    int64_t mv_id = 0;
+    int64_t ma_id = 0;
+    int64_t cs_id = 0;
+    std::string anchor;
+    ConnectorName name;
+    LinkState link = LinkState::kNormalDisconnector;
+    PendingExport pending_export = PendingExport::kNone;
+  };
+  Result<std::vector<MvConnectorName>> ListMvConnectorNames(const std::vector<int64_t>& mv_ids,
+                                                            const std::vector<int64_t>& ma_ids);
   // Inserts unless the MA already has an object with this anchor; returns
   // false (and inserts nothing) in that case. While AssumeProvisionedNew is
   // on, the answer may be an assumption (see below). REQUIRES: write txn.

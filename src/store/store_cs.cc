@@ -19,19 +19,24 @@ namespace {
 #define IDSYNC_CS_COLUMNS "id, " IDSYNC_CS_DATA_COLUMNS ", export_gen"
 constexpr const char* kCsColumns = IDSYNC_CS_COLUMNS;
 
-Result<CsObject> ReadCs(Statement& st) {
+// `decode`: false leaves attrs and export_attrs empty.
+Result<CsObject> ReadCs(Statement& st, bool decode = true) {
   CsObject o;
   o.id = st.ColumnInt(0);
   o.ma_id = st.ColumnInt(1);
   o.anchor = st.ColumnText(2);
   o.dn = st.ColumnText(3);
   o.object_type = st.ColumnText(4);
-  IDSYNC_ASSIGN(o.attrs, DecodeAttributes(st.ColumnBlob(5)));
+  if (decode) {
+    IDSYNC_ASSIGN(o.attrs, DecodeAttributes(st.ColumnBlob(5)));
+  }
   o.link = static_cast<LinkState>(st.ColumnInt(6));
   if (!st.IsNull(7)) o.mv_id = st.ColumnInt(7);
   o.pending_import = static_cast<PendingImport>(st.ColumnInt(8));
   o.pending_export = static_cast<PendingExport>(st.ColumnInt(9));
-  IDSYNC_ASSIGN(o.export_attrs, DecodeAttributes(st.ColumnBlob(10)));
+  if (decode) {
+    IDSYNC_ASSIGN(o.export_attrs, DecodeAttributes(st.ColumnBlob(10)));
+  }
   o.export_dn = st.ColumnText(11);
   o.export_gen = st.ColumnInt(12);
   return o;
@@ -578,7 +583,8 @@ Result<int64_t> Store::CountPendingExportDeletes(int64_t ma_id) {
   return ReadCount(*st);
 }
 
-Result<std::unordered_map<int64_t, std::vector<CsObject>>> Store::ListCsByMvs(const std::vector<int64_t>& mv_ids) {
+Result<std::unordered_map<int64_t, std::vector<CsObject>>> Store::ListCsByMvs(const std::vector<int64_t>& mv_ids,
+                                                                              const std::vector<int64_t>& undecoded) {
   std::unordered_map<int64_t, std::vector<CsObject>> found;
   found.reserve(mv_ids.size());
   for (int64_t id : mv_ids) found.try_emplace(id);
@@ -591,7 +597,8 @@ Result<std::unordered_map<int64_t, std::vector<CsObject>>> Store::ListCsByMvs(co
       *st, mv_ids, [](Statement&) {}, 1, [](Statement& s, int i, int64_t id) { s.BindInt(i, id); },
       [&](Statement& s) {
         if (!decoded) return;
-        auto o = ReadCs(s);
+        const int64_t id = s.ColumnInt(0);
+        auto o = ReadCs(s, !std::binary_search(undecoded.begin(), undecoded.end(), id));
         if (!o) {
           decoded = tl::unexpected(o.error());
           return;
@@ -602,6 +609,41 @@ Result<std::unordered_map<int64_t, std::vector<CsObject>>> Store::ListCsByMvs(co
   IDSYNC_TRY(decoded);
   for (auto& [mv_id, list] : found)
     std::sort(list.begin(), list.end(), [](const CsObject& a, const CsObject& b) { return a.id < b.id; });
+  return found;
+}
+
+Result<std::vector<Store::MvConnectorName>> Store::ListMvConnectorNames(const std::vector<int64_t>& mv_ids,
+                                                                       const std::vector<int64_t>& ma_ids) {
+  std::vector<MvConnectorName> found;
+  if (mv_ids.empty() || ma_ids.empty()) return found;
+  // `+ma_id`: the MA is tested on the (mv_id, ma_id) index entry after one
+  // seek per MV id, not sought once per MA; the table row is read only for
+  // the MAs asked for.
+  std::string mas = "?";
+  for (size_t i = 1; i < ma_ids.size(); ++i) mas += ", ?";
+  IDSYNC_ASSIGN(Statement * st,
+                db_->Prepare("SELECT mv_id, ma_id, id, anchor, dn, export_dn, link_state, pending_export FROM "
+                             "cs_objects WHERE mv_id IN (" +
+                             InListPlaceholders() + ") AND +ma_id IN (" + mas + ")"));
+  const int first_ma = static_cast<int>(kInListKeys) + 1;
+  IDSYNC_TRY(ForEachInListRow(
+      *st, mv_ids,
+      [&](Statement& s) {
+        for (size_t i = 0; i < ma_ids.size(); ++i) s.BindInt(first_ma + static_cast<int>(i), ma_ids[i]);
+      },
+      1, [](Statement& s, int i, int64_t id) { s.BindInt(i, id); },
+      [&](Statement& s) {
+        MvConnectorName c;
+        c.mv_id = s.ColumnInt(0);
+        c.ma_id = s.ColumnInt(1);
+        c.cs_id = s.ColumnInt(2);
+        c.anchor = s.ColumnText(3);
+        c.name.anchor = c.anchor;
+        c.name.dn = s.IsNull(5) ? s.ColumnText(4) : s.ColumnText(5);
+        c.link = static_cast<LinkState>(s.ColumnInt(6));
+        c.pending_export = static_cast<PendingExport>(s.ColumnInt(7));
+        found.push_back(std::move(c));
+      }));
   return found;
 }
 
