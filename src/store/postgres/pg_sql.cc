@@ -238,6 +238,14 @@ std::optional<GivenIdInsert> InsertGivingIdIfNew(std::string_view sql) {
   return WithIdGiven(at, *shape, k + 2);
 }
 
+std::string InsertedTable(std::string_view sql) {
+  const Significant at(sql, /*skip_comments=*/true);
+  if (!at.Word(0, "INSERT") || !at.Word(1, "INTO") || at.size() < 3 || at[2].kind != Kind::kWord) return "";
+  std::string table(at[2].text);
+  for (char& c : table) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return table;
+}
+
 std::optional<CoalescedForm> Coalesced(std::string_view sql) {
   const Significant at(sql, /*skip_comments=*/true);
   const auto& tokens = at.tokens();

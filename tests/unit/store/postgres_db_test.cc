@@ -1159,6 +1159,52 @@ TEST_F(PostgresCoalescingTest, InsertsAssumedNewAreSentWithoutWaitingAndAConflic
   db_->Rollback();
 }
 
+TEST(PgSqlTest, AnInsertNamesTheTableItWrites) {
+  EXPECT_EQ(InsertedTable("INSERT INTO Cs_Objects (a) VALUES (?)"), "cs_objects");
+  EXPECT_EQ(InsertedTable("insert into mv_keys (a) values (?) ON CONFLICT DO NOTHING"), "mv_keys");
+  EXPECT_EQ(InsertedTable("UPDATE cs_objects SET a = ?"), "");
+  EXPECT_EQ(InsertedTable("SELECT 1"), "");
+}
+
+TEST_F(PostgresPipelineTest, ATableThatGrewToTwiceItsAnalyzedSizeIsAnalyzedAfterTheCommit) {
+  // Autovacuum is off for the table, so only the backend analyzes it.
+  ASSERT_TRUE(db_->Exec("CREATE TABLE g (k TEXT PRIMARY KEY, n INTEGER) WITH (autovacuum_enabled = off)"));
+  auto other = Open();
+  ASSERT_TRUE(other);
+  // The rows the planner believes g holds (-1: never analyzed).
+  auto planned_rows = [&]() -> int64_t {
+    auto st = other->Prepare("SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass('g')");
+    EXPECT_TRUE(st && *(*st)->Step());
+    int64_t n = (*st)->ColumnInt(0);
+    (*st)->Reset();
+    return n;
+  };
+  int next = 0;
+  auto insert = [&](int rows, bool commit) {
+    ASSERT_TRUE(db_->BeginWrite());
+    for (int i = 0; i < rows; ++i) {
+      auto st = db_->Prepare("INSERT INTO g (k, n) VALUES (?, ?)");
+      ASSERT_TRUE(st);
+      (*st)->BindText(1, fmt::format("k{}", next++));
+      (*st)->BindInt(2, i);
+      ASSERT_TRUE((*st)->Send());
+      (*st)->Reset();
+    }
+    if (commit) ASSERT_TRUE(db_->Commit());
+    else db_->Rollback();
+  };
+  insert(999, true);
+  EXPECT_EQ(planned_rows(), -1) << "fewer rows than kAnalyzeMinRows: left to autovacuum";
+  insert(5000, false);
+  EXPECT_EQ(planned_rows(), -1) << "rows rolled back do not count";
+  insert(1, true);
+  EXPECT_EQ(planned_rows(), 1000);
+  insert(999, true);
+  EXPECT_EQ(planned_rows(), 1000) << "not yet twice the rows analyzed";
+  insert(1, true);
+  EXPECT_EQ(planned_rows(), 2000);
+}
+
 TEST_F(PostgresDbTest, ALostConnectionIsReportedAndTheNextCallReconnects) {
   auto db = Open();
   auto admin = server().OpenAdmin();
