@@ -36,7 +36,7 @@ constexpr int64_t kMigrationLockKey = 0x696473796e63;
 constexpr int kMaxQueued = 1000;
 
 // The most ids reserved at once for one table (see PgDb::ReserveId).
-constexpr int64_t kMaxIdBlock = 1024;
+constexpr int64_t kMaxIdBlock = 4096;
 
 // Statements with at least this many parameters are planned for each
 // execution (see PgStatement::planned_each_time_).
@@ -368,11 +368,18 @@ class PgDb final : public Db {
   Status FlushHeld();
 
   // An id from `table`'s sequence for an insert that gives it. Inside a
-  // transaction ids are reserved in blocks that double up to kMaxIdBlock
-  // (one round trip per block); what a transaction leaves unused is never
+  // transaction ids are reserved in blocks (one round trip per block): the
+  // first as large as the ids of the table this session's previous
+  // transaction took (a sync's or import's batches take about as many each
+  // time), then doubling, up to kMaxIdBlock; what a transaction leaves unused is never
   // handed out (a gap in the ids, as a rolled back insert leaves too).
   Result<int64_t> ReserveId(const std::string& table) {
-    IdReserve& r = reserves_[table];
+    auto [at, first] = reserves_.try_emplace(table);
+    IdReserve& r = at->second;
+    if (first) {
+      auto used = ids_used_before_.find(table);
+      if (used != ids_used_before_.end()) r.block = std::clamp<int64_t>(used->second, 1, kMaxIdBlock);
+    }
     if (r.next == r.ids.size()) {
       // The sequence is looked up once, not once per id (which costs the
       // server five times what nextval does).
@@ -390,6 +397,7 @@ class PgDb final : public Db {
       }
       st->Reset();
       if (r.ids.empty()) return Fail(ErrorCode::kDatabase, fmt::format("database {}: no id for {}", location_, table));
+      r.taken += static_cast<int64_t>(r.ids.size());
       if (grow) r.block = std::min(r.block * 2, kMaxIdBlock);
     }
     return r.ids[r.next++];
@@ -510,7 +518,7 @@ class PgDb final : public Db {
   Status Commit() override {
     // A queued statement that failed fails the commit with its own error;
     // the transaction is then rolled back by the caller.
-    reserves_.clear();
+    EndReserves();
     IDSYNC_TRY(Drain());
     assumption_failed_ = false;
     PgResultPtr r(PQexec(conn(), "COMMIT"));
@@ -531,7 +539,7 @@ class PgDb final : public Db {
     return {};
   }
   void Rollback() override {
-    reserves_.clear();
+    EndReserves();
     DiscardHeld();  // never sent: nothing to undo
     (void)Drain();  // whatever failed is undone with the rest
     assumption_failed_ = false;
@@ -650,8 +658,17 @@ class PgDb final : public Db {
     std::vector<int64_t> ids;
     size_t next = 0;
     int64_t block = 1;
+    int64_t taken = 0;  // ids reserved in this transaction
   };
   std::unordered_map<std::string, IdReserve> reserves_;  // per table, for this transaction
+  // Per table, the ids the last transaction that took any took (the size of
+  // the next transaction's first block).
+  std::unordered_map<std::string, int64_t> ids_used_before_;
+  void EndReserves() {
+    for (const auto& [table, r] : reserves_)
+      if (r.taken > 0) ids_used_before_[table] = r.taken - static_cast<int64_t>(r.ids.size() - r.next);
+    reserves_.clear();
+  }
   // The executions Hold keeps, by group: their statement, each one's
   // parameters, and an update's key values (in their binary form).
   struct HeldRow {

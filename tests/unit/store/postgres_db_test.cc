@@ -789,6 +789,45 @@ TEST_F(PostgresPipelineTest, InsertsReturningTheirIdGetReservedIdsAndAreSentWith
   EXPECT_EQ(distinct.size(), given.size());
 }
 
+TEST_F(PostgresPipelineTest, ATransactionReservesAtFirstAsManyIdsAsThePreviousOneUsed) {
+  ASSERT_TRUE(db_->Exec("CREATE TABLE g (id INTEGER PRIMARY KEY, k TEXT NOT NULL UNIQUE)"));
+  auto other = Open();
+  ASSERT_TRUE(other);
+  // The last id the table's sequence handed out (reserved or used).
+  auto sequence_at = [&]() -> int64_t {
+    auto st = other->Prepare("SELECT last_value FROM pg_sequences WHERE sequencename = 'g_id_seq'");
+    EXPECT_TRUE(st && *(*st)->Step());
+    int64_t n = (*st)->ColumnInt(0);
+    (*st)->Reset();
+    return n;
+  };
+  int next = 0;
+  auto insert = [&](int rows) -> std::vector<int64_t> {
+    std::vector<int64_t> ids;
+    EXPECT_TRUE(db_->BeginWrite());
+    for (int i = 0; i < rows; ++i) {
+      auto ins = db_->Prepare("INSERT INTO g (k) VALUES (?) RETURNING id");
+      EXPECT_TRUE(ins);
+      (*ins)->BindText(1, fmt::format("k{}", next++));
+      auto row = (*ins)->Step();
+      EXPECT_TRUE(row && *row);
+      ids.push_back((*ins)->ColumnInt(0));
+      (*ins)->Reset();
+    }
+    EXPECT_TRUE(db_->Commit());
+    return ids;
+  };
+  insert(300);  // blocks of 1, 2, 4, ..., 256
+  int64_t before = sequence_at();
+  auto ids = insert(1);
+  EXPECT_EQ(sequence_at() - before, 300) << "one block as large as the 300 ids the last transaction used";
+  EXPECT_EQ(ids, std::vector<int64_t>{before + 1});
+  before = sequence_at();
+  ids = insert(2);
+  EXPECT_EQ(sequence_at() - before, 1 + 2) << "a block of 1 (the last transaction used one), then of 2";
+  EXPECT_EQ(ids, (std::vector<int64_t>{before + 1, before + 2}));
+}
+
 TEST_F(PostgresPipelineTest, AnInsertReturningItsIdThatFailsFailsTheTransactionAtTheNextCall) {
   ASSERT_TRUE(db_->Exec("CREATE TABLE g (id INTEGER PRIMARY KEY, k TEXT NOT NULL UNIQUE)"));
   auto ins = db_->Prepare("INSERT INTO g (k) VALUES (?) RETURNING id");
