@@ -425,7 +425,7 @@ class PgDb final : public Db {
   // Analyzes, after a commit, each table this session has inserted at least
   // kAnalyzeMinRows rows into and at least as many rows as the table held
   // when last analyzed, so that the planner knows a table that grew (from
-  // empty, or by half or more) while this session filled it. Autovacuum
+  // empty, or to twice its rows or more) while this session filled it. Autovacuum
   // analyzes after a pause of up to a minute (autovacuum_naptime), from a
   // sample of what the table held then: a sync into a new installation
   // would meanwhile plan its lookups for the table it began with. (Seen:
