@@ -20,6 +20,7 @@
 #include <optional>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -889,6 +890,16 @@ TEST(PgSqlTest, WritesRunOncePerRowHaveAFormThatTakesArraysOfTheirParameters) {
             "UPDATE t SET n = COALESCE(m, idsync_rows.p1), m = NULL FROM unnest($1, $2) AS idsync_rows(p1, p2) "
             "WHERE k = idsync_rows.p2 AND n <> 0");
   EXPECT_EQ(update->key, 2);
+  // OR and IS DISTINCT FROM in a value set (the store's whole-object update
+  // counts export generations so) are expressions, not conditions.
+  auto counted = Coalesced("UPDATE t SET n = n + CASE WHEN m IS DISTINCT FROM ? OR k IS NOT DISTINCT FROM ? THEN 1 "
+                           "ELSE 0 END, m = ? WHERE k = ?");
+  ASSERT_TRUE(counted);
+  EXPECT_EQ(counted->sql,
+            "UPDATE t SET n = n + CASE WHEN m IS DISTINCT FROM idsync_rows.p1 OR k IS NOT DISTINCT FROM "
+            "idsync_rows.p2 THEN 1 ELSE 0 END, m = idsync_rows.p3 FROM unnest($1, $2, $3, $4) AS "
+            "idsync_rows(p1, p2, p3, p4) WHERE k = idsync_rows.p4");
+  EXPECT_EQ(counted->key, 4);
   auto del = Coalesced("DELETE FROM t WHERE k = ? AND n = ?");
   ASSERT_TRUE(del);
   EXPECT_EQ(del->sql, "DELETE FROM t USING unnest($1, $2) AS idsync_rows(p1, p2) WHERE k = idsync_rows.p1 AND "
@@ -900,6 +911,9 @@ TEST(PgSqlTest, WritesRunOncePerRowHaveAFormThatTakesArraysOfTheirParameters) {
            "UPDATE t SET n = n + ? WHERE k = 'a'",             // no key: every row would add once
            "UPDATE t SET k = ?, n = 1 WHERE k = ?",            // the key itself changes
            "UPDATE t SET n = ? WHERE k = ? OR n = 0",          // the term is not implied
+           "UPDATE t SET n = ? WHERE k = ? AND (m = 1 OR n = 0)",
+           "UPDATE t SET n = ? WHERE k = ? AND m IS DISTINCT FROM (SELECT n FROM u)",
+           "DELETE FROM t WHERE k = ? AND n IS DISTINCT FROM ? OR m = 1",
            "UPDATE t SET n = ? WHERE k IN (SELECT k FROM u) AND k = ?", "UPDATE t SET n = ? FROM u WHERE t.k = ?",
            "DELETE FROM t WHERE k = ? OR n = ?", "DELETE FROM t WHERE k = 'a'", "SELECT k FROM t WHERE k = ?",
            "UPDATE t SET n = ? WHERE k = ?; DELETE FROM t"})
@@ -959,6 +973,19 @@ class PostgresCoalescingTest : public PostgresPipelineTest {
         s.BindText(2, k);
       }));
     }
+    // A value set with OR and IS [NOT] DISTINCT FROM, NULL among them.
+    for (auto [k, same, key] : std::vector<std::tuple<std::string, int, std::optional<std::string>>>{
+             {"b'\"", 0, "x"}, {"é ü", 26, "é ü"}, {"NULL", 3, std::nullopt}}) {
+      IDSYNC_TRY(Run(send, table,
+                     "UPDATE TABLE SET n = n + CASE WHEN n IS DISTINCT FROM ? OR k IS NOT DISTINCT FROM ? "
+                     "THEN 100 ELSE 0 END WHERE k = ?",
+                     [&](Statement& s) {
+                       s.BindInt(1, same);
+                       if (key) s.BindText(2, *key);
+                       else s.BindNull(2);
+                       s.BindText(3, k);
+                     }));
+    }
     for (const char* k : {"c\\\\", "zz", "c\\\\"}) {
       IDSYNC_TRY(Run(send, table, "DELETE FROM TABLE WHERE k = ?", [&](Statement& s) { s.BindText(1, k); }));
     }
@@ -983,10 +1010,11 @@ TEST_F(PostgresCoalescingTest, SentRunsOfOneStatementAreOneStatementEachWithTheR
   ASSERT_TRUE(OnePerRowSequence(/*send=*/true, "t"));
   ASSERT_TRUE(db_->Commit());
   EXPECT_EQ(Rows("t"), Rows("u"));
-  EXPECT_EQ(Rows("t"), "=4,NULL=3,a=-1866,b'\"=-8,d,{}=null,é ü=26");
+  EXPECT_EQ(Rows("t"), "=4,NULL=3,a=-1866,b'\"=92,d,{}=null,é ü=126");
   // One insert of eight rows; updates of (a, b'"), then (a) (a repeats: a
-  // new statement), then (a, zz, é ü); one delete of three.
-  EXPECT_EQ(Statements(), 1 + 3 + 1);
+  // new statement), then (a, zz, é ü); one update of three by the second
+  // form; one delete of three.
+  EXPECT_EQ(Statements(), 1 + 3 + 1 + 1);
 }
 
 TEST_F(PostgresCoalescingTest, AFailedRowFailsItsRunAndTheTransactionWithTheErrorItsOwnStatementGives) {
