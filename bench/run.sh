@@ -32,7 +32,7 @@ case "$backend" in
     pgdir=$(mktemp -d /tmp/idsync-bench-pg-XXXXXX)
     stop_server() { "$root/scripts/pg-test-server.sh" stop "$pgdir" --discard || true; rm -rf "$pgdir"; }
     trap stop_server EXIT
-    db_url=$("$root/scripts/pg-test-server.sh" start "$pgdir" --owner-pid $$ \
+    db_url=$("$root/scripts/pg-test-server.sh" start "$pgdir" --owner-pid $$ --wal-segsize 16 \
                --config "$root/bench/config/postgresql.conf")
     ;;
   *) echo "bench: IDSYNC_BENCH_DB must be sqlite or postgresql, not '$backend'" >&2; exit 2 ;;

@@ -29,12 +29,17 @@ run_cycles() {
 # CPU seconds the PostgreSQL server in folder PGDIR has used so far: the
 # postmaster's own and that of its ended children (which it has waited for),
 # plus the live ones'. It first waits (up to 5 s) for the sessions of the
-# step that ended, so that their time is counted in that step.
+# step that ended, and for the postmaster to reap every child that ended
+# (a zombie's time moves to the postmaster's between the two reads below:
+# a session's whole time could be missed), so that their time is counted
+# in that step.
 pg_server_cpu() {
   local pgdir="$1" pm ticks=0 f i child
   pm=$(head -n 1 "$pgdir/data/postmaster.pid")
   for i in $(seq 100); do
-    pgrep -P "$pm" -f '^postgres: idsync ' >/dev/null || break
+    if ! pgrep -P "$pm" -f '^postgres: idsync ' >/dev/null && ! ps --ppid "$pm" -o stat= | grep -q '^Z'; then
+      break
+    fi
     sleep 0.05
   done
   f=($(sed 's/.*) //' "/proc/$pm/stat"))

@@ -3,6 +3,7 @@
 #
 # Usage:
 #   scripts/pg-test-server.sh start DIR [PORT] [--owner-pid PID] [--listen ADDR[,ADDR...]] [--config FILE]
+#                                   [--wal-segsize MB]
 #   scripts/pg-test-server.sh stop DIR [--discard]
 #   scripts/pg-test-server.sh restart DIR
 #
@@ -20,7 +21,13 @@
 # With --listen, the server also listens on those addresses (for test hosts
 # in network namespaces) and accepts the test role from their /24 networks.
 # With --config, the settings of FILE (postgresql.conf lines) are added after
-# the script's own (the benchmark's tuned server uses it).
+# the script's own (the benchmark's tuned server uses it). With --wal-segsize,
+# the cluster's WAL segments have that size in MB (a power of two from 1 to
+# 1024; fixed when the cluster is made) instead of the tests' 1 MB, which
+# keeps each test's copy of the cluster small; PostgreSQL's default, which a
+# production server has, is 16 MB. Every new segment is written full of
+# zeros and flushed before use, so a server writing a lot of WAL (the
+# benchmark's) waits for that once per segment.
 # stop: stops the server of DIR (fast shutdown: sessions end, a checkpoint
 # is written) and waits for it to end. With --discard, for a cluster about to
 # be deleted, it skips the checkpoint (immediate shutdown), which with fsync
@@ -31,7 +38,8 @@
 set -euo pipefail
 
 usage() {
-  echo "usage: $0 start DIR [PORT] [--owner-pid PID] [--listen ADDR[,ADDR...]] [--config FILE] | stop DIR [--discard]" >&2
+  echo "usage: $0 start DIR [PORT] [--owner-pid PID] [--listen ADDR[,ADDR...]] [--config FILE] [--wal-segsize MB]" \
+       "| stop DIR [--discard]" >&2
   exit 2
 }
 
@@ -68,11 +76,13 @@ pick_server_user() {
 # A cluster from initdb with the role and database for the tests, made once
 # per PostgreSQL version and server user and then copied for each start:
 # initdb takes seconds, a copy a fraction of one. Prints its path. (v1 in
-# the name: change it when the recipe below changes.)
+# the name: change it when the recipe below changes.) WAL_MB: the size of
+# its WAL segments.
 template_cluster() {
-  local bindir=$1 version cache work
+  local bindir=$1 wal_mb=$2 version cache work
   version=$("$bindir/postgres" --version | awk '{print $3}')
   cache="${TMPDIR:-/tmp}/idsync-pgtest-template-v1-$version-$server_user"
+  [ "$wal_mb" = 1 ] || cache="$cache-wal$wal_mb"
   # Only a template the server user owns (made by this script) is used.
   if [ -f "$cache/PG_VERSION" ] && [ "$(stat -c %U "$cache")" = "$server_user" ]; then
     echo "$cache"
@@ -81,10 +91,10 @@ template_cluster() {
   work=$(mktemp -d "${TMPDIR:-/tmp}/idsync-pgtest-initdb.XXXXXX")
   [ "$(id -u)" -ne 0 ] || chown "$server_user" "$work"
   # initdb's own final sync only matters for a machine crash while the
-  # template is new; the servers run with fsync on. 1 MB WAL segments keep
-  # the copy small.
+  # template is new; the servers run with fsync on. 1 MB WAL segments (the
+  # tests') keep the copy small.
   (cd "$work" && as_server_user "$bindir/initdb" -D "$work/data" -U postgres --auth-local=trust \
-     --auth-host=scram-sha-256 --encoding=UTF8 --locale=C.UTF-8 --no-sync --wal-segsize=1 \
+     --auth-host=scram-sha-256 --encoding=UTF8 --locale=C.UTF-8 --no-sync --wal-segsize="$wal_mb" \
      >"$work/initdb.log" 2>&1 &&
    as_server_user "$bindir/pg_ctl" start -w -t 60 -D "$work/data" -l "$work/server.log" \
      -o "-c listen_addresses='' -c unix_socket_directories='$work'" >/dev/null &&
@@ -112,8 +122,12 @@ port_in_use() {
 }
 
 start() {
-  local dir=$1 port=${2:-} owner_pid=${3:-} listen=${4:-} config=${5:-}
+  local dir=$1 port=${2:-} owner_pid=${3:-} listen=${4:-} config=${5:-} wal_mb=${6:-1}
   local bindir
+  case "$wal_mb" in
+    1|2|4|8|16|32|64|128|256|512|1024) ;;
+    *) echo "pg-test-server: --wal-segsize must be a power of two from 1 to 1024, not '$wal_mb'" >&2; exit 2 ;;
+  esac
   if [ -n "$config" ] && [ ! -r "$config" ]; then
     echo "pg-test-server: cannot read the configuration file $config" >&2
     exit 1
@@ -128,7 +142,7 @@ start() {
   cd "$dir"  # the server user may not be able to read the caller's folder
 
   local template
-  template=$(template_cluster "$bindir")
+  template=$(template_cluster "$bindir" "$wal_mb")
   cp -a "$template" "$dir/data"
   cat >"$dir/data/pg_hba.conf" <<EOF
 local all all trust
@@ -208,16 +222,17 @@ case "$1" in
   start)
     dir=$2
     shift 2
-    port="" owner="" listen="" config=""
+    port="" owner="" listen="" config="" wal_mb=1
     while [ $# -gt 0 ]; do
       case "$1" in
         --owner-pid) owner=${2:?}; shift 2 ;;
         --listen) listen=${2:?}; shift 2 ;;
         --config) config=${2:?}; shift 2 ;;
+        --wal-segsize) wal_mb=${2:?}; shift 2 ;;
         *) port=$1; shift ;;
       esac
     done
-    start "$dir" "$port" "$owner" "$listen" "$config"
+    start "$dir" "$port" "$owner" "$listen" "$config" "$wal_mb"
     ;;
   stop) stop "$2" "${3:-}" ;;
   restart) restart "$2" ;;

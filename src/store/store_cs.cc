@@ -435,8 +435,11 @@ Result<int64_t> Store::ConfirmExported(const std::vector<ExportedRow>& rows) {
       "UPDATE cs_objects SET dn = COALESCE(export_dn, dn), anchor = CASE WHEN ? = 1 THEN COALESCE(export_dn, dn) "
       "ELSE anchor END, attrs = COALESCE(export_attrs, ?), export_attrs = NULL, export_dn = NULL, "
       "pending_export = 0, import_digest = NULL WHERE id = ? AND export_gen = ? AND pending_export <> 0"));
+  // `+pending_export`: the row is found by its id. Without the plus,
+  // PostgreSQL may read the whole partial index of pending deletes instead
+  // when its statistics, taken before the sync marked them, hold none.
   IDSYNC_ASSIGN(Statement * del, db_->Prepare("DELETE FROM cs_objects WHERE id = ? AND export_gen = ? AND "
-                                              "pending_export = 3"));
+                                              "+pending_export = 3"));
   const std::string no_attrs = EncodeAttributes({});
   int64_t confirmed = 0;
   for (const auto& r : rows) {

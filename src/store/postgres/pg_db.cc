@@ -36,7 +36,7 @@ constexpr int64_t kMigrationLockKey = 0x696473796e63;
 constexpr int kMaxQueued = 1000;
 
 // The most ids reserved at once for one table (see PgDb::ReserveId).
-constexpr int64_t kMaxIdBlock = 1024;
+constexpr int64_t kMaxIdBlock = 4096;
 
 // Statements with at least this many parameters are planned for each
 // execution (see PgStatement::planned_each_time_).
@@ -46,6 +46,11 @@ constexpr int kPlannedEachTimeParams = 32;
 // statements they are held for (see PgDb::Hold).
 constexpr size_t kMaxHeldRows = 1000;
 constexpr size_t kMaxHeldGroups = 32;
+
+// A table this session has inserted at least this many rows into, and at
+// least as many as the table held when it was last analyzed, is analyzed
+// after the commit (see PgDb::AnalyzeGrown).
+constexpr int64_t kAnalyzeMinRows = 1000;
 
 // The array type of each parameter type a coalesced statement can take
 // (0: none), and the size of its binary form (0: as long as the value).
@@ -83,7 +88,8 @@ class PgStatement final : public Statement {
   // `source`: the statement with `?` placeholders, for its coalesced form.
   PgStatement(PgDb& db, std::string name, std::string sql, std::string source, int params, std::string id_table)
       : db_(db), name_(std::move(name)), sql_(std::move(sql)), source_(std::move(source)),
-        id_table_(std::move(id_table)), planned_each_time_(params >= kPlannedEachTimeParams), values_(params),
+        id_table_(std::move(id_table)), inserts_into_(InsertedTable(source_)),
+        planned_each_time_(params >= kPlannedEachTimeParams), values_(params),
         formats_(params), set_(params) {}
 
   // Prepares on the current connection (again after a reconnection).
@@ -195,6 +201,8 @@ class PgStatement final : public Statement {
     assumed_table_ = std::move(table);
   }
   const std::string& name() const { return name_; }
+  // The table an insert writes (lower case); empty for other statements.
+  const std::string& inserts_into() const { return inserts_into_; }
   const std::string& rows_name() const { return rows_name_; }
   int key() const { return key_; }
   int params() const { return static_cast<int>(values_.size()); }
@@ -233,6 +241,7 @@ class PgStatement final : public Statement {
   const std::string sql_;  // with $n placeholders
   const std::string source_;  // with ? placeholders
   const std::string id_table_;
+  const std::string inserts_into_;
   std::string assumed_sql_, assumed_table_;  // see SetAssumedForm
   PgStatement* assumed_ = nullptr;           // the statement of assumed_sql_, once prepared
   bool counted_ = false;
@@ -281,8 +290,9 @@ class PgDb final : public Db {
   // or once kMaxQueued statements wait.
   // `expect`: the rows the statement must change for what was assumed of
   // it to hold (see AssumedInsertsHeld); negative: not counted.
+  // `inserts_into`: the table an insert writes (see CountInserted), or empty.
   Status Queue(const char* name, int n, const char* const* values, const int* lengths, const int* formats,
-               int64_t expect = -1) {
+               int64_t expect, const std::string& inserts_into) {
     if (PQpipelineStatus(conn()) == PQ_PIPELINE_OFF && !PQenterPipelineMode(conn()))
       return tl::unexpected(ErrorOf(nullptr, "statement"));
     if (!PQsendQueryPrepared(conn(), name, n, values, lengths, formats, 0)) {
@@ -292,6 +302,7 @@ class PgDb final : public Db {
       return tl::unexpected(e);
     }
     expected_.push_back(expect);
+    inserting_.push_back(inserts_into.empty() ? nullptr : &inserts_into);
     if (++queued_ >= kMaxQueued) return Drain();
     return {};
   }
@@ -357,11 +368,18 @@ class PgDb final : public Db {
   Status FlushHeld();
 
   // An id from `table`'s sequence for an insert that gives it. Inside a
-  // transaction ids are reserved in blocks that double up to kMaxIdBlock
-  // (one round trip per block); what a transaction leaves unused is never
+  // transaction ids are reserved in blocks (one round trip per block): the
+  // first as large as the ids of the table this session's previous
+  // transaction took (a sync's or import's batches take about as many each
+  // time), then doubling, up to kMaxIdBlock; what a transaction leaves unused is never
   // handed out (a gap in the ids, as a rolled back insert leaves too).
   Result<int64_t> ReserveId(const std::string& table) {
-    IdReserve& r = reserves_[table];
+    auto [at, first] = reserves_.try_emplace(table);
+    IdReserve& r = at->second;
+    if (first) {
+      auto used = ids_used_before_.find(table);
+      if (used != ids_used_before_.end()) r.block = std::clamp<int64_t>(used->second, 1, kMaxIdBlock);
+    }
     if (r.next == r.ids.size()) {
       // The sequence is looked up once, not once per id (which costs the
       // server five times what nextval does).
@@ -379,6 +397,7 @@ class PgDb final : public Db {
       }
       st->Reset();
       if (r.ids.empty()) return Fail(ErrorCode::kDatabase, fmt::format("database {}: no id for {}", location_, table));
+      r.taken += static_cast<int64_t>(r.ids.size());
       if (grow) r.block = std::min(r.block * 2, kMaxIdBlock);
     }
     return r.ids[r.next++];
@@ -393,6 +412,50 @@ class PgDb final : public Db {
         !PQsetvalue(r.get(), 0, 0, reinterpret_cast<char*>(&big_endian), 8))
       return nullptr;
     return r;
+  }
+
+  // Counts the rows an insert into `table` inserted (see AnalyzeGrown).
+  void CountInserted(const std::string& table, const PGresult* r) {
+    if (!std::string_view(PQcmdStatus(const_cast<PGresult*>(r))).starts_with("INSERT")) return;
+    const int64_t rows = ParseInt(PQcmdTuples(const_cast<PGresult*>(r)));
+    if (InTransaction()) inserted_now_[table] += rows;
+    else growth_[table].inserted += rows;
+  }
+
+  // Analyzes, after a commit, each table this session has inserted at least
+  // kAnalyzeMinRows rows into and at least as many rows as the table held
+  // when last analyzed, so that the planner knows a table that grew (from
+  // empty, or to twice its rows or more) while this session filled it. Autovacuum
+  // analyzes after a pause of up to a minute (autovacuum_naptime), from a
+  // sample of what the table held then: a sync into a new installation
+  // would meanwhile plan its lookups for the table it began with. (Seen:
+  // the join-key lookup of a full sync of 100,000 people, planned while
+  // mv_keys held mostly groups' keys, scanned every person's key for each
+  // chunk: 7.8 of the step's 21.6 s of statement time.) ANALYZE runs outside
+  // the transaction and skips a table autovacuum is working on; its errors
+  // change nothing (the planner keeps what it knew).
+  void AnalyzeGrown() {
+    for (const auto& [table, rows] : inserted_now_) growth_[table].inserted += rows;
+    inserted_now_.clear();
+    for (auto& [table, g] : growth_) {
+      if (g.inserted < kAnalyzeMinRows) continue;
+      if (!g.known) {
+        g.rows = TableRows(table);
+        g.known = true;
+      }
+      if (g.inserted < g.rows) continue;
+      PgResultPtr(PQexec(conn(), fmt::format("ANALYZE (SKIP_LOCKED) {}", table).c_str()));
+      g.rows = TableRows(table);
+      g.inserted = 0;
+    }
+  }
+  // The rows the server's statistics give `table` (0 when never analyzed).
+  int64_t TableRows(const std::string& table) {
+    const char* name = table.c_str();
+    PgResultPtr r(PQexecParams(conn(), "SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass($1)", 1,
+                               nullptr, &name, nullptr, nullptr, 0));
+    if (PQresultStatus(r.get()) != PGRES_TUPLES_OK || PQntuples(r.get()) != 1) return 0;
+    return std::max<int64_t>(0, ParseInt(PQgetvalue(r.get(), 0, 0)));
   }
 
   void NoteChanges(const PGresult* r) {
@@ -455,10 +518,14 @@ class PgDb final : public Db {
   Status Commit() override {
     // A queued statement that failed fails the commit with its own error;
     // the transaction is then rolled back by the caller.
-    reserves_.clear();
+    EndReserves();
     IDSYNC_TRY(Drain());
     assumption_failed_ = false;
     PgResultPtr r(PQexec(conn(), "COMMIT"));
+    const bool committed = PQresultStatus(r.get()) == PGRES_COMMAND_OK &&
+                           std::string_view(PQcmdStatus(r.get())) == "COMMIT";
+    if (committed) AnalyzeGrown();
+    inserted_now_.clear();
     if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) {
       Error e = PgError(conn(), r.get(), "commit", location_);
       if (PQstatus(conn()) == CONNECTION_BAD)
@@ -472,10 +539,11 @@ class PgDb final : public Db {
     return {};
   }
   void Rollback() override {
-    reserves_.clear();
+    EndReserves();
     DiscardHeld();  // never sent: nothing to undo
     (void)Drain();  // whatever failed is undone with the rest
     assumption_failed_ = false;
+    inserted_now_.clear();
     if (InTransaction()) PgResultPtr(PQexec(conn(), "ROLLBACK"));
   }
   bool InTransaction() const override {
@@ -519,6 +587,7 @@ class PgDb final : public Db {
     if (PQstatus(conn()) == CONNECTION_OK) return {};
     queued_ = 0;
     expected_.clear();
+    inserting_.clear();
     DiscardHeld();
     PQreset(conn());
     if (PQstatus(conn()) != CONNECTION_OK)
@@ -538,6 +607,8 @@ class PgDb final : public Db {
     // What the queued statements were expected to change, in their order.
     std::vector<int64_t> expected;
     expected.swap(expected_);
+    std::vector<const std::string*> inserting;
+    inserting.swap(inserting_);
     // Fails only when the connection is gone (and PQreset ends the pipeline).
     if (!PQpipelineSync(conn())) return tl::unexpected(ErrorOf(nullptr, "statement"));
     std::optional<Error> failed;
@@ -549,6 +620,8 @@ class PgDb final : public Db {
         if (!failed) failed = ErrorOf(r.get(), "statement");
       } else if (status != PGRES_PIPELINE_ABORTED) {  // skipped after a failure
         if (status == PGRES_COMMAND_OK) NoteChanges(r.get());
+        if (status == PGRES_COMMAND_OK && i < static_cast<int>(inserting.size()) && inserting[i])
+          CountInserted(*inserting[i], r.get());
         if (status == PGRES_COMMAND_OK && i < static_cast<int>(expected.size()) && expected[i] >= 0 &&
             ParseInt(PQcmdTuples(r.get())) != expected[i])
           assumption_failed_ = true;
@@ -570,13 +643,32 @@ class PgDb final : public Db {
   int64_t changes_ = 0;  // rows changed by the last INSERT/UPDATE/DELETE
   int queued_ = 0;       // statements in the pipeline whose results are not read yet
   std::vector<int64_t> expected_;  // per queued statement: see Queue's `expect`
+  std::vector<const std::string*> inserting_;  // per queued statement: see Queue's `inserts_into`
+  // Rows inserted per table by this transaction (applied to growth_ when it
+  // commits) and, per table, what AnalyzeGrown knows of its growth.
+  std::unordered_map<std::string, int64_t> inserted_now_;
+  struct Growth {
+    int64_t inserted = 0;  // rows this session inserted since the table was analyzed (or first written)
+    int64_t rows = 0;      // the table's rows when it was analyzed
+    bool known = false;    // whether `rows` was read
+  };
+  std::unordered_map<std::string, Growth> growth_;
   bool assumption_failed_ = false;  // see AssumedInsertsHeld
   struct IdReserve {
     std::vector<int64_t> ids;
     size_t next = 0;
     int64_t block = 1;
+    int64_t taken = 0;  // ids reserved in this transaction
   };
   std::unordered_map<std::string, IdReserve> reserves_;  // per table, for this transaction
+  // Per table, the ids the last transaction that took any took (the size of
+  // the next transaction's first block).
+  std::unordered_map<std::string, int64_t> ids_used_before_;
+  void EndReserves() {
+    for (const auto& [table, r] : reserves_)
+      if (r.taken > 0) ids_used_before_[table] = r.taken - static_cast<int64_t>(r.ids.size() - r.next);
+    reserves_.clear();
+  }
   // The executions Hold keeps, by group: their statement, each one's
   // parameters, and an update's key values (in their binary form).
   struct HeldRow {
@@ -685,7 +777,7 @@ Status PgStatement::Queue() {
   IDSYNC_TRY(db_.FlushHeld());
   PointAtValues();
   return db_.Queue(name_.c_str(), static_cast<int>(values_.size()), pointers_.data(), lengths_.data(),
-                   formats_.data(), counted_ ? 1 : -1);
+                   formats_.data(), counted_ ? 1 : -1, inserts_into_);
 }
 
 // Sends the assumed form (a given id, no RETURNING, its inserted rows
@@ -729,6 +821,7 @@ Status PgStatement::Execute() {
   auto status = PQresultStatus(r.get());
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) return tl::unexpected(db_.ErrorOf(r.get(), "statement"));
   db_.NoteChanges(r.get());
+  if (!inserts_into_.empty() && status == PGRES_COMMAND_OK) db_.CountInserted(inserts_into_, r.get());
   result_ = std::move(r);
   return {};
 }
@@ -864,7 +957,8 @@ Status PgDb::SendGroup(HeldGroup& group) {
       pointers[i] = row.set[i] ? row.values[i].data() : nullptr;
       lengths[i] = static_cast<int>(row.values[i].size());
     }
-    return Queue(st.name().c_str(), n, pointers.data(), lengths.data(), row.formats.data(), expect);
+    return Queue(st.name().c_str(), n, pointers.data(), lengths.data(), row.formats.data(), expect,
+                 st.inserts_into());
   }
   // One array per parameter (the binary form of array_recv: one dimension,
   // a null flag, the element type, the length and lower bound 1, then each
@@ -901,7 +995,8 @@ Status PgDb::SendGroup(HeldGroup& group) {
     pointers[i] = a.data();
     lengths[i] = static_cast<int>(a.size());
   }
-  return Queue(st.rows_name().c_str(), n, pointers.data(), lengths.data(), formats.data(), expect);
+  return Queue(st.rows_name().c_str(), n, pointers.data(), lengths.data(), formats.data(), expect,
+               st.inserts_into());
 }
 
 }  // namespace

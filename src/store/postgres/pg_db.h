@@ -44,7 +44,11 @@
 // when its result comes; AssumedInsertsHeld collects every result and
 // answers whether each such insert inserted its row. Queries with 32
 // parameters or more (the store's lookups of many keys) are planned at
-// each execution.
+// each execution. After a commit, a table this session has inserted at
+// least 1,000 rows into, and at least as many as it held when last
+// analyzed, is analyzed (ANALYZE (SKIP_LOCKED), outside the transaction),
+// so that those plans follow a table the session is filling faster than
+// autovacuum looks at it.
 // Thread-safety: one PgDb per thread, like every Db.
 #pragma once
 

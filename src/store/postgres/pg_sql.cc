@@ -238,20 +238,35 @@ std::optional<GivenIdInsert> InsertGivingIdIfNew(std::string_view sql) {
   return WithIdGiven(at, *shape, k + 2);
 }
 
+std::string InsertedTable(std::string_view sql) {
+  const Significant at(sql, /*skip_comments=*/true);
+  if (!at.Word(0, "INSERT") || !at.Word(1, "INTO") || at.size() < 3 || at[2].kind != Kind::kWord) return "";
+  std::string table(at[2].text);
+  for (char& c : table) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return table;
+}
+
 std::optional<CoalescedForm> Coalesced(std::string_view sql) {
   const Significant at(sql, /*skip_comments=*/true);
   const auto& tokens = at.tokens();
   const bool insert = at.Word(0, "INSERT"), update = at.Word(0, "UPDATE"), del = at.Word(0, "DELETE");
   if (!insert && !update && !del) return std::nullopt;
-  // Subqueries, other tables, results and OR (which hides the terms of a
-  // conjunction) are out, as is anything that is not one statement.
+  // Subqueries, other tables, results and OR in a condition (which hides
+  // the terms of a conjunction; in the values an update sets it is an
+  // expression like any other) are out, as is anything that is not one
+  // statement. FROM is a table's only after DELETE: `IS [NOT] DISTINCT
+  // FROM` is an operator.
   int params = 0;
+  bool condition = !update;
   for (size_t k = 0; k < at.size(); ++k) {
     const Token& t = at[k];
+    condition = condition || IsWord(t, "WHERE");
     for (const char* w : {"SELECT", "RETURNING", "WITH", "OR", "BETWEEN", "USING", "UPDATE", "VALUES"}) {
-      if (IsWord(t, w) && !(k == 0 && update) && !(insert && w == std::string_view("VALUES"))) return std::nullopt;
+      if (IsWord(t, w) && !(k == 0 && update) && !(insert && w == std::string_view("VALUES")) &&
+          !(!condition && w == std::string_view("OR")))
+        return std::nullopt;
     }
-    if (IsWord(t, "FROM") && !(del && k == 1)) return std::nullopt;
+    if (IsWord(t, "FROM") && !(del && k == 1) && !(k > 0 && IsWord(at[k - 1], "DISTINCT"))) return std::nullopt;
     if (t.kind == Kind::kChar && (t.text == ";" || t.text == "$")) return std::nullopt;
     if (t.kind == Kind::kChar && t.text == "?") ++params;
   }

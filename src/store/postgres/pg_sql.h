@@ -49,6 +49,10 @@ std::optional<GivenIdInsert> InsertGivingId(std::string_view sql);
 // Nothing for any other statement.
 std::optional<GivenIdInsert> InsertGivingIdIfNew(std::string_view sql);
 
+// The table an insert writes (`INSERT INTO t ...`), in lower case; empty for
+// any other statement.
+std::string InsertedTable(std::string_view sql);
+
 // A statement that does in one execution what `sql` does when run once per
 // row of parameters, in order: parameter i (`$i`) is the array of the
 // values of `sql`'s parameter i, one element per row, expanded with

@@ -20,6 +20,7 @@
 #include <optional>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -789,6 +790,45 @@ TEST_F(PostgresPipelineTest, InsertsReturningTheirIdGetReservedIdsAndAreSentWith
   EXPECT_EQ(distinct.size(), given.size());
 }
 
+TEST_F(PostgresPipelineTest, ATransactionReservesAtFirstAsManyIdsAsThePreviousOneUsed) {
+  ASSERT_TRUE(db_->Exec("CREATE TABLE g (id INTEGER PRIMARY KEY, k TEXT NOT NULL UNIQUE)"));
+  auto other = Open();
+  ASSERT_TRUE(other);
+  // The last id the table's sequence handed out (reserved or used).
+  auto sequence_at = [&]() -> int64_t {
+    auto st = other->Prepare("SELECT last_value FROM pg_sequences WHERE sequencename = 'g_id_seq'");
+    EXPECT_TRUE(st && *(*st)->Step());
+    int64_t n = (*st)->ColumnInt(0);
+    (*st)->Reset();
+    return n;
+  };
+  int next = 0;
+  auto insert = [&](int rows) -> std::vector<int64_t> {
+    std::vector<int64_t> ids;
+    EXPECT_TRUE(db_->BeginWrite());
+    for (int i = 0; i < rows; ++i) {
+      auto ins = db_->Prepare("INSERT INTO g (k) VALUES (?) RETURNING id");
+      EXPECT_TRUE(ins);
+      (*ins)->BindText(1, fmt::format("k{}", next++));
+      auto row = (*ins)->Step();
+      EXPECT_TRUE(row && *row);
+      ids.push_back((*ins)->ColumnInt(0));
+      (*ins)->Reset();
+    }
+    EXPECT_TRUE(db_->Commit());
+    return ids;
+  };
+  insert(300);  // blocks of 1, 2, 4, ..., 256
+  int64_t before = sequence_at();
+  auto ids = insert(1);
+  EXPECT_EQ(sequence_at() - before, 300) << "one block as large as the 300 ids the last transaction used";
+  EXPECT_EQ(ids, std::vector<int64_t>{before + 1});
+  before = sequence_at();
+  ids = insert(2);
+  EXPECT_EQ(sequence_at() - before, 1 + 2) << "a block of 1 (the last transaction used one), then of 2";
+  EXPECT_EQ(ids, (std::vector<int64_t>{before + 1, before + 2}));
+}
+
 TEST_F(PostgresPipelineTest, AnInsertReturningItsIdThatFailsFailsTheTransactionAtTheNextCall) {
   ASSERT_TRUE(db_->Exec("CREATE TABLE g (id INTEGER PRIMARY KEY, k TEXT NOT NULL UNIQUE)"));
   auto ins = db_->Prepare("INSERT INTO g (k) VALUES (?) RETURNING id");
@@ -850,6 +890,16 @@ TEST(PgSqlTest, WritesRunOncePerRowHaveAFormThatTakesArraysOfTheirParameters) {
             "UPDATE t SET n = COALESCE(m, idsync_rows.p1), m = NULL FROM unnest($1, $2) AS idsync_rows(p1, p2) "
             "WHERE k = idsync_rows.p2 AND n <> 0");
   EXPECT_EQ(update->key, 2);
+  // OR and IS DISTINCT FROM in a value set (the store's whole-object update
+  // counts export generations so) are expressions, not conditions.
+  auto counted = Coalesced("UPDATE t SET n = n + CASE WHEN m IS DISTINCT FROM ? OR k IS NOT DISTINCT FROM ? THEN 1 "
+                           "ELSE 0 END, m = ? WHERE k = ?");
+  ASSERT_TRUE(counted);
+  EXPECT_EQ(counted->sql,
+            "UPDATE t SET n = n + CASE WHEN m IS DISTINCT FROM idsync_rows.p1 OR k IS NOT DISTINCT FROM "
+            "idsync_rows.p2 THEN 1 ELSE 0 END, m = idsync_rows.p3 FROM unnest($1, $2, $3, $4) AS "
+            "idsync_rows(p1, p2, p3, p4) WHERE k = idsync_rows.p4");
+  EXPECT_EQ(counted->key, 4);
   auto del = Coalesced("DELETE FROM t WHERE k = ? AND n = ?");
   ASSERT_TRUE(del);
   EXPECT_EQ(del->sql, "DELETE FROM t USING unnest($1, $2) AS idsync_rows(p1, p2) WHERE k = idsync_rows.p1 AND "
@@ -861,6 +911,9 @@ TEST(PgSqlTest, WritesRunOncePerRowHaveAFormThatTakesArraysOfTheirParameters) {
            "UPDATE t SET n = n + ? WHERE k = 'a'",             // no key: every row would add once
            "UPDATE t SET k = ?, n = 1 WHERE k = ?",            // the key itself changes
            "UPDATE t SET n = ? WHERE k = ? OR n = 0",          // the term is not implied
+           "UPDATE t SET n = ? WHERE k = ? AND (m = 1 OR n = 0)",
+           "UPDATE t SET n = ? WHERE k = ? AND m IS DISTINCT FROM (SELECT n FROM u)",
+           "DELETE FROM t WHERE k = ? AND n IS DISTINCT FROM ? OR m = 1",
            "UPDATE t SET n = ? WHERE k IN (SELECT k FROM u) AND k = ?", "UPDATE t SET n = ? FROM u WHERE t.k = ?",
            "DELETE FROM t WHERE k = ? OR n = ?", "DELETE FROM t WHERE k = 'a'", "SELECT k FROM t WHERE k = ?",
            "UPDATE t SET n = ? WHERE k = ?; DELETE FROM t"})
@@ -920,6 +973,19 @@ class PostgresCoalescingTest : public PostgresPipelineTest {
         s.BindText(2, k);
       }));
     }
+    // A value set with OR and IS [NOT] DISTINCT FROM, NULL among them.
+    for (auto [k, same, key] : std::vector<std::tuple<std::string, int, std::optional<std::string>>>{
+             {"b'\"", 0, "x"}, {"é ü", 26, "é ü"}, {"NULL", 3, std::nullopt}}) {
+      IDSYNC_TRY(Run(send, table,
+                     "UPDATE TABLE SET n = n + CASE WHEN n IS DISTINCT FROM ? OR k IS NOT DISTINCT FROM ? "
+                     "THEN 100 ELSE 0 END WHERE k = ?",
+                     [&](Statement& s) {
+                       s.BindInt(1, same);
+                       if (key) s.BindText(2, *key);
+                       else s.BindNull(2);
+                       s.BindText(3, k);
+                     }));
+    }
     for (const char* k : {"c\\\\", "zz", "c\\\\"}) {
       IDSYNC_TRY(Run(send, table, "DELETE FROM TABLE WHERE k = ?", [&](Statement& s) { s.BindText(1, k); }));
     }
@@ -944,10 +1010,11 @@ TEST_F(PostgresCoalescingTest, SentRunsOfOneStatementAreOneStatementEachWithTheR
   ASSERT_TRUE(OnePerRowSequence(/*send=*/true, "t"));
   ASSERT_TRUE(db_->Commit());
   EXPECT_EQ(Rows("t"), Rows("u"));
-  EXPECT_EQ(Rows("t"), "=4,NULL=3,a=-1866,b'\"=-8,d,{}=null,é ü=26");
+  EXPECT_EQ(Rows("t"), "=4,NULL=3,a=-1866,b'\"=92,d,{}=null,é ü=126");
   // One insert of eight rows; updates of (a, b'"), then (a) (a repeats: a
-  // new statement), then (a, zz, é ü); one delete of three.
-  EXPECT_EQ(Statements(), 1 + 3 + 1);
+  // new statement), then (a, zz, é ü); one update of three by the second
+  // form; one delete of three.
+  EXPECT_EQ(Statements(), 1 + 3 + 1 + 1);
 }
 
 TEST_F(PostgresCoalescingTest, AFailedRowFailsItsRunAndTheTransactionWithTheErrorItsOwnStatementGives) {
@@ -1157,6 +1224,52 @@ TEST_F(PostgresCoalescingTest, InsertsAssumedNewAreSentWithoutWaitingAndAConflic
   held = db_->AssumedInsertsHeld();
   ASSERT_TRUE(held && *held);
   db_->Rollback();
+}
+
+TEST(PgSqlTest, AnInsertNamesTheTableItWrites) {
+  EXPECT_EQ(InsertedTable("INSERT INTO Cs_Objects (a) VALUES (?)"), "cs_objects");
+  EXPECT_EQ(InsertedTable("insert into mv_keys (a) values (?) ON CONFLICT DO NOTHING"), "mv_keys");
+  EXPECT_EQ(InsertedTable("UPDATE cs_objects SET a = ?"), "");
+  EXPECT_EQ(InsertedTable("SELECT 1"), "");
+}
+
+TEST_F(PostgresPipelineTest, ATableThatGrewToTwiceItsAnalyzedSizeIsAnalyzedAfterTheCommit) {
+  // Autovacuum is off for the table, so only the backend analyzes it.
+  ASSERT_TRUE(db_->Exec("CREATE TABLE g (k TEXT PRIMARY KEY, n INTEGER) WITH (autovacuum_enabled = off)"));
+  auto other = Open();
+  ASSERT_TRUE(other);
+  // The rows the planner believes g holds (-1: never analyzed).
+  auto planned_rows = [&]() -> int64_t {
+    auto st = other->Prepare("SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass('g')");
+    EXPECT_TRUE(st && *(*st)->Step());
+    int64_t n = (*st)->ColumnInt(0);
+    (*st)->Reset();
+    return n;
+  };
+  int next = 0;
+  auto insert = [&](int rows, bool commit) {
+    ASSERT_TRUE(db_->BeginWrite());
+    for (int i = 0; i < rows; ++i) {
+      auto st = db_->Prepare("INSERT INTO g (k, n) VALUES (?, ?)");
+      ASSERT_TRUE(st);
+      (*st)->BindText(1, fmt::format("k{}", next++));
+      (*st)->BindInt(2, i);
+      ASSERT_TRUE((*st)->Send());
+      (*st)->Reset();
+    }
+    if (commit) ASSERT_TRUE(db_->Commit());
+    else db_->Rollback();
+  };
+  insert(999, true);
+  EXPECT_EQ(planned_rows(), -1) << "fewer rows than kAnalyzeMinRows: left to autovacuum";
+  insert(5000, false);
+  EXPECT_EQ(planned_rows(), -1) << "rows rolled back do not count";
+  insert(1, true);
+  EXPECT_EQ(planned_rows(), 1000);
+  insert(999, true);
+  EXPECT_EQ(planned_rows(), 1000) << "not yet twice the rows analyzed";
+  insert(1, true);
+  EXPECT_EQ(planned_rows(), 2000);
 }
 
 TEST_F(PostgresDbTest, ALostConnectionIsReportedAndTheNextCallReconnects) {
