@@ -38,7 +38,7 @@ class SqliteStatement final : public Statement {
  public:
   // `returns_rowid`: the SQL is such an insert with the clause removed.
   SqliteStatement(SqliteDb& owner, sqlite3* db, sqlite3_stmt* stmt, const std::string& location, bool returns_rowid,
-                  bool may_skip, Writes writes, std::string table)
+                  bool may_skip, Writes writes, std::string table, bool rolls_back_to)
       : owner_(owner),
         db_(db),
         stmt_(stmt),
@@ -46,7 +46,8 @@ class SqliteStatement final : public Statement {
         returns_rowid_(returns_rowid),
         may_skip_(may_skip),
         writes_(writes),
-        table_(std::move(table)) {}
+        table_(std::move(table)),
+        rolls_back_to_(rolls_back_to) {}
   ~SqliteStatement() override { sqlite3_finalize(stmt_); }
 
   // Bindings are kept until the statement runs, here or on the writer thread.
@@ -85,6 +86,7 @@ class SqliteStatement final : public Statement {
   const bool may_skip_;  // ON CONFLICT ... DO NOTHING: an insert may insert nothing
   const Writes writes_;
   const std::string table_;  // the table it inserts into or deletes from
+  const bool rolls_back_to_;  // ROLLBACK TO a savepoint
   SqliteBindings bindings_;
   bool holds_row_ = false;              // stepped here to a row, not yet reset
   std::optional<int64_t> inserted_id_;  // the row a rowid-returning insert produced
@@ -127,8 +129,9 @@ class SqliteDb final : public Db {
     std::string table;
     Writes writes = WritesOf(sql, sqlite3_stmt_readonly(stmt) != 0, &table);
     bool may_skip = sql.find(" ON CONFLICT ") != std::string_view::npos;
+    bool rolls_back_to = sql.starts_with("ROLLBACK TO ");
     auto owned = std::make_unique<SqliteStatement>(*this, db_, stmt, location_, returns_rowid, may_skip, writes,
-                                                   std::move(table));
+                                                   std::move(table), rolls_back_to);
     Statement* raw = owned.get();
     cache_.emplace(std::string(sql), std::move(owned));
     return raw;
@@ -140,6 +143,7 @@ class SqliteDb final : public Db {
     char* err = nullptr;
     int rc = sqlite3_exec(db_, std::string(sql).c_str(), nullptr, nullptr, &err);
     in_write_ = in_write_ && !sqlite3_get_autocommit(db_);
+    if (rc == SQLITE_OK && sql.starts_with("ROLLBACK TO ")) RolledBackToSavepoint();
     if (rc != SQLITE_OK) {
       Error e = SqliteError(db_, rc, "statement", location_);
       sqlite3_free(err);
@@ -241,6 +245,11 @@ class SqliteDb final : public Db {
   }
 
   int held_rows_ = 0;  // statements holding a row (SqliteStatement::holds_row_)
+
+  // A savepoint is always older than a queued write's failure (taking one
+  // waits for the queue), so rolling back to it undoes the failed write and
+  // the writes dropped after it: the transaction may go on and commit.
+  void RolledBackToSavepoint() { failed_ = false; }
 
   void PauseWritesForTesting() { writes_.PauseForTesting(); }
   size_t QueuedWritesForTesting() { return writes_.QueuedForTesting(); }
@@ -414,6 +423,7 @@ Result<bool> SqliteStatement::Step() {
   }
   Release();
   if (rc == SQLITE_DONE) {
+    if (rolls_back_to_) owner_.RolledBackToSavepoint();
     changed_rows_ = sqlite3_changes64(db_);
     if (returns_rowid_ && changed_rows_ > 0) inserted_id_ = sqlite3_last_insert_rowid(db_);
     sqlite3_reset(stmt_);

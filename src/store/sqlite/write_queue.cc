@@ -105,7 +105,9 @@ void SqliteWriteQueue::Push(sqlite3_stmt* stmt, SqliteBindings& bindings, int64_
     std::swap(job.bindings, bindings);
     job.expect_id = expect_id;
     job.may_not_insert = may_not_insert;
-    wake = thread_sleeps_ && !paused_;
+    // A sleeping thread is woken for a run of writes, not for each one:
+    // a wake-up costs both threads a system call and a context switch.
+    wake = thread_sleeps_ && !paused_ && queued_.size >= kWakeAt;
   }
   bindings.Clear();
   if (wake) work_.notify_one();
@@ -114,10 +116,8 @@ void SqliteWriteQueue::Push(sqlite3_stmt* stmt, SqliteBindings& bindings, int64_
 void SqliteWriteQueue::WaitKeepingError() {
   std::unique_lock lock(mu_);
   if (queued_.size == 0 && !busy_) return;
-  if (paused_) {
-    paused_ = false;
-    work_.notify_one();
-  }
+  paused_ = false;
+  if (thread_sleeps_) work_.notify_one();
   caller_waits_ = true;
   idle_.wait(lock, [&] { return queued_.size == 0 && !busy_; });
   caller_waits_ = false;

@@ -121,6 +121,8 @@ class SqliteWriteQueue {
   void Loop();
   void Run(Job& job);
 
+  static constexpr size_t kWakeAt = 64;  // queued writes that wake a sleeping thread
+
   sqlite3* const db_;
   const std::string& location_;
 

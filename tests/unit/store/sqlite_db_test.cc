@@ -130,6 +130,28 @@ TEST(SqliteDbTest, AQueuedWritesErrorComesBackFromTheNextCallAndTheTransactionFa
   EXPECT_EQ(*CountRows(*db), 1) << "only the row committed before the transaction";
 }
 
+// The engine's per-object pattern: a failed write under a savepoint is
+// undone with it, and the transaction goes on.
+TEST(SqliteDbTest, AQueuedWriteThatFailedUnderASavepointIsUndoneWithItAndTheTransactionCommits) {
+  auto db = MemoryDb(kTable);
+  auto ins = db->Prepare("INSERT INTO t (v) VALUES (?)");
+  ASSERT_TRUE(ins);
+  ASSERT_TRUE(CountRows(*db));
+  ASSERT_TRUE(db->BeginWrite());
+  SendInsert(**ins, "a");
+  ASSERT_TRUE(db->Exec("SAVEPOINT one"));
+  PauseSqliteWritesForTesting(*db);
+  SendInsert(**ins, "b");
+  SendInsert(**ins, "a");  // fails when it runs
+  SendInsert(**ins, "c");  // dropped
+  EXPECT_FALSE(CountRows(*db)) << "the queued write's error was not returned";
+  ASSERT_TRUE(db->Exec("ROLLBACK TO one"));
+  SendInsert(**ins, "d");
+  auto commit = db->Commit();
+  ASSERT_TRUE(commit) << commit.error().message;
+  EXPECT_EQ(*CountRows(*db), 2) << "a and d";
+}
+
 TEST(SqliteDbTest, RollbackDropsTheQueuedWrites) {
   auto db = MemoryDb(kTable);
   ASSERT_TRUE(CountRows(*db));
