@@ -108,6 +108,7 @@ void SqliteWriteQueue::Push(sqlite3_stmt* stmt, SqliteBindings& bindings, int64_
     // A sleeping thread is woken for a run of writes, not for each one:
     // a wake-up costs both threads a system call and a context switch.
     wake = thread_sleeps_ && !paused_ && queued_.size >= kWakeAt;
+    if (wake) thread_sleeps_ = false;  // one wake-up is enough
   }
   bindings.Clear();
   if (wake) work_.notify_one();
@@ -117,7 +118,10 @@ void SqliteWriteQueue::WaitKeepingError() {
   std::unique_lock lock(mu_);
   if (queued_.size == 0 && !busy_) return;
   paused_ = false;
-  if (thread_sleeps_) work_.notify_one();
+  if (thread_sleeps_) {
+    thread_sleeps_ = false;
+    work_.notify_one();
+  }
   caller_waits_ = true;
   idle_.wait(lock, [&] { return queued_.size == 0 && !busy_; });
   caller_waits_ = false;
@@ -158,8 +162,12 @@ void SqliteWriteQueue::Loop() {
   pthread_setname_np(pthread_self(), "idsync-write");  // tells the threads apart in top -H and perf
   std::unique_lock lock(mu_);
   while (true) {
-    thread_sleeps_ = true;
-    work_.wait(lock, [&] { return stop_ || (queued_.size > 0 && !paused_); });
+    // Whoever wakes the thread clears thread_sleeps_; it is set again
+    // before every sleep, a spurious wake-up's too.
+    while (!stop_ && (queued_.size == 0 || paused_)) {
+      thread_sleeps_ = true;
+      work_.wait(lock);
+    }
     thread_sleeps_ = false;
     if (stop_) break;
     std::swap(queued_, running_);
