@@ -118,13 +118,24 @@ void SqliteWriteQueue::WaitKeepingError() {
   std::unique_lock lock(mu_);
   if (queued_.size == 0 && !busy_) return;
   paused_ = false;
-  if (thread_sleeps_) {
-    thread_sleeps_ = false;
-    work_.notify_one();
+  // The writes the thread has taken run there; the caller waits for them.
+  if (busy_) {
+    caller_waits_ = true;
+    idle_.wait(lock, [&] { return !busy_; });
+    caller_waits_ = false;
   }
-  caller_waits_ = true;
-  idle_.wait(lock, [&] { return queued_.size == 0 && !busy_; });
-  caller_waits_ = false;
+  // What is still queued the caller runs itself: waking the thread for it
+  // and waiting would cost two context switches, and much longer on a
+  // loaded machine, where the woken thread may wait for a core.
+  if (queued_.size == 0) return;
+  std::swap(queued_, caller_runs_);
+  lock.unlock();
+  bool failed = error_.has_value();
+  for (size_t i = 0; i < caller_runs_.size && !failed; ++i) {
+    Run(caller_runs_.items[i]);
+    failed = error_.has_value();
+  }
+  caller_runs_.size = 0;
 }
 
 Status SqliteWriteQueue::Wait() {
@@ -188,7 +199,9 @@ void SqliteWriteQueue::Loop() {
 }
 
 // On the thread, with busy_ set: the caller does not touch the connection,
-// error_ or answers_held_ until it has seen busy_ cleared.
+// error_ or answers_held_ until it has seen busy_ cleared. Or on the
+// caller's thread, with the queue empty and the thread idle (it takes no
+// work before the caller queues more).
 void SqliteWriteQueue::Run(Job& job) {
   job.bindings.ApplyTo(job.stmt);
   int rc = sqlite3_step(job.stmt);

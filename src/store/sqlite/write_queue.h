@@ -13,6 +13,8 @@
 //
 // The first failing write is kept: the writes queued after it are dropped
 // (the transaction fails as a whole), and Wait() reports the error once.
+// The thread is woken for a run of writes (kWakeAt), not for each one; a
+// Wait() runs what the thread has not taken itself.
 //
 // Thread-safety: every member but the thread's loop on the caller's thread
 // (the one that owns the connection). The thread starts with the first
@@ -142,7 +144,8 @@ class SqliteWriteQueue {
   std::atomic<bool> discard_{false};
   bool no_thread_ = false;
   std::thread thread_;
-  Jobs running_;  // the thread's
+  Jobs running_;      // the thread's
+  Jobs caller_runs_;  // what Wait() runs on the caller's thread
 };
 
 }  // namespace idsync
