@@ -5,7 +5,8 @@
 // accept (INSERT ... ON CONFLICT, RETURNING, partial indexes); a backend
 // rewrites placeholders if it must. Statements are cached per connection and
 // owned by the Db; a Statement pointer stays valid until the Db is destroyed.
-// Thread-safety: a Db and its statements belong to one thread.
+// Thread-safety: a Db and its statements belong to one thread (a backend
+// may run sent writes on a thread of its own, invisibly to the caller).
 #pragma once
 
 #include <cstdint>
@@ -37,10 +38,15 @@ class Statement {
   // Commit or Rollback, and never past an earlier write of the same table
   // (writes of different tables commute: the store's tables have no
   // triggers or foreign keys); when several would fail, which one's error
-  // comes back is not defined. SQLite runs it at once. Reset the statement
-  // afterwards, as after Step. (PostgreSQL treats an insert that returns
-  // its generated id the same way: Step answers the id it reserved, and the
-  // insert's error comes later.)
+  // comes back is not defined. SQLite queues it for a writer thread of the
+  // Db on the same connection, which runs the queue in order while the
+  // caller goes on; every other call first waits for the queue (outside a
+  // transaction, or while a statement of the Db holds a row, it runs at
+  // once). Reset the statement afterwards, as after Step. (Both backends
+  // treat an insert that returns its generated id the same way inside a
+  // write transaction: Step answers the id the insert will take, reserved
+  // by PostgreSQL, the largest rowid plus one in SQLite, whose write lock
+  // keeps every other writer out; the insert's error comes later.)
   virtual Status Send() { return Step().map([](bool) {}); }
   // For an `INSERT ... ON CONFLICT ... DO NOTHING RETURNING id` that the
   // caller expects to insert: like Step, except that a backend may answer
@@ -48,7 +54,8 @@ class Statement {
   // and send it without waiting, like Send. Whether every such insert of
   // the transaction did insert is told by Db::AssumedInsertsHeld; one that
   // did not changed nothing, and what the caller did believing it had must
-  // be rolled back. The default runs Step, whose answer is exact.
+  // be rolled back. The default runs Step, whose answer is exact; both
+  // backends answer ahead inside a write transaction.
   virtual Result<bool> StepAssumingInsert() { return Step(); }
   // Columns are 0-based; views stay valid until the next Step or Reset.
   virtual bool IsNull(int column) = 0;
@@ -57,7 +64,8 @@ class Statement {
   virtual std::string_view ColumnBlob(int column) = 0;
   // Makes the statement ready for new bindings; called by Db::Prepare too.
   virtual void Reset() = 0;
-  // Rows changed by the last INSERT/UPDATE/DELETE.
+  // Rows changed by the last INSERT/UPDATE/DELETE run by Step (not by
+  // Send, nor by an insert whose id was answered ahead).
   virtual int64_t ChangedRows() = 0;
 };
 

@@ -106,7 +106,7 @@ Status Store::SetMvRefs(int64_t from_id, const std::vector<int64_t>& to_ids, boo
   if (!is_new) {
     IDSYNC_ASSIGN(Statement * del, db_->Prepare("DELETE FROM mv_refs WHERE from_id = ?"));
     del->BindInt(1, from_id);
-    IDSYNC_TRY(del->Step());
+    IDSYNC_TRY(del->Send());
     del->Reset();
   }
   if (to_ids.empty()) return {};

@@ -68,5 +68,158 @@ TEST(SqliteDbTest, ReturningAnIdThatIsNotTheRowidReturnsTheColumn) {
   (*st)->Reset();
 }
 
+// The writer thread (store/sqlite/write_queue.h). Each test pauses it, so
+// that what is queued stays queued until a call on the Db waits for it.
+
+constexpr const char* kTable = "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL UNIQUE)";
+
+void SendInsert(Statement& st, std::string_view value) {
+  st.Reset();
+  st.BindText(1, value);
+  EXPECT_TRUE(st.Send()) << "sending " << value;
+  st.Reset();
+}
+
+Result<int64_t> CountRows(Db& db) {
+  IDSYNC_ASSIGN(Statement * st, db.Prepare("SELECT count(*) FROM t"));
+  IDSYNC_ASSIGN(bool row, st->Step());
+  int64_t n = row ? st->ColumnInt(0) : -1;
+  st->Reset();
+  return n;
+}
+
+TEST(SqliteDbTest, WritesSentInAWriteTransactionAreQueuedAndAReadSeesThem) {
+  auto db = MemoryDb(kTable);
+  ASSERT_TRUE(CountRows(*db));  // prepared before the writes are queued
+  ASSERT_TRUE(db->BeginWrite());
+  PauseSqliteWritesForTesting(*db);
+  auto ins = db->Prepare("INSERT INTO t (v) VALUES (?)");
+  ASSERT_TRUE(ins);
+  for (int i = 0; i < 100; ++i) SendInsert(**ins, "v" + std::to_string(i));
+  EXPECT_EQ(QueuedSqliteWritesForTesting(*db), 100u) << "sent writes ran at once";
+  auto n = CountRows(*db);
+  ASSERT_TRUE(n) << n.error().message;
+  EXPECT_EQ(*n, 100) << "the read did not wait for the queued writes";
+  EXPECT_EQ(QueuedSqliteWritesForTesting(*db), 0u);
+  ASSERT_TRUE(db->Commit());
+  EXPECT_EQ(*CountRows(*db), 100);
+}
+
+TEST(SqliteDbTest, AQueuedWritesErrorComesBackFromTheNextCallAndTheTransactionFails) {
+  auto db = MemoryDb(kTable);
+  auto ins = db->Prepare("INSERT INTO t (v) VALUES (?)");
+  ASSERT_TRUE(ins);
+  SendInsert(**ins, "a");  // outside a transaction: runs at once
+  ASSERT_TRUE(CountRows(*db));
+  {
+    Transaction tx(*db);
+    ASSERT_TRUE(db->BeginWrite());
+    PauseSqliteWritesForTesting(*db);
+    SendInsert(**ins, "b");
+    SendInsert(**ins, "a");  // violates UNIQUE (v) when it runs
+    SendInsert(**ins, "c");
+    EXPECT_EQ(QueuedSqliteWritesForTesting(*db), 3u);
+    auto n = CountRows(*db);
+    ASSERT_FALSE(n) << "the queued write's error was not returned";
+    EXPECT_EQ(n.error().code, ErrorCode::kDatabase);
+    EXPECT_NE(n.error().message.find("UNIQUE"), std::string::npos) << n.error().message;
+    auto commit = tx.Commit();
+    EXPECT_FALSE(commit) << "a transaction with a failed write committed";
+  }
+  EXPECT_FALSE(db->InTransaction());
+  EXPECT_EQ(*CountRows(*db), 1) << "only the row committed before the transaction";
+}
+
+// The engine's per-object pattern: a failed write under a savepoint is
+// undone with it, and the transaction goes on.
+TEST(SqliteDbTest, AQueuedWriteThatFailedUnderASavepointIsUndoneWithItAndTheTransactionCommits) {
+  auto db = MemoryDb(kTable);
+  auto ins = db->Prepare("INSERT INTO t (v) VALUES (?)");
+  ASSERT_TRUE(ins);
+  ASSERT_TRUE(CountRows(*db));
+  ASSERT_TRUE(db->BeginWrite());
+  SendInsert(**ins, "a");
+  ASSERT_TRUE(db->Exec("SAVEPOINT one"));
+  PauseSqliteWritesForTesting(*db);
+  SendInsert(**ins, "b");
+  SendInsert(**ins, "a");  // fails when it runs
+  SendInsert(**ins, "c");  // dropped
+  EXPECT_FALSE(CountRows(*db)) << "the queued write's error was not returned";
+  ASSERT_TRUE(db->Exec("ROLLBACK TO one"));
+  SendInsert(**ins, "d");
+  auto commit = db->Commit();
+  ASSERT_TRUE(commit) << commit.error().message;
+  EXPECT_EQ(*CountRows(*db), 2) << "a and d";
+}
+
+TEST(SqliteDbTest, RollbackDropsTheQueuedWrites) {
+  auto db = MemoryDb(kTable);
+  ASSERT_TRUE(CountRows(*db));
+  ASSERT_TRUE(db->BeginWrite());
+  PauseSqliteWritesForTesting(*db);
+  auto ins = db->Prepare("INSERT INTO t (v) VALUES (?)");
+  ASSERT_TRUE(ins);
+  for (std::string_view v : {"x", "y", "z"}) SendInsert(**ins, v);
+  EXPECT_EQ(QueuedSqliteWritesForTesting(*db), 3u);
+  db->Rollback();
+  EXPECT_EQ(QueuedSqliteWritesForTesting(*db), 0u) << "the queued writes outlived the rollback";
+  EXPECT_EQ(*CountRows(*db), 0);
+  // The next transaction queues and commits as usual.
+  ASSERT_TRUE(db->BeginWrite());
+  SendInsert(**ins, "x");
+  ASSERT_TRUE(db->Commit());
+  EXPECT_EQ(*CountRows(*db), 1);
+}
+
+// Runs `st` (an insert with one text parameter) by `step` and returns the
+// id it answers, or -1 for no row.
+template <typename StepFn>
+int64_t AnsweredId(Statement& st, std::string_view value, StepFn step) {
+  st.Reset();
+  st.BindText(1, value);
+  auto row = step(st);
+  EXPECT_TRUE(row) << row.error().message;
+  int64_t id = row && *row ? st.ColumnInt(0) : -1;
+  st.Reset();
+  return id;
+}
+
+TEST(SqliteDbTest, InsertsReturningTheirIdAreAnsweredAheadAndChecked) {
+  auto db = MemoryDb(kTable);
+  auto plain = db->Prepare("INSERT INTO t (v) VALUES (?) RETURNING id");
+  ASSERT_TRUE(plain);
+  auto step = [](Statement& s) { return s.Step(); };
+  auto assume = [](Statement& s) { return s.StepAssumingInsert(); };
+  for (std::string_view v : {"a", "b", "c"}) AnsweredId(**plain, v, step);
+  ASSERT_TRUE(CountRows(*db));
+
+  ASSERT_TRUE(db->BeginWrite());
+  PauseSqliteWritesForTesting(*db);
+  auto if_new = db->Prepare("INSERT INTO t (v) VALUES (?) ON CONFLICT (v) DO NOTHING RETURNING id");
+  ASSERT_TRUE(if_new);
+  EXPECT_EQ(AnsweredId(**plain, "d", step), 4);
+  EXPECT_EQ(AnsweredId(**if_new, "e", assume), 5);
+  EXPECT_EQ(AnsweredId(**plain, "f", step), 6);
+  EXPECT_EQ(QueuedSqliteWritesForTesting(*db), 3u) << "the inserts waited for their ids";
+  auto held = db->AssumedInsertsHeld();
+  ASSERT_TRUE(held);
+  EXPECT_TRUE(*held);
+  EXPECT_EQ(*CountRows(*db), 6);
+
+  // "a" is there: the insert assumed new inserts nothing, and the next one
+  // takes the id answered for it.
+  PauseSqliteWritesForTesting(*db);
+  EXPECT_EQ(AnsweredId(**if_new, "a", assume), 7);
+  EXPECT_EQ(AnsweredId(**if_new, "g", assume), 8);
+  held = db->AssumedInsertsHeld();
+  ASSERT_TRUE(held);
+  EXPECT_FALSE(*held) << "an insert assumed new that inserted nothing went unnoticed";
+  db->Rollback();
+  EXPECT_EQ(*CountRows(*db), 3);
+
+  // Outside a transaction the answer is exact.
+  EXPECT_EQ(AnsweredId(**if_new, "a", assume), -1);
+}
+
 }  // namespace
 }  // namespace idsync
