@@ -90,6 +90,7 @@ cat <<TABLE
 TABLE
 echo "(steps: $(for k in import sync export_dir export_badges delta_import delta_sync delta_export_dir delta_export_badges; do printf '%s=%.2fs ' $k "${secs[$k]}"; done))"
 echo "(idsync CPU: $(for k in import sync export_dir export_badges delta_import delta_sync delta_export_dir delta_export_badges; do printf '%s=%.2fs ' $k "${cpu[$k]}"; done))"
+echo "(peak memory: $(for k in import sync export_dir export_badges delta_import delta_sync delta_export_dir delta_export_badges; do printf '%s=%dMiB ' $k $((rss[$k] / 1024)); done))"
 [ "$backend" = sqlite ] ||
   echo "(server CPU: $(for k in import sync export_dir export_badges delta_import delta_sync delta_export_dir delta_export_badges; do printf '%s=%.2fs ' $k "${srv[$k]}"; done))"
 echo "(full cycle: $(printf %.2f "$full_s") s; delta cycle: $(printf %.2f "$delta_s") s)"
