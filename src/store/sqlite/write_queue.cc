@@ -98,7 +98,17 @@ bool SqliteWriteQueue::Start() {
 void SqliteWriteQueue::Push(sqlite3_stmt* stmt, SqliteBindings& bindings, int64_t expect_id, bool may_not_insert) {
   bool wake;
   {
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
+    if (queued_.size >= kMaxQueued) {
+      paused_ = false;  // a test's pause ends here too, as in Wait()
+      if (thread_sleeps_) {
+        thread_sleeps_ = false;
+        work_.notify_one();
+      }
+      caller_waits_room_ = true;
+      room_.wait(lock, [&] { return queued_.size < kMaxQueued || stop_; });
+      caller_waits_room_ = false;
+    }
     if (queued_.size == queued_.items.size()) queued_.items.emplace_back();
     Job& job = queued_.items[queued_.size++];
     job.stmt = stmt;
@@ -183,6 +193,7 @@ void SqliteWriteQueue::Loop() {
     if (stop_) break;
     std::swap(queued_, running_);
     busy_ = true;
+    if (caller_waits_room_) room_.notify_one();
     bool failed = error_.has_value();
     lock.unlock();
     // After a failure the rest is dropped: the transaction fails as a whole.

@@ -14,7 +14,8 @@
 // The first failing write is kept: the writes queued after it are dropped
 // (the transaction fails as a whole), and Wait() reports the error once.
 // The thread is woken for a run of writes (kWakeAt), not for each one; a
-// Wait() runs what the thread has not taken itself.
+// Wait() runs what the thread has not taken itself. The queue is bounded
+// (kMaxQueued): past it, Push waits until the thread takes the queue.
 //
 // Thread-safety: every member but the thread's loop on the caller's thread
 // (the one that owns the connection). The thread starts with the first
@@ -69,6 +70,11 @@ class SqliteBindings {
 
 class SqliteWriteQueue {
  public:
+  // Queued writes at which Push waits for the thread to take them: a caller
+  // that writes faster than the thread (a long transaction of confirmations)
+  // must not hold all its writes, with their bindings, in memory.
+  static constexpr size_t kMaxQueued = 16384;
+
   // `db` and `location` (for messages) outlive the queue.
   SqliteWriteQueue(sqlite3* db, const std::string& location);
   // Drops what is queued and stops the thread.
@@ -103,8 +109,8 @@ class SqliteWriteQueue {
   bool AnswersHeld() const { return answers_held_; }
   void ForgetAnswers() { answers_held_ = true; }
 
-  // For tests: while paused, the thread runs nothing; Wait() and Discard()
-  // end the pause. Queued() counts the writes not yet started.
+  // For tests: while paused, the thread runs nothing; Wait(), Discard() and
+  // a Push that finds the queue full end the pause. Queued() counts the writes not yet started.
   void PauseForTesting();
   size_t QueuedForTesting();
 
@@ -131,10 +137,12 @@ class SqliteWriteQueue {
   std::mutex mu_;
   std::condition_variable work_;  // the thread waits for jobs
   std::condition_variable idle_;  // the caller waits for the thread
+  std::condition_variable room_;  // the caller waits for the thread to take the queue
   Jobs queued_;                   // guarded by mu_
   bool busy_ = false;             // the thread runs jobs taken from queued_
   bool thread_sleeps_ = false;
   bool caller_waits_ = false;
+  bool caller_waits_room_ = false;
   bool paused_ = false;
   bool stop_ = false;
   // The thread writes these two only while busy_, the caller touches them

@@ -1,8 +1,11 @@
 // The SQLite backend's statements behave as the Db contract says, including
 // inserts that return their id (run without RETURNING where SQLite allows).
 #include "store/sqlite/sqlite_db.h"
+#include "store/sqlite/write_queue.h"
 
 #include <gtest/gtest.h>
+
+#include <algorithm>
 #include <sqlite3.h>
 
 namespace idsync {
@@ -103,6 +106,29 @@ TEST(SqliteDbTest, WritesSentInAWriteTransactionAreQueuedAndAReadSeesThem) {
   EXPECT_EQ(QueuedSqliteWritesForTesting(*db), 0u);
   ASSERT_TRUE(db->Commit());
   EXPECT_EQ(*CountRows(*db), 100);
+}
+
+// A transaction that sends more writes than the thread keeps up with (the
+// thread is held here) does not queue them all: past the bound, sending
+// waits for the thread to take the queue. Every write still runs.
+TEST(SqliteDbTest, TheQueueOfSentWritesIsBounded) {
+  auto db = MemoryDb(kTable);
+  ASSERT_TRUE(CountRows(*db));
+  ASSERT_TRUE(db->BeginWrite());
+  PauseSqliteWritesForTesting(*db);
+  auto ins = db->Prepare("INSERT INTO t (v) VALUES (?)");
+  ASSERT_TRUE(ins);
+  const size_t bound = SqliteWriteQueue::kMaxQueued;
+  size_t most = 0;
+  for (size_t i = 0; i < bound + 100; ++i) {
+    SendInsert(**ins, "v" + std::to_string(i));
+    most = std::max(most, QueuedSqliteWritesForTesting(*db));
+  }
+  EXPECT_LE(most, bound) << "the queue grew past its bound";
+  auto n = CountRows(*db);
+  ASSERT_TRUE(n) << n.error().message;
+  EXPECT_EQ(*n, static_cast<int64_t>(bound + 100));
+  ASSERT_TRUE(db->Commit());
 }
 
 TEST(SqliteDbTest, AQueuedWritesErrorComesBackFromTheNextCallAndTheTransactionFails) {
