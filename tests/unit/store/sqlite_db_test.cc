@@ -91,6 +91,16 @@ Result<int64_t> CountRows(Db& db) {
   return n;
 }
 
+// A write transaction on `db` with its writer thread held, the row count
+// query prepared (so that preparing it does not wait for the queue), and
+// the insert into t to send.
+Result<Statement*> BeginHeldInserts(Db& db) {
+  IDSYNC_TRY(CountRows(db).map([](int64_t) {}));
+  IDSYNC_TRY(db.BeginWrite());
+  PauseSqliteWritesForTesting(db);
+  return db.Prepare("INSERT INTO t (v) VALUES (?)");
+}
+
 TEST(SqliteDbTest, WritesSentInAWriteTransactionAreQueuedAndAReadSeesThem) {
   auto db = MemoryDb(kTable);
   ASSERT_TRUE(CountRows(*db));  // prepared before the writes are queued
@@ -113,10 +123,7 @@ TEST(SqliteDbTest, WritesSentInAWriteTransactionAreQueuedAndAReadSeesThem) {
 // waits for the thread to take the queue. Every write still runs.
 TEST(SqliteDbTest, TheQueueOfSentWritesIsBounded) {
   auto db = MemoryDb(kTable);
-  ASSERT_TRUE(CountRows(*db));
-  ASSERT_TRUE(db->BeginWrite());
-  PauseSqliteWritesForTesting(*db);
-  auto ins = db->Prepare("INSERT INTO t (v) VALUES (?)");
+  auto ins = BeginHeldInserts(*db);
   ASSERT_TRUE(ins);
   const size_t bound = SqliteWriteQueue::kMaxQueued;
   size_t most = 0;
@@ -180,10 +187,7 @@ TEST(SqliteDbTest, AQueuedWriteThatFailedUnderASavepointIsUndoneWithItAndTheTran
 
 TEST(SqliteDbTest, RollbackDropsTheQueuedWrites) {
   auto db = MemoryDb(kTable);
-  ASSERT_TRUE(CountRows(*db));
-  ASSERT_TRUE(db->BeginWrite());
-  PauseSqliteWritesForTesting(*db);
-  auto ins = db->Prepare("INSERT INTO t (v) VALUES (?)");
+  auto ins = BeginHeldInserts(*db);
   ASSERT_TRUE(ins);
   for (std::string_view v : {"x", "y", "z"}) SendInsert(**ins, v);
   EXPECT_EQ(QueuedSqliteWritesForTesting(*db), 3u);

@@ -23,6 +23,17 @@ std::unique_ptr<Store> MemoryStore() {
   return std::move(*store);
 }
 
+// A person of MA 1 with anchor `anchor` and DN cn=`anchor`.
+CsObject PersonInMa1(const std::string& anchor, PendingExport pending) {
+  CsObject o;
+  o.ma_id = 1;
+  o.anchor = anchor;
+  o.dn = "cn=" + anchor;
+  o.object_type = "person";
+  o.pending_export = pending;
+  return o;
+}
+
 Status SetCluster(Store& store, const std::string& server, int64_t epoch) {
   return store.db().Exec("UPDATE cluster SET active_server = '" + server + "', epoch = " + std::to_string(epoch));
 }
@@ -226,12 +237,7 @@ TEST(StoreTest, AnImportDigestIsKeptByLinkWritesAndForgottenByEveryOtherWrite) {
 // only then), and a confirmation with an older generation changes nothing.
 TEST(StoreTest, AnExportIsConfirmedOnlyForTheExportStateItRead) {
   auto store = MemoryStore();
-  CsObject o;
-  o.ma_id = 1;
-  o.anchor = "x";
-  o.dn = "cn=x";
-  o.object_type = "person";
-  o.pending_export = PendingExport::kAdd;
+  CsObject o = PersonInMa1("x", PendingExport::kAdd);
   o.export_attrs = {{"cn", {"X"}}};
   ASSERT_TRUE(store->WithWrite([&] { return store->InsertCs(o); }));
   auto gen = [&]() {
@@ -278,15 +284,8 @@ TEST(StoreTest, AnExportIsConfirmedOnlyForTheExportStateItRead) {
 // nothing in the target, so it is not counted.
 TEST(StoreTest, AWithdrawnAddIsNotCountedAmongPendingDeletes) {
   auto store = MemoryStore();
-  CsObject gone;
-  gone.ma_id = 1;
-  gone.anchor = "gone";
-  gone.dn = "cn=gone";
-  gone.object_type = "person";
-  gone.pending_export = PendingExport::kDelete;
-  CsObject withdrawn = gone;
-  withdrawn.anchor = "withdrawn";
-  withdrawn.dn = "cn=withdrawn";
+  CsObject gone = PersonInMa1("gone", PendingExport::kDelete);
+  CsObject withdrawn = PersonInMa1("withdrawn", PendingExport::kDelete);
   withdrawn.export_dn = "cn=withdrawn";
   ASSERT_TRUE(WithdrawnAdd(withdrawn.pending_export, withdrawn.export_dn));
   ASSERT_TRUE(store->WithWrite([&]() -> Status {
