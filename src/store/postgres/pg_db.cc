@@ -468,24 +468,27 @@ class PgDb final : public Db {
     auto it = cache_.find(sql);
     if (it == cache_.end()) {
       int params = 0;
+      // Only a table whose ids come from a sequence (an identity column)
+      // can have its ids reserved.
+      auto has_sequence = [&](const std::string& table) -> Result<bool> {
+        IDSYNC_ASSIGN(Statement * has, Prepare("SELECT pg_get_serial_sequence(?, 'id') IS NOT NULL"));
+        has->BindText(1, table);
+        IDSYNC_ASSIGN(bool row, has->Step());
+        bool yes = row && has->ColumnInt(0);
+        has->Reset();
+        return yes;
+      };
       auto given_id = InsertGivingId(sql);
       if (given_id) {
-        // Only a table whose ids come from a sequence (an identity column).
-        IDSYNC_ASSIGN(Statement * has, Prepare("SELECT pg_get_serial_sequence(?, 'id') IS NOT NULL"));
-        has->BindText(1, given_id->table);
-        IDSYNC_ASSIGN(bool row, has->Step());
-        if (!row || !has->ColumnInt(0)) given_id.reset();
-        has->Reset();
+        IDSYNC_ASSIGN(bool reservable, has_sequence(given_id->table));
+        if (!reservable) given_id.reset();
       }
       // An insert that may conflict has a form for StepAssumingInsert,
       // with an id from the table's sequence too.
       auto if_new = InsertGivingIdIfNew(sql);
       if (if_new) {
-        IDSYNC_ASSIGN(Statement * has, Prepare("SELECT pg_get_serial_sequence(?, 'id') IS NOT NULL"));
-        has->BindText(1, if_new->table);
-        IDSYNC_ASSIGN(bool row, has->Step());
-        if (!row || !has->ColumnInt(0)) if_new.reset();
-        has->Reset();
+        IDSYNC_ASSIGN(bool reservable, has_sequence(if_new->table));
+        if (!reservable) if_new.reset();
       }
       std::string numbered = NumberPlaceholders(given_id ? given_id->sql : sql, &params);
       auto owned = std::make_unique<PgStatement>(*this, fmt::format("idsync_{}", cache_.size() + 1),
