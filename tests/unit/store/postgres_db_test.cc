@@ -231,6 +231,17 @@ TEST_F(PostgresDbTest, TableExistsTellsTablesApart) {
   EXPECT_TRUE(*db->TableExists("meta"));
 }
 
+// The integer in the first column of the first row of `sql` (a count, a
+// sequence's value).
+int64_t IntOf(Db& db, const std::string& sql) {
+  auto st = db.Prepare(sql);
+  EXPECT_TRUE(st && *(*st)->Step()) << sql;
+  if (!st) return -1;
+  int64_t n = (*st)->ColumnInt(0);
+  (*st)->Reset();
+  return n;
+}
+
 // Table and column names of a migrated database, as "table.column".
 std::set<std::string> Columns(Db& db, const char* sql) {
   std::set<std::string> out;
@@ -795,12 +806,8 @@ TEST_F(PostgresPipelineTest, ATransactionReservesAtFirstAsManyIdsAsThePreviousOn
   auto other = Open();
   ASSERT_TRUE(other);
   // The last id the table's sequence handed out (reserved or used).
-  auto sequence_at = [&]() -> int64_t {
-    auto st = other->Prepare("SELECT last_value FROM pg_sequences WHERE sequencename = 'g_id_seq'");
-    EXPECT_TRUE(st && *(*st)->Step());
-    int64_t n = (*st)->ColumnInt(0);
-    (*st)->Reset();
-    return n;
+  auto sequence_at = [&] {
+    return IntOf(*other, "SELECT last_value FROM pg_sequences WHERE sequencename = 'g_id_seq'");
   };
   int next = 0;
   auto insert = [&](int rows) -> std::vector<int64_t> {
@@ -937,13 +944,7 @@ class PostgresCoalescingTest : public PostgresPipelineTest {
                           "FOR EACH STATEMENT EXECUTE FUNCTION count_statement()"));
     ASSERT_TRUE(db_->Exec("CREATE TABLE u (k TEXT PRIMARY KEY, n INTEGER)"));
   }
-  int64_t Statements() {
-    auto st = db_->Prepare("SELECT n FROM statements");
-    EXPECT_TRUE(st && *(*st)->Step());
-    int64_t n = (*st)->ColumnInt(0);
-    (*st)->Reset();
-    return n;
-  }
+  int64_t Statements() { return IntOf(*db_, "SELECT n FROM statements"); }
   // Runs `sql` (with TABLE for the table) with `bind` as parameters.
   Status Run(bool send, const std::string& table, std::string sql, const std::function<void(Statement&)>& bind) {
     sql.replace(sql.find("TABLE"), 5, table);
@@ -1239,12 +1240,8 @@ TEST_F(PostgresPipelineTest, ATableThatGrewToTwiceItsAnalyzedSizeIsAnalyzedAfter
   auto other = Open();
   ASSERT_TRUE(other);
   // The rows the planner believes g holds (-1: never analyzed).
-  auto planned_rows = [&]() -> int64_t {
-    auto st = other->Prepare("SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass('g')");
-    EXPECT_TRUE(st && *(*st)->Step());
-    int64_t n = (*st)->ColumnInt(0);
-    (*st)->Reset();
-    return n;
+  auto planned_rows = [&] {
+    return IntOf(*other, "SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass('g')");
   };
   int next = 0;
   auto insert = [&](int rows, bool commit) {
