@@ -142,7 +142,7 @@ Status Synchronizer::PrefetchReferenced(const std::unordered_map<int64_t, MvObje
   // Anchors here: the row with an anchor is the only one with it in this
   // MA, so its MV id is what a lookup of the anchor answers.
   for (const auto& r : rows)
-    if (r.ma_id == ctx_.ma_id) cache_.PutAnchor(r.ma_id, r.anchor, r.mv_id);
+    if (r.ma_id == ctx_.ma_id) cache_.PutAnchor(r.ma_id, r.name.anchor, r.mv_id);
   // Names in each target: every connector of these objects there was read,
   // so the lowest id that qualifies answers, and none qualifying is known.
   for (int64_t target : ref_targets_) {

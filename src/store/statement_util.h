@@ -56,12 +56,15 @@ inline Status SendEach(Statement& st, const std::vector<int64_t>& ids, int64_t o
 // read has one statement text.
 inline constexpr size_t kInListKeys = 64;
 
-// "?, ?, ..." with kInListKeys placeholders.
-inline std::string InListPlaceholders() {
+// "?, ?, ..." with `n` (at least one) placeholders.
+inline std::string Placeholders(size_t n) {
   std::string list = "?";
-  for (size_t i = 1; i < kInListKeys; ++i) list += ", ?";
+  for (size_t i = 1; i < n; ++i) list += ", ?";
   return list;
 }
+
+// "?, ?, ..." with kInListKeys placeholders.
+inline std::string InListPlaceholders() { return Placeholders(kInListKeys); }
 
 // Runs `st` once per chunk of kInListKeys `keys`: `bind_other(st)` binds the
 // parameters outside the list, `bind(st, parameter, key)` binds the chunk

@@ -225,8 +225,7 @@ class Store {
     int64_t mv_id = 0;
     int64_t ma_id = 0;
     int64_t cs_id = 0;
-    std::string anchor;
-    ConnectorName name;
+    ConnectorName name;  // its anchor, and its name for references
     LinkState link = LinkState::kNormalDisconnector;
     PendingExport pending_export = PendingExport::kNone;
   };

@@ -622,12 +622,10 @@ Result<std::vector<Store::MvConnectorName>> Store::ListMvConnectorNames(const st
   // `+ma_id`: the MA is tested on the (mv_id, ma_id) index entry after one
   // seek per MV id, not sought once per MA; the table row is read only for
   // the MAs asked for.
-  std::string mas = "?";
-  for (size_t i = 1; i < ma_ids.size(); ++i) mas += ", ?";
   IDSYNC_ASSIGN(Statement * st,
                 db_->Prepare("SELECT mv_id, ma_id, id, anchor, dn, export_dn, link_state, pending_export FROM "
                              "cs_objects WHERE mv_id IN (" +
-                             InListPlaceholders() + ") AND +ma_id IN (" + mas + ")"));
+                             InListPlaceholders() + ") AND +ma_id IN (" + Placeholders(ma_ids.size()) + ")"));
   const int first_ma = static_cast<int>(kInListKeys) + 1;
   IDSYNC_TRY(ForEachInListRow(
       *st, mv_ids,
@@ -640,8 +638,7 @@ Result<std::vector<Store::MvConnectorName>> Store::ListMvConnectorNames(const st
         c.mv_id = s.ColumnInt(0);
         c.ma_id = s.ColumnInt(1);
         c.cs_id = s.ColumnInt(2);
-        c.anchor = s.ColumnText(3);
-        c.name.anchor = c.anchor;
+        c.name.anchor = s.ColumnText(3);
         c.name.dn = s.IsNull(5) ? s.ColumnText(4) : s.ColumnText(5);
         c.link = static_cast<LinkState>(s.ColumnInt(6));
         c.pending_export = static_cast<PendingExport>(s.ColumnInt(7));
