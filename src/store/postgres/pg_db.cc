@@ -301,9 +301,8 @@ class PgDb final : public Db {
       (void)Drain();
       return tl::unexpected(e);
     }
-    expected_.push_back(expect);
-    inserting_.push_back(inserts_into.empty() ? nullptr : &inserts_into);
-    if (++queued_ >= kMaxQueued) return Drain();
+    queued_.push_back({expect, inserts_into.empty() ? nullptr : &inserts_into});
+    if (static_cast<int>(queued_.size()) >= kMaxQueued) return Drain();
     return {};
   }
 
@@ -321,7 +320,7 @@ class PgDb final : public Db {
   Result<PgResultPtr> ExecPrepared(const char* name, const char* sql, int n, const char* const* values,
                                    const int* lengths, const int* formats, int result_format) {
     IDSYNC_TRY(FlushHeld());
-    if (queued_ == 0) {
+    if (queued_.empty()) {
       if (sql) return PgResultPtr(PQexecParams(conn(), sql, n, nullptr, values, lengths, formats, result_format));
       return PgResultPtr(PQexecPrepared(conn(), name, n, values, lengths, formats, result_format));
     }
@@ -588,9 +587,7 @@ class PgDb final : public Db {
   // was cut). Statements are prepared again on first use.
   Status EnsureConnected() {
     if (PQstatus(conn()) == CONNECTION_OK) return {};
-    queued_ = 0;
-    expected_.clear();
-    inserting_.clear();
+    queued_.clear();
     DiscardHeld();
     PQreset(conn());
     if (PQstatus(conn()) != CONNECTION_OK)
@@ -605,13 +602,10 @@ class PgDb final : public Db {
   // pipeline mode. After a failure the server skips the rest up to the
   // sync, so nothing after a failed statement is applied.
   Status Sync(PgResultPtr* last) {
-    const int commands = queued_ + (last ? 1 : 0);
-    queued_ = 0;
-    // What the queued statements were expected to change, in their order.
-    std::vector<int64_t> expected;
-    expected.swap(expected_);
-    std::vector<const std::string*> inserting;
-    inserting.swap(inserting_);
+    // What is known of the queued statements, in their order.
+    std::vector<Queued> queued;
+    queued.swap(queued_);
+    const int commands = static_cast<int>(queued.size()) + (last ? 1 : 0);
     // Fails only when the connection is gone (and PQreset ends the pipeline).
     if (!PQpipelineSync(conn())) return tl::unexpected(ErrorOf(nullptr, "statement"));
     std::optional<Error> failed;
@@ -623,11 +617,10 @@ class PgDb final : public Db {
         if (!failed) failed = ErrorOf(r.get(), "statement");
       } else if (status != PGRES_PIPELINE_ABORTED) {  // skipped after a failure
         if (status == PGRES_COMMAND_OK) NoteChanges(r.get());
-        if (status == PGRES_COMMAND_OK && i < static_cast<int>(inserting.size()) && inserting[i])
-          CountInserted(*inserting[i], r.get());
-        if (status == PGRES_COMMAND_OK && i < static_cast<int>(expected.size()) && expected[i] >= 0 &&
-            ParseInt(PQcmdTuples(r.get())) != expected[i])
-          assumption_failed_ = true;
+        if (status == PGRES_COMMAND_OK && i < static_cast<int>(queued.size())) {
+          if (queued[i].inserts_into) CountInserted(*queued[i].inserts_into, r.get());
+          if (queued[i].expect >= 0 && ParseInt(PQcmdTuples(r.get())) != queued[i].expect) assumption_failed_ = true;
+        }
         if (last && i == commands - 1) *last = std::move(r);
       }
       while (PGresult* end = PQgetResult(conn())) PQclear(end);  // a command's results end with null
@@ -644,9 +637,13 @@ class PgDb final : public Db {
   DbOptions options_;
   uint64_t generation_ = 1;
   int64_t changes_ = 0;  // rows changed by the last INSERT/UPDATE/DELETE
-  int queued_ = 0;       // statements in the pipeline whose results are not read yet
-  std::vector<int64_t> expected_;  // per queued statement: see Queue's `expect`
-  std::vector<const std::string*> inserting_;  // per queued statement: see Queue's `inserts_into`
+  // The statements in the pipeline whose results are not read yet: what
+  // each must change (Queue's `expect`) and the table it inserts into.
+  struct Queued {
+    int64_t expect;
+    const std::string* inserts_into;  // null: not an insert
+  };
+  std::vector<Queued> queued_;
   // Rows inserted per table by this transaction (applied to growth_ when it
   // commits) and, per table, what AnalyzeGrown knows of its growth.
   std::unordered_map<std::string, int64_t> inserted_now_;
