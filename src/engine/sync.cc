@@ -26,10 +26,11 @@ bool IsObjectError(const Error& e) { return e.code == ErrorCode::kInvalidArgumen
 // kLimit comes back once the error limit is passed (the batch is kept).
 //
 // A failed object's writes are undone, so what was read ahead for the
-// objects after it may no longer be true: the cache is dropped and read
-// again, for a window of the objects that follow (64, doubling at each end
-// of a window reached), not for all of them, so that a batch with many
-// failing objects does not read its rest again for every failure.
+// objects after it may no longer be true: it is read again (Prefetch
+// replaces what the cache held) for a window of the objects that follow
+// (64, doubling at each end of a window reached), not for all of them, so
+// that a batch with many failing objects does not read its rest again for
+// every failure.
 Status ProcessObjects(RunContext& ctx, Synchronizer& sync, std::vector<CsObject>& batch, bool final_pass,
                       bool isolate, std::vector<int64_t>& deferred) {
   constexpr size_t kFirstWindow = 64;
@@ -38,7 +39,6 @@ Status ProcessObjects(RunContext& ctx, Synchronizer& sync, std::vector<CsObject>
   auto read_ahead = [&](size_t from) -> Status {
     read_ahead_to = std::min(batch.size(), from + window);
     window *= 2;
-    sync.DropCache();
     return sync.Prefetch(std::span<const CsObject>(batch).subspan(from, read_ahead_to - from));
   };
   for (size_t i = 0; i < batch.size(); ++i) {
