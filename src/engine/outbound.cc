@@ -82,6 +82,19 @@ bool ExportKeeps(const MaObjectType& type, const std::vector<Values>& values, co
   return true;
 }
 
+// Fails when `dn`, which a provisioning DN template gave, has an empty RDN
+// value ("cn=,ou=people" from an empty cn): a directory would reject it, or
+// it would name an entry nobody meant. Checked where the DN would name an
+// object (a new one, or a rename), not on every sync.
+Status CheckRdnValues(const Provisioning& provisioning, const std::string& dn) {
+  std::string empty_in = EmptyRdnValueAttribute(dn);
+  if (empty_in.empty()) return {};
+  return Fail(ErrorCode::kInvalidArgument,
+              fmt::format("provisioning DN '{}' gave '{}' for this object, with an empty '{}' value; give the "
+                          "object the attribute the DN is made of, or change the DN template",
+                          provisioning.dn.text(), dn, empty_in));
+}
+
 }  // namespace
 
 Status Synchronizer::FlowOut(MvObject& mv, std::vector<CsObject>& connectors, CsObject* source,
@@ -119,13 +132,6 @@ Status Synchronizer::FlowOutTo(MvObject& mv, int64_t target_id, const MaObjectTy
   if (type.provisioning) {
     IDSYNC_ASSIGN(Values dn_values, Eval(type.provisioning->dn, mv.attrs, "provisioning DN"));
     if (!dn_values.empty()) dn = dn_values[0];
-    // A DN with an empty RDN value ("cn=,ou=people" from an empty cn) would
-    // be rejected by a directory, or name an entry nobody meant.
-    if (std::string empty_in = EmptyRdnValueAttribute(dn); !empty_in.empty())
-      return Fail(ErrorCode::kInvalidArgument,
-                  fmt::format("provisioning DN '{}' gave '{}' for this object, with an empty '{}' value; give the "
-                              "object the attribute the DN is made of, or change the DN template",
-                              type.provisioning->dn.text(), dn, empty_in));
   }
   if (!existing) {
     if (!type.provisioning) return {};
@@ -136,6 +142,7 @@ Status Synchronizer::FlowOutTo(MvObject& mv, int64_t target_id, const MaObjectTy
     if (dn.empty())
       return Fail(ErrorCode::kInvalidArgument,
                   fmt::format("provisioning DN '{}' gave no value for this object", type.provisioning->dn.text()));
+    IDSYNC_TRY(CheckRdnValues(*type.provisioning, dn));
     IDSYNC_ASSIGN(auto values, ExportValues(mv, target_id, type, final_pass, out));
     AttributeMap attrs;
     ApplyExport(type, values, attrs);
@@ -178,6 +185,7 @@ Status Synchronizer::FlowOutTo(MvObject& mv, int64_t target_id, const MaObjectTy
   bool pending = c.pending_export != PendingExport::kNone;
   const std::string& current_dn = c.export_dn.empty() ? c.dn : c.export_dn;
   if (dn.empty()) dn = current_dn;
+  else if (dn != current_dn) IDSYNC_TRY(CheckRdnValues(*type.provisioning, dn));
   // The desired attributes are the base (what is pending, else what the
   // target has) with the flows' values set; built only when they differ.
   IDSYNC_ASSIGN(auto values, ExportValues(mv, target_id, type, final_pass, out));
