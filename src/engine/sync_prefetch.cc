@@ -24,7 +24,7 @@ Status Synchronizer::Prefetch(std::span<const CsObject> batch) {
   cache_.Clear();
   // What the objects will look up: join values per (lower-cased) MV
   // attribute for unlinked objects, the MV objects of linked ones, and the
-  // single anchors their reference flows give, per MA. An expression that
+  // anchors their reference flows give, per MA. An expression that
   // fails here fails again in Process, which reports it; one that calls an
   // extension is left to Process (an extension runs once per use).
   std::map<std::string, std::vector<std::string>> join_values;
@@ -57,8 +57,14 @@ Status Synchronizer::Prefetch(std::span<const CsObject> batch) {
         continue;
       auto kind = type->references.find(flow.expression.ReferencedAttributes()[0]);
       if (kind != type->references.end() && kind->second != ReferenceKind::kAnchor) continue;
+      // Every value: a new group's members are resolved here too, before
+      // the batch queues writes; a lookup of them from Process would wait
+      // for those writes first (see docs/performance.md, "The full sync:
+      // a group's members read ahead").
       auto values = flow.expression.Evaluate(ec);
-      if (values && values->size() == 1) ref_anchors[cs.ma_id].push_back((*values)[0]);
+      if (!values) continue;
+      auto& anchors = ref_anchors[cs.ma_id];
+      anchors.insert(anchors.end(), values->begin(), values->end());
     }
   }
 
@@ -93,6 +99,9 @@ Status Synchronizer::Prefetch(std::span<const CsObject> batch) {
   std::vector<int64_t> targets;
   for (auto& [ma_id, anchors] : ref_anchors) {
     SortUnique(anchors);
+    // A member the group read-ahead found is known with its names.
+    std::erase_if(anchors, [&](const std::string& a) { return cache_.FindAnchor(ma_id, a) != nullptr; });
+    if (anchors.empty()) continue;
     IDSYNC_ASSIGN(auto found, ctx_.store.FindMvIdsByAnchors(ma_id, anchors));
     for (const auto& anchor : anchors) {
       std::optional<int64_t> id;
