@@ -12,7 +12,7 @@ packages=(
   libldap-dev libcsv-dev
   liblua5.4-dev libexpected-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libcpp-httplib-dev robin-map-dev
+  libcpp-httplib-dev robin-map-dev libmimalloc-dev
   postgresql libpq-dev iproute2
   python3 time bc
 )
