@@ -45,7 +45,25 @@ std::vector<std::pair<std::string, std::string>> RdnValues(std::string_view rdn)
   return out;
 }
 
+namespace {
+
+// Whether some '=' of `dn` is followed, after spaces, by the end or by a
+// character that ends or quotes a value: only then can a value be empty.
+// Most DNs have none, and this scan costs far less than libldap's parse,
+// which runs for every object provisioned.
+bool MayHaveEmptyValue(std::string_view dn) {
+  for (size_t i = dn.find('='); i != std::string_view::npos; i = dn.find('=', i + 1)) {
+    size_t j = i + 1;
+    while (j < dn.size() && dn[j] == ' ') ++j;
+    if (j == dn.size() || dn[j] == ',' || dn[j] == '+' || dn[j] == ';' || dn[j] == '"' || dn[j] == '#') return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 std::string EmptyRdnValueAttribute(std::string_view dn) {
+  if (!MayHaveEmptyValue(dn)) return {};
   std::string text(dn);
   LDAPDN parsed = nullptr;
   if (ldap_str2dn(text.c_str(), &parsed, LDAP_DN_FORMAT_LDAPV3) != LDAP_SUCCESS || !parsed) return {};

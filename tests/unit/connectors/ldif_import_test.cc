@@ -38,6 +38,11 @@ TEST(DnTest, NamesTheAttributeOfAnEmptyRdnValue) {
   EXPECT_EQ(EmptyRdnValueAttribute("cn=\20,dc=x"), "");  // an escaped space is a value
   EXPECT_EQ(EmptyRdnValueAttribute("E1001"), "");         // a file's plain key is no LDAP DN
   EXPECT_EQ(EmptyRdnValueAttribute(""), "");
+  // The quick scan before libldap's parse must not pass these over.
+  EXPECT_EQ(EmptyRdnValueAttribute("ou=x,uid="), "uid");
+  EXPECT_EQ(EmptyRdnValueAttribute("uid= ,ou=x"), "uid");
+  EXPECT_EQ(EmptyRdnValueAttribute("cn=a=b,dc=x"), "");     // '=' inside a value
+  EXPECT_EQ(EmptyRdnValueAttribute("cn=\\20,dc=x"), "");  // an escaped backslash, then text
 }
 
 TEST(LdifImportTest, DeltaImportComputesTheNewDnOfRenames) {
