@@ -117,6 +117,10 @@ struct DbOptions {
   // SQLite: pages of write-ahead log between checkpoints (0: the default).
   // The log is kept within 16 times that. Tests make it small.
   int sqlite_checkpoint_pages = 0;
+  // SQLite: whether a write transaction's sent writes run on a writer
+  // thread (false: on the caller's thread, as they are stepped). OpenDb
+  // sets it false when IDSYNC_SQLITE_WRITER_THREAD is "off".
+  bool sqlite_writer_thread = true;
 };
 
 // Rolls back on destruction unless Commit() succeeded. Use for every

@@ -1,5 +1,7 @@
 #include "store/db.h"
 
+#include <cstdlib>
+
 #include <fmt/format.h>
 
 #include "store/postgres/pg_db.h"
@@ -28,7 +30,17 @@ Result<std::unique_ptr<Db>> OpenDb(std::string_view url, const DbOptions& option
   if (path.empty()) {
     return Fail(ErrorCode::kInvalidArgument, "empty database path; use --db sqlite:PATH");
   }
-  return OpenSqlite(path, options);
+  DbOptions sqlite_options = options;
+  if (const char* env = std::getenv("IDSYNC_SQLITE_WRITER_THREAD"); env && *env) {
+    std::string_view v(env);
+    if (v == "off") {
+      sqlite_options.sqlite_writer_thread = false;
+    } else if (v != "on") {
+      return Fail(ErrorCode::kConfig,
+                  fmt::format("IDSYNC_SQLITE_WRITER_THREAD is '{}': set it to on or off, or unset it (on)", v));
+    }
+  }
+  return OpenSqlite(path, sqlite_options);
 }
 
 }  // namespace idsync

@@ -245,6 +245,7 @@ class SqliteDb final : public Db {
   }
 
   int held_rows_ = 0;  // statements holding a row (SqliteStatement::holds_row_)
+  bool queue_writes_ = true;  // DbOptions::sqlite_writer_thread
 
   // A savepoint is always older than a queued write's failure (taking one
   // waits for the queue), so rolling back to it undoes the failed write and
@@ -255,7 +256,7 @@ class SqliteDb final : public Db {
   size_t QueuedWritesForTesting() { return writes_.QueuedForTesting(); }
 
  private:
-  bool CanQueue() { return in_write_ && held_rows_ == 0 && writes_.Start(); }
+  bool CanQueue() { return queue_writes_ && in_write_ && held_rows_ == 0 && writes_.Start(); }
 
   Status Settle() {
     auto st = writes_.Wait();
@@ -504,6 +505,7 @@ Result<std::unique_ptr<Db>> OpenSqlite(const std::string& path, const DbOptions&
   }
   auto db = std::make_unique<SqliteDb>(raw, location, memory || options.read_only ? std::string() : path);
   db->SetBusyTimeout(options.busy_timeout_ms);
+  db->queue_writes_ = options.sqlite_writer_thread;
   sqlite3_extended_result_codes(raw, 1);
   // WAL lets status readers run beside the writer; NORMAL sync keeps every
   // committed transaction across a process crash (not across power loss of

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <sqlite3.h>
 
 namespace idsync {
@@ -116,6 +117,44 @@ TEST(SqliteDbTest, WritesSentInAWriteTransactionAreQueuedAndAReadSeesThem) {
   EXPECT_EQ(QueuedSqliteWritesForTesting(*db), 0u);
   ASSERT_TRUE(db->Commit());
   EXPECT_EQ(*CountRows(*db), 100);
+}
+
+// Sends 100 inserts in a write transaction of `db` with its writer thread
+// held, and returns how many of them wait on the queue.
+size_t QueuedOfHundredSent(Db& db) {
+  EXPECT_TRUE(db.Exec(kTable));
+  EXPECT_TRUE(db.BeginWrite());
+  PauseSqliteWritesForTesting(db);
+  auto ins = db.Prepare("INSERT INTO t (v) VALUES (?)");
+  EXPECT_TRUE(ins);
+  for (int i = 0; i < 100; ++i) SendInsert(**ins, "v" + std::to_string(i));
+  size_t queued = QueuedSqliteWritesForTesting(db);
+  EXPECT_TRUE(db.Commit());
+  EXPECT_EQ(*CountRows(db), 100);
+  return queued;
+}
+
+TEST(SqliteDbTest, WithoutTheWriterThreadSentWritesRunAtOnce) {
+  auto db = OpenSqlite(":memory:", DbOptions{.sqlite_writer_thread = false});
+  ASSERT_TRUE(db);
+  EXPECT_EQ(QueuedOfHundredSent(**db), 0u);
+}
+
+// The administrator's switch: IDSYNC_SQLITE_WRITER_THREAD=off (for a
+// machine whose second core is busy), anything but on/off refused.
+TEST(SqliteDbTest, TheWriterThreadIsSwitchedOffByTheEnvironment) {
+  ASSERT_EQ(setenv("IDSYNC_SQLITE_WRITER_THREAD", "off", 1), 0);
+  auto off = OpenDb("sqlite::memory:", DbOptions{});
+  ASSERT_EQ(setenv("IDSYNC_SQLITE_WRITER_THREAD", "on", 1), 0);
+  auto on = OpenDb("sqlite::memory:", DbOptions{});
+  ASSERT_EQ(setenv("IDSYNC_SQLITE_WRITER_THREAD", "no", 1), 0);
+  auto bad = OpenDb("sqlite::memory:", DbOptions{});
+  unsetenv("IDSYNC_SQLITE_WRITER_THREAD");
+  ASSERT_TRUE(off && on);
+  EXPECT_EQ(QueuedOfHundredSent(**off), 0u);
+  EXPECT_EQ(QueuedOfHundredSent(**on), 100u);
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("IDSYNC_SQLITE_WRITER_THREAD is 'no'"), std::string::npos) << bad.error().message;
 }
 
 // A transaction that sends more writes than the thread keeps up with (the
