@@ -116,16 +116,15 @@ class StagingSink final : public StagingTarget {
   Status StageUnchanged(int64_t id, std::string_view location) override {
     // Queued in source order: whether it repeats an anchor depends on the
     // records before it.
-    Queued q;
+    Queued& q = batch_.emplace_back();
     q.p.record.location = location;
     q.unchanged_id = id;
-    return Queue(std::move(q));
+    return AfterQueued();
   }
 
   Status Stage(PreparedRecord&& p) override {
-    Queued q;
-    q.p = std::move(p);
-    return Queue(std::move(q));
+    batch_.emplace_back().p = std::move(p);
+    return AfterQueued();
   }
 
   Status RecordError(const std::string& location, const std::string& message) override {
@@ -163,8 +162,9 @@ class StagingSink final : public StagingTarget {
     std::optional<Store::ImportedState> state;
   };
 
-  Status Queue(Queued&& q) {
-    batch_.push_back(std::move(q));
+  // After a record was queued (built in place in the batch: a queued
+  // record is large, and most are unchanged ones that carry only a location).
+  Status AfterQueued() {
     if (batch_.size() >= ctx_.batch_size) return Flush();
     return {};
   }

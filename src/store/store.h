@@ -315,7 +315,8 @@ class Store {
     std::string written_attrs;
     std::string written_dn;
   };
-  // Records exports the connector wrote as done, one statement per row: the
+  // Records exports the connector wrote as done (consecutive rows of one
+  // generation a list of them per statement, each checked as its own): the
   // exported state becomes the known state and deleted objects go. A row
   // whose export_gen is no longer the one read (a sync changed its desired
   // state since) is left pending, to be exported with its new state later.

@@ -3,6 +3,7 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <cstring>
 #include <numeric>
 #include <optional>
 
@@ -40,7 +41,9 @@ Result<char> ParseDelimiter(const ConnectorConfig& config, const std::string& va
 // sequences of pieces append the same bytes.
 void AppendPiece(std::string& out, std::string_view piece) {
   uint64_t n = piece.size();
-  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
+  char length[8];  // little-endian, whatever the machine's order
+  for (int i = 0; i < 8; ++i) length[i] = static_cast<char>((n >> (8 * i)) & 0xff);
+  out.append(length, sizeof length);
   out.append(piece);
 }
 
@@ -146,8 +149,16 @@ class CsvImport final : public CsvRowHandler {
   }
 
   RecordDigest Digest(const CsvRow& row) {
-    fields_.clear();
-    for (std::string_view f : row.fields) AppendPiece(fields_, f);
+    // The bytes AppendPiece would give, written in one pass.
+    size_t total = 0;
+    for (std::string_view f : row.fields) total += 8 + f.size();
+    fields_.resize(total);
+    char* out = fields_.data();
+    for (std::string_view f : row.fields) {
+      for (int i = 0; i < 8; ++i) *out++ = static_cast<char>((uint64_t{f.size()} >> (8 * i)) & 0xff);
+      std::memcpy(out, f.data(), f.size());
+      out += f.size();
+    }
     crypto_generichash_state state = shared_state_;
     crypto_generichash_update(&state, reinterpret_cast<const unsigned char*>(fields_.data()), fields_.size());
     RecordDigest digest;

@@ -1,6 +1,7 @@
 // connectors/ldif/ldif_writer: formats export changes as LDIF change records.
 //
-// Lines are produced by libldap's ldif_sput_wrap(): a value that is not a
+// Lines are those libldap's ldif_sput_wrap() writes (a short line of plain
+// characters is formatted here, in the same bytes): a value that is not a
 // safe string (leading space, ':' or '<', trailing space, control or
 // non-ASCII bytes) is written base64 ("name:: ..."), as is every userPassword
 // value (a libldap rule), and lines are folded at 76 characters.

@@ -3,6 +3,16 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+// clang-format off
+// In this order: ldif.h uses FILE and lber.h's types without including them.
+#include <stdio.h>
+#include <lber.h>
+#include <ldap.h>
+#include <ldif.h>
+// clang-format on
+
+#include <random>
+
 #include "connectors/ldif/ldif_writer.h"
 #include "test_util.h"
 
@@ -221,6 +231,43 @@ TEST(LdifExportTest, UnwritableChangesAreRefused) {
   auto connector = testing::MakeConnector(testing::LdifConfig(dir.File("x.ldif")));
   EXPECT_EQ(connector->ExportSnapshot([](SnapshotObject&) { return false; }).error().code,
             ErrorCode::kUnsupported);
+}
+
+// What libldap writes for one line, as the writer did before it formatted
+// plain lines itself.
+std::string LibldapLine(const std::string& name, const std::string& value) {
+  std::string out(name.size() + 3 * value.size() + 64, '\0');
+  char* end = out.data();
+  ldif_sput_wrap(&end, LDIF_PUT_VALUE, name.c_str(), value.data(), value.size(), 76);
+  out.resize(static_cast<size_t>(end - out.data()));
+  return out;
+}
+
+TEST(LdifWriterTest, LinesAreTheBytesLibldapWrites) {
+  std::vector<std::pair<std::string, std::string>> lines = {
+      {"cn", "Ada Lovelace"}, {"dn", "uid=alovelace100000,ou=people,dc=example,dc=com"},
+      {"mail", "ada.lovelace100000@example.com"}, {"cn", " leading"}, {"cn", "trailing "},
+      {"cn", ":colon"}, {"cn", "<less"}, {"cn", "a:b<c"}, {"cn", ""}, {"cn", "caf\xc3\xa9"},
+      {"cn", "tab\there"}, {"cn", "line\nbreak"}, {"userPassword", "secret"}, {"userpassword", "secret"},
+      {"2.5.4.35", "secret"}, {"userPassword;binary", "secret"}, {"cn;lang-en", "Ada"},
+      {"description", std::string(200, 'x')}, {"hireDate", "20060621000000Z"}, {"cn", "a+b=c,d@e-f_g.h"},
+      {"cn", "#hash"}, {"cn", "-dash"}, {"cn", "x"}, {"cn", "0"}};
+  // Lengths around the folding width, with every character the writer
+  // formats itself.
+  const std::string alphabet = "abcXYZ059 ,=.@-_+";
+  std::mt19937 random(7);
+  for (size_t length = 1; length <= 90; ++length) {
+    for (int i = 0; i < 20; ++i) {
+      std::string value;
+      for (size_t j = 0; j < length; ++j) value += alphabet[random() % alphabet.size()];
+      lines.emplace_back(i % 2 ? "departmentNumber" : "sn", value);
+    }
+  }
+  for (const auto& [name, value] : lines) {
+    std::string ours = "before\n";
+    AppendLdifLine(ours, name, value);
+    EXPECT_EQ(ours, "before\n" + LibldapLine(name, value)) << name << ": '" << value << "'";
+  }
 }
 
 }  // namespace

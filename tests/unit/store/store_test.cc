@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <set>
 
@@ -277,6 +278,53 @@ TEST(StoreTest, AnExportIsConfirmedOnlyForTheExportStateItRead) {
   EXPECT_EQ((*done)->attrs, (AttributeMap{{"cn", {"X2"}}}));
   EXPECT_EQ((*done)->dn, "cn=x2");
   EXPECT_EQ((*done)->anchor, "x");
+}
+
+// Rows confirmed together (consecutive, one generation, in lists of up to
+// 64) are each checked as by their own statement: a row whose export state
+// changed after the read, in the middle of a list or at its end, stays
+// pending with its new state, and a row read with another generation splits
+// the rows around it without being skipped.
+TEST(StoreTest, RowsConfirmedTogetherAreEachCheckedForTheGenerationRead) {
+  auto store = MemoryStore();
+  std::vector<CsObject> objects;
+  ASSERT_TRUE(store->WithWrite([&]() -> Status {
+    for (int i = 0; i < 150; ++i) {
+      CsObject o = PersonInMa1("p" + std::to_string(i), PendingExport::kAdd);
+      o.dn = o.anchor;  // a plain confirmation: the DN does not move
+      o.export_attrs = {{"cn", {"v" + std::to_string(i)}}};
+      IDSYNC_TRY(store->InsertCs(o));
+      objects.push_back(std::move(o));
+    }
+    return {};
+  }));
+  // Changed before the read: read with a newer generation than its neighbours.
+  objects[100].export_attrs = {{"cn", {"early"}}};
+  ASSERT_TRUE(store->WithWrite([&] { return store->UpdateCs(objects[100]); }));
+  std::vector<Store::ExportedRow> read;
+  for (const auto& o : objects) {
+    auto row = store->GetCs(o.id);
+    ASSERT_TRUE(row && *row);
+    read.push_back({.id = o.id, .export_gen = (*row)->export_gen, .pending = PendingExport::kAdd});
+  }
+  // Changed after the read, before the confirmation.
+  const std::vector<int> changed = {3, 63, 70, 149};
+  for (int i : changed) {
+    objects[i].export_attrs = {{"cn", {"late"}}};
+    ASSERT_TRUE(store->WithWrite([&] { return store->UpdateCs(objects[i]); }));
+  }
+  ASSERT_TRUE(store->WithWrite([&]() -> Status { return store->ConfirmExported(read).map([](auto) {}); }));
+  for (int i = 0; i < 150; ++i) {
+    auto row = store->GetCs(objects[i].id);
+    ASSERT_TRUE(row && *row);
+    if (std::find(changed.begin(), changed.end(), i) != changed.end()) {
+      EXPECT_EQ((*row)->pending_export, PendingExport::kAdd) << i;
+      EXPECT_EQ((*row)->export_attrs, (AttributeMap{{"cn", {"late"}}})) << i;
+      continue;
+    }
+    EXPECT_EQ((*row)->pending_export, PendingExport::kNone) << i;
+    EXPECT_EQ((*row)->attrs, objects[i].export_attrs) << i;
+  }
 }
 
 // The deletion threshold counts what an export would delete: a withdrawn
