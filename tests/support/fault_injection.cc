@@ -62,7 +62,10 @@ class HookedDbImpl final : public Db {
     IDSYNC_TRY(Run(hooks_.before_exec));
     return inner_->Exec(sql);
   }
-  Status BeginWrite() override { return inner_->BeginWrite(); }
+  Status BeginWrite() override {
+    IDSYNC_TRY(Run(hooks_.before_begin));
+    return inner_->BeginWrite();
+  }
   Status Commit() override {
     IDSYNC_TRY(Run(hooks_.before_commit));
     return inner_->Commit();
@@ -72,6 +75,7 @@ class HookedDbImpl final : public Db {
   Result<bool> TableExists(std::string_view name) override { return inner_->TableExists(name); }
   Status LockClusterRow() override { return inner_->LockClusterRow(); }
   Status LockForMigration() override { return inner_->LockForMigration(); }
+  Result<bool> AssumedInsertsHeld() override { return inner_->AssumedInsertsHeld(); }
   std::string_view Backend() const override { return inner_->Backend(); }
   const std::string& Location() const override { return inner_->Location(); }
 

@@ -30,6 +30,7 @@ struct DbHooks {
   // when null).
   std::function<bool(std::string_view sql)> wraps;
   std::function<Status()> before_step, before_send, before_exec, before_commit;  // null: none
+  std::function<Status()> before_begin;  // before BeginWrite; null: none
 };
 std::unique_ptr<Db> HookedDb(std::unique_ptr<Db> inner, DbHooks hooks);
 

@@ -29,6 +29,8 @@ bool IsBinaryReadable(Oid t) {
 
 // Arbitrary but fixed: the key of the advisory lock migrations take ("idsync").
 constexpr int64_t kMigrationLockKey = 0x696473796e63;
+// The key of the advisory lock every write transaction takes ("idsyncw").
+constexpr int64_t kWriterLockKey = 0x696473796e6377;
 
 // Statements queued in the pipeline before their results are collected even
 // though nothing asked for them: bounds the memory of the queue and how far
@@ -512,10 +514,23 @@ class PgDb final : public Db {
     if (InTransaction()) return Fail(ErrorCode::kInternal, "nested transaction");
     assumption_failed_ = false;
     IDSYNC_TRY(EnsureConnected());
-    // Row locks, not a database-wide write lock, order writers here; fencing
-    // comes from LockClusterRow. READ COMMITTED gives each statement a fresh
+    // Write transactions take turns, as under SQLite's write lock: each
+    // holds the installation's writer lock (a transaction-level advisory
+    // lock, released by its commit or rollback) from its start. Runs of
+    // different agents may overlap (run locks are per agent), and a batch
+    // reads what it then writes: with row locks alone another run could
+    // change a row between the two (an export confirming an object the
+    // batch then writes back from its stale copy), or commit what the
+    // batch's reads could not see yet (two syncs projecting one person).
+    // A wait past lock_timeout (the busy timeout) fails with kBusy, as
+    // SQLite's does. Sent in the same round trip as BEGIN. Fencing comes
+    // from LockClusterRow. READ COMMITTED gives each statement a fresh
     // snapshot, so a read made after a lock wait sees what was committed.
-    return Run("BEGIN ISOLATION LEVEL READ COMMITTED", "begin");
+    auto begun = Run(fmt::format("BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock({})",
+                                 kWriterLockKey),
+                     "begin");
+    if (!begun && InTransaction()) PgResultPtr(PQexec(conn(), "ROLLBACK"));
+    return begun;
   }
   Status Commit() override {
     // A queued statement that failed fails the commit with its own error;

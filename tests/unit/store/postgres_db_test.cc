@@ -87,6 +87,9 @@ class PostgresDbTest : public ::testing::Test {
   }
   // How many sessions of this database wait for a lock in a statement that
   // starts with `prefix`.
+  // What a write transaction's begin sends (pg_db.cc: BEGIN and the writer lock).
+  static constexpr const char* kBeginWrite = "BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock";
+
   int64_t WaitingFor(Db& watcher, const std::string& prefix) {
     auto st = watcher.Prepare(
         "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' "
@@ -296,7 +299,11 @@ TEST_F(PostgresDbTest, TwoProgramsMigratingAtOnceDoNotConflict) {
       results[i] = db ? Migrate(**db) : Status(tl::unexpected(db.error()));
     });
   }
-  EXPECT_TRUE(Eventually([&] { return WaitingFor(*watcher, "SELECT pg_advisory_xact_lock") == 2; }));
+  // Both wait at their BeginWrite: every write transaction first takes the
+  // writer lock, which the holder's transaction holds too.
+  EXPECT_TRUE(Eventually([&] {
+    return WaitingFor(*watcher, kBeginWrite) == 2;
+  }));
   ASSERT_TRUE(holder->Commit());
   for (auto& t : threads) t.join();
   for (const auto& r : results) EXPECT_TRUE(r) << r.error().message;
@@ -343,7 +350,10 @@ TEST_F(PostgresFencingTest, AnActivationWaitsForTheOldPrimarysTransactionAndFenc
     epoch = ActivateInOwnTransaction(*store, "beta", 1);
     activated = true;
   });
-  ASSERT_TRUE(Eventually([&] { return WaitingFor(*watcher, "UPDATE cluster") == 1; }))
+  // It waits at its begin, for the writer lock every write transaction
+  // takes (without that lock, the cluster row read FOR SHARE would hold it
+  // at its update).
+  ASSERT_TRUE(Eventually([&] { return WaitingFor(*watcher, kBeginWrite) == 1; }))
       << "the activation must wait for the old primary's transaction";
   EXPECT_FALSE(activated);
   may_commit.Open();
@@ -366,8 +376,9 @@ TEST_F(PostgresFencingTest, AWriteThatWaitedForAnActivationSeesItsNewEpoch) {
   auto activator = Open();
   auto watcher = Open();
   ASSERT_TRUE(activator && watcher);
-  ASSERT_TRUE(activator->BeginWrite());
-  ASSERT_TRUE(activator->Exec("UPDATE cluster SET active_server = 'beta', epoch = 2 WHERE id = 1"));
+  // Without the writer lock (an activation by hand in psql, say), so that
+  // the old primary's write waits at the cluster row, not at its begin.
+  ASSERT_TRUE(activator->Exec("BEGIN; UPDATE cluster SET active_server = 'beta', epoch = 2 WHERE id = 1"));
   Status st;
   std::atomic<bool> done = false;
   std::thread old_primary([&] {
@@ -406,7 +417,10 @@ TEST_F(PostgresFencingTest, SentWritesOfTheOldPrimaryKeepTheFencingOrder) {
     auto store = OpenStore();
     epoch = ActivateInOwnTransaction(*store, "beta", 1);
   });
-  ASSERT_TRUE(Eventually([&] { return WaitingFor(*watcher, "UPDATE cluster") == 1; }))
+  // It waits at its begin, for the writer lock every write transaction
+  // takes (without that lock, the cluster row read FOR SHARE would hold it
+  // at its update).
+  ASSERT_TRUE(Eventually([&] { return WaitingFor(*watcher, kBeginWrite) == 1; }))
       << "the activation must wait for the old primary's transaction";
   may_commit.Open();
   old_primary.join();
@@ -492,7 +506,7 @@ TEST_F(PostgresDbTest, ARefusedConnectionAndAMissingDatabaseSayWhichServer) {
   EXPECT_EQ(bad.error().message.find("Secret-77"), std::string::npos) << bad.error().message;
 }
 
-TEST_F(PostgresDbTest, LockWaitsAndConflictsAreBusy) {
+TEST_F(PostgresDbTest, WriteTransactionsTakeTurns) {
   auto holder = Open();
   DbOptions quick;
   quick.busy_timeout_ms = 100;
@@ -500,7 +514,32 @@ TEST_F(PostgresDbTest, LockWaitsAndConflictsAreBusy) {
   ASSERT_TRUE(holder && waiter);
   ASSERT_TRUE(holder->Exec("CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER); INSERT INTO t (n) VALUES (1)"));
   ASSERT_TRUE(holder->BeginWrite());
-  ASSERT_TRUE(holder->Exec("UPDATE t SET n = 2"));
+  // The writer lock is the installation's, whatever the transactions write.
+  auto begun = waiter->BeginWrite();
+  ASSERT_FALSE(begun);
+  EXPECT_EQ(begun.error().code, ErrorCode::kBusy) << begun.error().message;
+  EXPECT_NE(begun.error().message.find("locked by another process"), std::string::npos) << begun.error().message;
+  EXPECT_FALSE(waiter->InTransaction()) << "the failed begin is rolled back";
+  ASSERT_TRUE(holder->Commit());
+  ASSERT_TRUE(waiter->BeginWrite()) << "the lock went with the holder's commit";
+  ASSERT_TRUE(waiter->Exec("UPDATE t SET n = 2"));
+  ASSERT_TRUE(waiter->Commit());
+  ASSERT_TRUE(holder->BeginWrite()) << "and with the waiter's";
+  holder->Rollback();
+  ASSERT_TRUE(waiter->BeginWrite()) << "and with a rollback";
+  waiter->Rollback();
+}
+
+TEST_F(PostgresDbTest, LockWaitsAndConflictsAreBusy) {
+  auto holder = Open();
+  DbOptions quick;
+  quick.busy_timeout_ms = 100;
+  auto waiter = Open(quick);
+  ASSERT_TRUE(holder && waiter);
+  ASSERT_TRUE(holder->Exec("CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER); INSERT INTO t (n) VALUES (1)"));
+  // A session that is not an idsync write transaction (say, psql) holds a
+  // row lock.
+  ASSERT_TRUE(holder->Exec("BEGIN; UPDATE t SET n = 2"));
   ASSERT_TRUE(waiter->BeginWrite());
   auto st = waiter->Exec("UPDATE t SET n = 3");
   ASSERT_FALSE(st);
@@ -637,8 +676,9 @@ TEST_F(PostgresPipelineTest, ASentWriteThatWaitsForALockTooLongIsBusy) {
   quick.busy_timeout_ms = 100;
   auto waiter = Open(quick);
   ASSERT_TRUE(holder && waiter);
-  ASSERT_TRUE(holder->BeginWrite());
-  ASSERT_TRUE(holder->Exec("UPDATE t SET n = 2"));
+  // A session that is not an idsync write transaction (say, psql) holds a
+  // row lock.
+  ASSERT_TRUE(holder->Exec("BEGIN; UPDATE t SET n = 2"));
   ASSERT_TRUE(waiter->BeginWrite());
   auto upd = waiter->Prepare("UPDATE t SET n = ? WHERE k = 'a'");
   ASSERT_TRUE(upd);
