@@ -404,13 +404,46 @@ Status Store::SetPendingImport(int64_t id, PendingImport pending) {
 }
 
 Status Store::UpdateCsLink(const CsObject& o) {
-  IDSYNC_ASSIGN(Statement * st, db_->Prepare("UPDATE cs_objects SET link_state = ?, mv_id = ?, pending_import = ? "
-                                             "WHERE id = ?"));
+  IDSYNC_ASSIGN(Statement * st, db_->Prepare("UPDATE cs_objects SET link_state = ?, pending_import = ? WHERE id = ?"));
   st->BindInt(1, static_cast<int>(o.link));
-  if (o.mv_id) st->BindInt(2, *o.mv_id);
-  else st->BindNull(2);
-  st->BindInt(3, static_cast<int>(o.pending_import));
-  st->BindInt(4, o.id);
+  st->BindInt(2, static_cast<int>(o.pending_import));
+  st->BindInt(3, o.id);
+  IDSYNC_TRY(st->Send());
+  st->Reset();
+  return SetIndexedColumns(o, /*name=*/false);
+}
+
+Status Store::SetIndexedColumns(const CsObject& o, bool name) {
+  // A column of an index named in an UPDATE's SET has its index entry
+  // deleted and inserted again on SQLite even when the value is the same,
+  // which writes a page of that index: at a million objects a random page
+  // of the anchor or the (mv_id, ma_id) index for every changed object.
+  // So these columns are written by statements that change no row when
+  // the stored values are the same (docs/performance.md, "Delta sync at
+  // 1M"). PostgreSQL compares values itself (HOT updates).
+  if (name) {
+    IDSYNC_ASSIGN(Statement * st, db_->Prepare("UPDATE cs_objects SET ma_id = ?, anchor = ?, dn = ? WHERE id = ? "
+                                               "AND (ma_id <> ? OR anchor <> ? OR dn <> ?)"));
+    st->BindInt(1, o.ma_id);
+    st->BindText(2, o.anchor);
+    st->BindText(3, o.dn);
+    st->BindInt(4, o.id);
+    st->BindInt(5, o.ma_id);
+    st->BindText(6, o.anchor);
+    st->BindText(7, o.dn);
+    IDSYNC_TRY(st->Send());
+    st->Reset();
+  }
+  IDSYNC_ASSIGN(Statement * st, db_->Prepare("UPDATE cs_objects SET mv_id = ? WHERE id = ? AND mv_id IS "
+                                             "DISTINCT FROM ?"));
+  if (o.mv_id) {
+    st->BindInt(1, *o.mv_id);
+    st->BindInt(3, *o.mv_id);
+  } else {
+    st->BindNull(1);
+    st->BindNull(3);
+  }
+  st->BindInt(2, o.id);
   IDSYNC_TRY(st->Send());
   st->Reset();
   return {};
@@ -522,25 +555,39 @@ Status Store::RecordOvertakenExports(int64_t ma_id, const std::vector<ExportedRo
 }
 
 Status Store::UpdateCs(const CsObject& o) {
+  // The indexed columns (ma_id, anchor, dn, mv_id) are written apart, only
+  // when they change (SetIndexedColumns).
   IDSYNC_ASSIGN(Statement * st,
-                db_->Prepare("UPDATE cs_objects SET ma_id = ?, anchor = ?, dn = ?, object_type = ?, "
-                             "attrs = ?, link_state = ?, mv_id = ?, pending_import = ?, "
+                db_->Prepare("UPDATE cs_objects SET object_type = ?, attrs = ?, link_state = ?, pending_import = ?, "
                              "pending_export = ?, export_attrs = ?, export_dn = ?, import_digest = NULL, "
                              "export_gen = export_gen + CASE WHEN pending_export IS DISTINCT FROM ? OR "
                              "export_attrs IS DISTINCT FROM ? OR export_dn IS DISTINCT FROM ? THEN 1 ELSE 0 END "
                              "WHERE id = ?"));
   // The right-hand sides of SET see the row as it was, so the generation
   // moves exactly when the export state changes (see CsObject::export_gen).
-  std::string export_attrs = BindCs(*st, o);
-  st->BindInt(12, static_cast<int>(o.pending_export));
-  if (o.export_attrs.empty()) st->BindNull(13);
-  else st->BindBlob(13, export_attrs);
-  if (o.export_dn.empty()) st->BindNull(14);
-  else st->BindText(14, o.export_dn);
-  st->BindInt(15, o.id);
+  st->BindText(1, o.object_type);
+  st->BindBlob(2, EncodeAttributes(o.attrs));
+  st->BindInt(3, static_cast<int>(o.link));
+  st->BindInt(4, static_cast<int>(o.pending_import));
+  st->BindInt(5, static_cast<int>(o.pending_export));
+  std::string export_attrs;
+  if (o.export_attrs.empty()) {
+    st->BindNull(6);
+  } else {
+    export_attrs = EncodeAttributes(o.export_attrs);
+    st->BindBlob(6, export_attrs);
+  }
+  if (o.export_dn.empty()) st->BindNull(7);
+  else st->BindText(7, o.export_dn);
+  st->BindInt(8, static_cast<int>(o.pending_export));
+  if (o.export_attrs.empty()) st->BindNull(9);
+  else st->BindBlob(9, export_attrs);
+  if (o.export_dn.empty()) st->BindNull(10);
+  else st->BindText(10, o.export_dn);
+  st->BindInt(11, o.id);
   IDSYNC_TRY(st->Send());
   st->Reset();
-  return {};
+  return SetIndexedColumns(o, /*name=*/true);
 }
 
 Status Store::MarkPendingSync(const std::vector<int64_t>& cs_ids) {
