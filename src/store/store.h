@@ -493,6 +493,9 @@ class Store {
   explicit Store(std::unique_ptr<Db> db);
   Status CheckFence();
   Status CheckWritable() const;
+  // Writes o's mv_id, and with `name` its ma_id, anchor and DN, each only
+  // where the stored value differs (UpdateCs, UpdateCsLink).
+  Status SetIndexedColumns(const CsObject& o, bool name);
 
   std::unique_ptr<Db> db_;
   int64_t schema_version_ = 0;

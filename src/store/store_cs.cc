@@ -97,6 +97,11 @@ Result<std::vector<CsObject>> ReadAll(Statement& st, size_t expected = 0) {
   return out;
 }
 
+// Whether UpdateCs and UpdateCsLink write the indexed columns apart,
+// through Store::SetIndexedColumns (SQLite: see there), or in their main
+// statement.
+bool IndexedColumnsApart(Db& db) { return db.Backend() == "sqlite"; }
+
 // Rows reserved at most for one page of ListCs (a larger page still works).
 constexpr int kMaxReservedPage = 10000;
 
@@ -404,13 +409,57 @@ Status Store::SetPendingImport(int64_t id, PendingImport pending) {
 }
 
 Status Store::UpdateCsLink(const CsObject& o) {
-  IDSYNC_ASSIGN(Statement * st, db_->Prepare("UPDATE cs_objects SET link_state = ?, mv_id = ?, pending_import = ? "
-                                             "WHERE id = ?"));
-  st->BindInt(1, static_cast<int>(o.link));
-  if (o.mv_id) st->BindInt(2, *o.mv_id);
-  else st->BindNull(2);
-  st->BindInt(3, static_cast<int>(o.pending_import));
-  st->BindInt(4, o.id);
+  const bool apart = IndexedColumnsApart(*db_);
+  IDSYNC_ASSIGN(Statement * st, db_->Prepare(apart ? "UPDATE cs_objects SET link_state = ?, pending_import = ? "
+                                                     "WHERE id = ?"
+                                                   : "UPDATE cs_objects SET link_state = ?, pending_import = ?, "
+                                                     "mv_id = ? WHERE id = ?"));
+  int i = 1;
+  st->BindInt(i++, static_cast<int>(o.link));
+  st->BindInt(i++, static_cast<int>(o.pending_import));
+  if (!apart) {
+    if (o.mv_id) st->BindInt(i++, *o.mv_id);
+    else st->BindNull(i++);
+  }
+  st->BindInt(i++, o.id);
+  IDSYNC_TRY(st->Send());
+  st->Reset();
+  return apart ? SetIndexedColumns(o, /*name=*/false) : Status{};
+}
+
+Status Store::SetIndexedColumns(const CsObject& o, bool name) {
+  // A column of an index named in an UPDATE's SET has its index entry
+  // deleted and inserted again on SQLite even when the value is the same,
+  // which writes a page of that index: at a million objects a random page
+  // of the anchor or the (mv_id, ma_id) index for every changed object.
+  // So these columns are written by statements that change no row when
+  // the stored values are the same (docs/performance.md, "Delta sync at
+  // 1M"). PostgreSQL compares the values itself before it maintains an
+  // index (HOT updates), so there they stay in the main statement, where
+  // the two statements would only cost more writes.
+  if (name) {
+    IDSYNC_ASSIGN(Statement * st, db_->Prepare("UPDATE cs_objects SET ma_id = ?, anchor = ?, dn = ? WHERE id = ? "
+                                               "AND (ma_id <> ? OR anchor <> ? OR dn <> ?)"));
+    st->BindInt(1, o.ma_id);
+    st->BindText(2, o.anchor);
+    st->BindText(3, o.dn);
+    st->BindInt(4, o.id);
+    st->BindInt(5, o.ma_id);
+    st->BindText(6, o.anchor);
+    st->BindText(7, o.dn);
+    IDSYNC_TRY(st->Send());
+    st->Reset();
+  }
+  IDSYNC_ASSIGN(Statement * st, db_->Prepare("UPDATE cs_objects SET mv_id = ? WHERE id = ? AND mv_id IS "
+                                             "DISTINCT FROM ?"));
+  if (o.mv_id) {
+    st->BindInt(1, *o.mv_id);
+    st->BindInt(3, *o.mv_id);
+  } else {
+    st->BindNull(1);
+    st->BindNull(3);
+  }
+  st->BindInt(2, o.id);
   IDSYNC_TRY(st->Send());
   st->Reset();
   return {};
@@ -566,25 +615,50 @@ Status Store::RecordOvertakenExports(int64_t ma_id, const std::vector<ExportedRo
 }
 
 Status Store::UpdateCs(const CsObject& o) {
+  // The indexed columns (ma_id, anchor, dn, mv_id) are written apart on
+  // SQLite, only when they change (SetIndexedColumns).
+  const bool apart = IndexedColumnsApart(*db_);
   IDSYNC_ASSIGN(Statement * st,
-                db_->Prepare("UPDATE cs_objects SET ma_id = ?, anchor = ?, dn = ?, object_type = ?, "
-                             "attrs = ?, link_state = ?, mv_id = ?, pending_import = ?, "
+                db_->Prepare(std::string("UPDATE cs_objects SET ") +
+                             (apart ? "" : "ma_id = ?, anchor = ?, dn = ?, mv_id = ?, ") +
+                             "object_type = ?, attrs = ?, link_state = ?, pending_import = ?, "
                              "pending_export = ?, export_attrs = ?, export_dn = ?, import_digest = NULL, "
                              "export_gen = export_gen + CASE WHEN pending_export IS DISTINCT FROM ? OR "
                              "export_attrs IS DISTINCT FROM ? OR export_dn IS DISTINCT FROM ? THEN 1 ELSE 0 END "
                              "WHERE id = ?"));
   // The right-hand sides of SET see the row as it was, so the generation
   // moves exactly when the export state changes (see CsObject::export_gen).
-  std::string export_attrs = BindCs(*st, o);
-  st->BindInt(12, static_cast<int>(o.pending_export));
-  if (o.export_attrs.empty()) st->BindNull(13);
-  else st->BindBlob(13, export_attrs);
-  if (o.export_dn.empty()) st->BindNull(14);
-  else st->BindText(14, o.export_dn);
-  st->BindInt(15, o.id);
+  int i = 1;
+  if (!apart) {
+    st->BindInt(i++, o.ma_id);
+    st->BindText(i++, o.anchor);
+    st->BindText(i++, o.dn);
+    if (o.mv_id) st->BindInt(i++, *o.mv_id);
+    else st->BindNull(i++);
+  }
+  st->BindText(i++, o.object_type);
+  st->BindBlob(i++, EncodeAttributes(o.attrs));
+  st->BindInt(i++, static_cast<int>(o.link));
+  st->BindInt(i++, static_cast<int>(o.pending_import));
+  st->BindInt(i++, static_cast<int>(o.pending_export));
+  std::string export_attrs;
+  if (o.export_attrs.empty()) {
+    st->BindNull(i++);
+  } else {
+    export_attrs = EncodeAttributes(o.export_attrs);
+    st->BindBlob(i++, export_attrs);
+  }
+  if (o.export_dn.empty()) st->BindNull(i++);
+  else st->BindText(i++, o.export_dn);
+  st->BindInt(i++, static_cast<int>(o.pending_export));
+  if (o.export_attrs.empty()) st->BindNull(i++);
+  else st->BindBlob(i++, export_attrs);
+  if (o.export_dn.empty()) st->BindNull(i++);
+  else st->BindText(i++, o.export_dn);
+  st->BindInt(i++, o.id);
   IDSYNC_TRY(st->Send());
   st->Reset();
-  return {};
+  return apart ? SetIndexedColumns(o, /*name=*/true) : Status{};
 }
 
 Status Store::MarkPendingSync(const std::vector<int64_t>& cs_ids) {
