@@ -202,19 +202,7 @@ import_flows = { employeeId = "employeeId", company = "company" }
 
 class TwoSyncsOverlapTest : public ThreeAgentExportTest {
  protected:
-  void SetUp() override {
-    cfg_ = dir_.path() / "config";
-    std::filesystem::create_directories(cfg_);
-    url_ = FreshTestDbUrl(dir_.path());
-    auto store = Store::Open(url_, StoreOptions{.create_if_missing = true});
-    ASSERT_TRUE(store) << store.error().message;
-    store_ = std::move(*store);
-    ASSERT_TRUE(store_->Migrate());
-    std::ofstream(cfg_ / "idsync.toml") << kTwoSourcesConfig;
-    auto config = LoadConfigFiles(cfg_.string());
-    ASSERT_TRUE(config) << config.error().message;
-    ASSERT_TRUE(store_->WithWrite([&] { return store_->ReplaceConfig(ToDocuments(*config)); }));
-  }
+  void SetUp() override { OpenWithConfig(kTwoSourcesConfig); }
 
   int64_t CountRows(const char* sql) {
     auto st = store_->db().Prepare(sql);

@@ -30,9 +30,8 @@ class ThreeAgentExportTest : public ::testing::Test {
   // Wraps each connector a run creates (to fail or observe its export).
   using WrapConnector = std::function<std::unique_ptr<Connector>(std::unique_ptr<Connector>)>;
 
-  // Opens the store, applies the configuration, writes `hr_rows` (CSV rows
-  // after the header) and runs HR's full import and full sync.
-  void SetUpWith(const std::string& hr_rows) {
+  // Opens a fresh store and applies `toml` as the whole configuration.
+  void OpenWithConfig(const char* toml) {
     cfg_ = dir_.path() / "config";
     std::filesystem::create_directories(cfg_);
     url_ = FreshTestDbUrl(dir_.path());
@@ -40,10 +39,17 @@ class ThreeAgentExportTest : public ::testing::Test {
     ASSERT_TRUE(store) << store.error().message;
     store_ = std::move(*store);
     ASSERT_TRUE(store_->Migrate());
-    std::ofstream(cfg_ / "idsync.toml") << kThreeAgentExportConfig;
+    std::ofstream(cfg_ / "idsync.toml") << toml;
     auto config = LoadConfigFiles(cfg_.string());
     ASSERT_TRUE(config) << config.error().message;
     ASSERT_TRUE(store_->WithWrite([&] { return store_->ReplaceConfig(ToDocuments(*config)); }));
+  }
+
+  // Opens the store with kThreeAgentExportConfig, writes `hr_rows` (CSV rows
+  // after the header) and runs HR's full import and full sync.
+  void SetUpWith(const std::string& hr_rows) {
+    OpenWithConfig(kThreeAgentExportConfig);
+    ASSERT_FALSE(HasFatalFailure());
     WriteHr(hr_rows);
     EXPECT_EQ(RunWith(*store_, "hr", "full-import-full-sync").status, "success");
   }
