@@ -36,9 +36,14 @@ pg_stat_statements.track = all
 pg_stat_statements.track_planning = on
 pg_stat_statements.max = 5000
 EOF
-stop_server() { "$root/scripts/pg-test-server.sh" stop "$pgdir" --discard || true; rm -rf "$pgdir" "$work"; }
+stop_server() {
+  "$root/scripts/pg-test-server.sh" stop "$pgdir" --discard || true
+  pg_cpu_group_stop "$pgdir"
+  rm -rf "$pgdir" "$work"
+}
 trap stop_server EXIT
 db_url=$("$root/scripts/pg-test-server.sh" start "$pgdir" --owner-pid $$ --wal-segsize 16 --config "$conf")
+pg_cpu_group_start "$pgdir"
 port=$(echo "$db_url" | sed 's/.*:\([0-9]*\)\/idsync.*/\1/')
 psql_admin() { psql -X -q -v ON_ERROR_STOP=1 -h "$pgdir" -p "$port" -U postgres -d idsync "$@"; }
 psql_admin -c "CREATE EXTENSION pg_stat_statements"

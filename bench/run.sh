@@ -30,10 +30,15 @@ case "$backend" in
   postgresql)
     # A folder of its own: the server may run as another user, who must reach it.
     pgdir=$(mktemp -d /tmp/idsync-bench-pg-XXXXXX)
-    stop_server() { "$root/scripts/pg-test-server.sh" stop "$pgdir" --discard || true; rm -rf "$pgdir"; }
+    stop_server() {
+      "$root/scripts/pg-test-server.sh" stop "$pgdir" --discard || true
+      pg_cpu_group_stop "$pgdir"
+      rm -rf "$pgdir"
+    }
     trap stop_server EXIT
     db_url=$("$root/scripts/pg-test-server.sh" start "$pgdir" --owner-pid $$ --wal-segsize 16 \
                --config "$root/bench/config/postgresql.conf")
+    pg_cpu_group_start "$pgdir"
     ;;
   *) echo "bench: IDSYNC_BENCH_DB must be sqlite or postgresql, not '$backend'" >&2; exit 2 ;;
 esac

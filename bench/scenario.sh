@@ -26,8 +26,27 @@ run_cycles() {
   step delta_export_badges badges export
 }
 
-# CPU seconds the PostgreSQL server in folder PGDIR has used so far: the
-# postmaster's own and that of its ended children (which it has waited for),
+# Puts every process of the PostgreSQL server in folder PGDIR into a cgroup
+# of its own (cgroup v1 cpuacct, as root), whose usage then counts the time
+# of every process the server runs, ended ones included, whichever step
+# ends them. Without it (no such cgroup, not root) pg_server_cpu reads
+# /proc, which missed or moved whole sessions at 1M (docs/performance.md,
+# "Where things stand (2026-11-23, 07:15)"). pg_cpu_group_stop removes the
+# group once the server has stopped.
+pg_cpu_group_start() {
+  local pgdir="$1" pm p g="/sys/fs/cgroup/cpuacct/idsync-bench-$$"
+  [ -w /sys/fs/cgroup/cpuacct ] && mkdir "$g" 2>/dev/null || return 0
+  pm=$(head -n 1 "$pgdir/data/postmaster.pid")
+  for p in "$pm" $(cat "/proc/$pm/task/$pm/children"); do echo "$p" >"$g/cgroup.procs" 2>/dev/null || true; done
+  echo "$g" >"$pgdir/cpu-group"
+}
+pg_cpu_group_stop() {
+  [ -f "$1/cpu-group" ] && rmdir "$(cat "$1/cpu-group")" 2>/dev/null
+  return 0
+}
+
+# CPU seconds the PostgreSQL server in folder PGDIR has used so far: its
+# cgroup's usage (pg_cpu_group_start), or else the postmaster's own and that of its ended children (which it has waited for),
 # plus the live ones'. It first waits (up to 5 s) for the sessions of the
 # step that ended, and for the postmaster to reap every child that ended
 # (a zombie's time moves to the postmaster's between the two reads below:
@@ -42,6 +61,10 @@ pg_server_cpu() {
     fi
     sleep 0.05
   done
+  if [ -f "$pgdir/cpu-group" ]; then
+    echo "$(cat "$(cat "$pgdir/cpu-group")/cpuacct.usage") / 1000000000" | bc -l
+    return
+  fi
   f=($(sed 's/.*) //' "/proc/$pm/stat"))
   ticks=$(( f[11] + f[12] + f[13] + f[14] ))
   for child in $(cat "/proc/$pm/task/$pm/children"); do
