@@ -59,8 +59,8 @@ Status Synchronizer::Prefetch(std::span<const CsObject> batch) {
       if (kind != type->references.end() && kind->second != ReferenceKind::kAnchor) continue;
       // Every value: a new group's members are resolved here too, before
       // the batch queues writes; a lookup of them from Process would wait
-      // for those writes first (see docs/performance.md, "The full sync:
-      // a group's members read ahead").
+      // for those writes first (see docs/performance.md, "The programs'
+      // allocator, and a new group's members read ahead").
       auto values = flow.expression.Evaluate(ec);
       if (!values) continue;
       auto& anchors = ref_anchors[cs.ma_id];
