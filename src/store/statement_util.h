@@ -66,6 +66,15 @@ inline std::string Placeholders(size_t n) {
 // "?, ?, ..." with kInListKeys placeholders.
 inline std::string InListPlaceholders() { return Placeholders(kInListKeys); }
 
+// Binds the chunk of kInListKeys `keys` that starts at `begin` through
+// `bind(st, parameter, key)` from parameter `first` on; a short last chunk
+// repeats its last key (one statement text for every chunk).
+template <typename Key, typename Bind>
+void BindInListChunk(Statement& st, const std::vector<Key>& keys, size_t begin, int first, const Bind& bind) {
+  for (size_t i = 0; i < kInListKeys; ++i)
+    bind(st, first + static_cast<int>(i), keys[std::min(begin + i, keys.size() - 1)]);
+}
+
 // Runs `st` once per chunk of kInListKeys `keys`: `bind_other(st)` binds the
 // parameters outside the list, `bind(st, parameter, key)` binds the chunk
 // from parameter `first` on, and `row(st)` reads each row.
@@ -74,8 +83,7 @@ Status ForEachInListRow(Statement& st, const std::vector<Key>& keys, const BindO
                         const Bind& bind, const Row& row) {
   for (size_t begin = 0; begin < keys.size(); begin += kInListKeys) {
     bind_other(st);
-    for (size_t i = 0; i < kInListKeys; ++i)
-      bind(st, first + static_cast<int>(i), keys[std::min(begin + i, keys.size() - 1)]);
+    BindInListChunk(st, keys, begin, first, bind);
     while (true) {
       IDSYNC_ASSIGN(bool more, st.Step());
       if (!more) break;

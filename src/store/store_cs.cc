@@ -42,29 +42,40 @@ Result<CsObject> ReadCs(Statement& st, bool decode = true) {
   return o;
 }
 
-// Binds every data column, in IDSYNC_CS_DATA_COLUMNS order starting at
-// parameter 1. Returns the encoded export_attrs (empty when NULL was bound).
-std::string BindCs(Statement& st, const CsObject& o) {
-  st.BindInt(1, o.ma_id);
-  st.BindText(2, o.anchor);
-  st.BindText(3, o.dn);
-  st.BindText(4, o.object_type);
-  st.BindBlob(5, EncodeAttributes(o.attrs));
-  st.BindInt(6, static_cast<int>(o.link));
-  if (o.mv_id) st.BindInt(7, *o.mv_id);
-  else st.BindNull(7);
-  st.BindInt(8, static_cast<int>(o.pending_import));
-  st.BindInt(9, static_cast<int>(o.pending_export));
-  std::string export_attrs;
-  if (o.export_attrs.empty()) {
-    st.BindNull(10);
-  } else {
-    export_attrs = EncodeAttributes(o.export_attrs);
-    st.BindBlob(10, export_attrs);
+// Binds the data columns, in IDSYNC_CS_DATA_COLUMNS order starting at
+// parameter 1; without `indexed`, ma_id, anchor, dn and mv_id are left out
+// (the others keep their order).
+struct BoundCs {
+  std::string export_attrs;  // encoded (empty when bound NULL)
+  int next = 0;              // the next parameter
+};
+BoundCs BindCs(Statement& st, const CsObject& o, bool indexed = true) {
+  int i = 1;
+  if (indexed) {
+    st.BindInt(i++, o.ma_id);
+    st.BindText(i++, o.anchor);
+    st.BindText(i++, o.dn);
   }
-  if (o.export_dn.empty()) st.BindNull(11);
-  else st.BindText(11, o.export_dn);
-  return export_attrs;
+  st.BindText(i++, o.object_type);
+  st.BindBlob(i++, EncodeAttributes(o.attrs));
+  st.BindInt(i++, static_cast<int>(o.link));
+  if (indexed) {
+    if (o.mv_id) st.BindInt(i++, *o.mv_id);
+    else st.BindNull(i++);
+  }
+  st.BindInt(i++, static_cast<int>(o.pending_import));
+  st.BindInt(i++, static_cast<int>(o.pending_export));
+  BoundCs bound;
+  if (o.export_attrs.empty()) {
+    st.BindNull(i++);
+  } else {
+    bound.export_attrs = EncodeAttributes(o.export_attrs);
+    st.BindBlob(i++, bound.export_attrs);
+  }
+  if (o.export_dn.empty()) st.BindNull(i++);
+  else st.BindText(i++, o.export_dn);
+  bound.next = i;
+  return bound;
 }
 
 void BindDigest(Statement& st, int i, std::string_view digest) {
@@ -434,9 +445,11 @@ Status Store::SetIndexedColumns(const CsObject& o, bool name) {
   // of the anchor or the (mv_id, ma_id) index for every changed object.
   // So these columns are written by statements that change no row when
   // the stored values are the same (docs/performance.md, "Delta sync at
-  // 1M"). PostgreSQL compares the values itself before it maintains an
-  // index (HOT updates), so there they stay in the main statement, where
-  // the two statements would only cost more writes.
+  // 1M"). On PostgreSQL an update of cs_objects writes a new version of the
+  // row with new entries in its indexes whatever it changes (it is never a HOT
+  // update: pending_export is in the partial indexes' predicates), so there
+  // the columns stay in the main statement, where two more statements
+  // would only add row versions.
   if (name) {
     IDSYNC_ASSIGN(Statement * st, db_->Prepare("UPDATE cs_objects SET ma_id = ?, anchor = ?, dn = ? WHERE id = ? "
                                                "AND (ma_id <> ? OR anchor <> ? OR dn <> ?)"));
@@ -511,9 +524,7 @@ Result<int64_t> Store::ConfirmExported(const std::vector<ExportedRow>& rows) {
     if (run.size() >= kMinConfirmList) {
       for (size_t begin = 0; begin < run.size(); begin += kInListKeys) {
         keep_list->BindBlob(1, no_attrs);
-        // A short last list repeats its last id (one statement text).
-        for (size_t i = 0; i < kInListKeys; ++i)
-          keep_list->BindInt(2 + static_cast<int>(i), run[std::min(begin + i, run.size() - 1)]);
+        BindInListChunk(*keep_list, run, begin, 2, [](Statement& s, int i, int64_t id) { s.BindInt(i, id); });
         keep_list->BindInt(2 + static_cast<int>(kInListKeys), run_gen);
         IDSYNC_TRY(keep_list->Send());
         keep_list->Reset();
@@ -619,37 +630,16 @@ Status Store::UpdateCs(const CsObject& o) {
   // SQLite, only when they change (SetIndexedColumns).
   const bool apart = IndexedColumnsApart(*db_);
   IDSYNC_ASSIGN(Statement * st,
-                db_->Prepare(std::string("UPDATE cs_objects SET ") +
-                             (apart ? "" : "ma_id = ?, anchor = ?, dn = ?, mv_id = ?, ") +
-                             "object_type = ?, attrs = ?, link_state = ?, pending_import = ?, "
-                             "pending_export = ?, export_attrs = ?, export_dn = ?, import_digest = NULL, "
+                db_->Prepare(std::string("UPDATE cs_objects SET ") + (apart ? "" : "ma_id = ?, anchor = ?, dn = ?, ") +
+                             "object_type = ?, attrs = ?, link_state = ?, " + (apart ? "" : "mv_id = ?, ") +
+                             "pending_import = ?, pending_export = ?, export_attrs = ?, export_dn = ?, "
+                             "import_digest = NULL, "
                              "export_gen = export_gen + CASE WHEN pending_export IS DISTINCT FROM ? OR "
                              "export_attrs IS DISTINCT FROM ? OR export_dn IS DISTINCT FROM ? THEN 1 ELSE 0 END "
                              "WHERE id = ?"));
   // The right-hand sides of SET see the row as it was, so the generation
   // moves exactly when the export state changes (see CsObject::export_gen).
-  int i = 1;
-  if (!apart) {
-    st->BindInt(i++, o.ma_id);
-    st->BindText(i++, o.anchor);
-    st->BindText(i++, o.dn);
-    if (o.mv_id) st->BindInt(i++, *o.mv_id);
-    else st->BindNull(i++);
-  }
-  st->BindText(i++, o.object_type);
-  st->BindBlob(i++, EncodeAttributes(o.attrs));
-  st->BindInt(i++, static_cast<int>(o.link));
-  st->BindInt(i++, static_cast<int>(o.pending_import));
-  st->BindInt(i++, static_cast<int>(o.pending_export));
-  std::string export_attrs;
-  if (o.export_attrs.empty()) {
-    st->BindNull(i++);
-  } else {
-    export_attrs = EncodeAttributes(o.export_attrs);
-    st->BindBlob(i++, export_attrs);
-  }
-  if (o.export_dn.empty()) st->BindNull(i++);
-  else st->BindText(i++, o.export_dn);
+  auto [export_attrs, i] = BindCs(*st, o, /*indexed=*/!apart);
   st->BindInt(i++, static_cast<int>(o.pending_export));
   if (o.export_attrs.empty()) st->BindNull(i++);
   else st->BindBlob(i++, export_attrs);
