@@ -95,8 +95,10 @@ class SqliteStatement final : public Statement {
 
 class SqliteDb final : public Db {
  public:
-  SqliteDb(sqlite3* db, std::string location, const std::string& turns_path)
-      : db_(db), location_(std::move(location)), turns_(turns_path), writes_(db, location_) {}
+  // `queue_writes`: DbOptions::sqlite_writer_thread.
+  SqliteDb(sqlite3* db, std::string location, const std::string& turns_path, bool queue_writes)
+      : db_(db), location_(std::move(location)), turns_(turns_path), writes_(db, location_),
+        queue_writes_(queue_writes) {}
   ~SqliteDb() override {
     writes_.Discard();
     cache_.clear();
@@ -245,7 +247,6 @@ class SqliteDb final : public Db {
   }
 
   int held_rows_ = 0;  // statements holding a row (SqliteStatement::holds_row_)
-  bool queue_writes_ = true;  // DbOptions::sqlite_writer_thread
 
   // A savepoint is always older than a queued write's failure (taking one
   // waits for the queue), so rolling back to it undoes the failed write and
@@ -323,11 +324,16 @@ class SqliteDb final : public Db {
     if (sql.starts_with("UPDATE ")) return Writes::kUpdate;
     for (std::string_view head : {"INSERT INTO ", "DELETE FROM "}) {
       if (!sql.starts_with(head)) continue;
-      std::string_view rest = sql.substr(head.size());
-      *table = std::string(rest.substr(0, rest.find_first_of(" (")));
+      *table = std::string(TableAfter(sql, head));
       return Writes::kInsertOrDelete;
     }
     return Writes::kUnknown;
+  }
+
+  // The table named right after `head`, with which `sql` begins.
+  static std::string_view TableAfter(std::string_view sql, std::string_view head) {
+    std::string_view rest = sql.substr(head.size());
+    return rest.substr(0, rest.find_first_of(" ("));
   }
 
   // Whether `sql` is a one-row `INSERT INTO t ... VALUES (...) RETURNING id`
@@ -336,8 +342,7 @@ class SqliteDb final : public Db {
     constexpr std::string_view kInsert = "INSERT INTO ";
     if (!sql.starts_with(kInsert) || !sql.ends_with(kReturningId) || sql.find("SELECT") != std::string_view::npos)
       return false;
-    std::string_view rest = sql.substr(kInsert.size());
-    std::string table(rest.substr(0, rest.find_first_of(" (")));
+    std::string table(TableAfter(sql, kInsert));
     sqlite3_stmt* probe = nullptr;
     const char* kProbe =
         "SELECT (SELECT count(*) FROM pragma_table_info(?1) WHERE pk > 0) = 1 AND EXISTS (SELECT 1 FROM "
@@ -381,6 +386,7 @@ class SqliteDb final : public Db {
   std::chrono::steady_clock::time_point busy_since_;
   std::unique_ptr<WalCheckpointer> checkpointer_;
   mutable SqliteWriteQueue writes_;
+  const bool queue_writes_;  // sent writes go to the writer thread
   bool in_write_ = false;  // inside a transaction begun by BeginWrite
   bool failed_ = false;    // a queued write of the open transaction failed
   // Per table, the id the next insert answered ahead takes.
@@ -503,9 +509,9 @@ Result<std::unique_ptr<Db>> OpenSqlite(const std::string& path, const DbOptions&
     sqlite3_close_v2(raw);
     return tl::unexpected(e);
   }
-  auto db = std::make_unique<SqliteDb>(raw, location, memory || options.read_only ? std::string() : path);
+  auto db = std::make_unique<SqliteDb>(raw, location, memory || options.read_only ? std::string() : path,
+                                       options.sqlite_writer_thread);
   db->SetBusyTimeout(options.busy_timeout_ms);
-  db->queue_writes_ = options.sqlite_writer_thread;
   sqlite3_extended_result_codes(raw, 1);
   // WAL lets status readers run beside the writer; NORMAL sync keeps every
   // committed transaction across a process crash (not across power loss of
