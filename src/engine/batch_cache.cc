@@ -26,6 +26,7 @@ void BatchCache::Clear() {
   for (auto& [id, table] : anchors_) table.clear();
   names_.clear();
   name_of_cs_.clear();
+  referrers_.clear();
   new_mvs_.clear();
 }
 
@@ -57,6 +58,15 @@ void BatchCache::PutAnchor(int64_t ma_id, const std::string& anchor, std::option
 void BatchCache::PutName(int64_t mv_id, int64_t ma_id, std::optional<Store::NamedConnector> name) {
   if (name) name_of_cs_[name->cs_id] = {mv_id, ma_id};
   names_.insert_or_assign(NameKey{mv_id, ma_id}, std::move(name));
+}
+
+void BatchCache::PutReferrers(int64_t to_id, std::vector<int64_t> from_ids) {
+  referrers_.insert_or_assign(to_id, std::move(from_ids));
+}
+
+const std::vector<int64_t>* BatchCache::FindReferrers(int64_t to_id) const {
+  auto it = referrers_.find(to_id);
+  return it == referrers_.end() ? nullptr : &it->second;
 }
 
 const std::vector<int64_t>* BatchCache::FindKey(std::string_view attr, std::string_view value) const {
@@ -114,6 +124,31 @@ void BatchCache::KeysReplaced(int64_t mv_id, const std::vector<std::pair<std::st
 void BatchCache::MvDeleted(int64_t mv_id) {
   KeysReplaced(mv_id, {});
   mvs_.erase(mv_id);
+  // Its references, both ways, went with it (a batch knows a few lists).
+  referrers_.erase(mv_id);
+  for (auto it = referrers_.begin(); it != referrers_.end(); ++it) {
+    auto& ids = it.value();
+    auto at = std::lower_bound(ids.begin(), ids.end(), mv_id);
+    if (at != ids.end() && *at == mv_id) ids.erase(at);
+  }
+}
+
+void BatchCache::RefsChanged(int64_t from_id, const std::vector<int64_t>& removed, const std::vector<int64_t>& added) {
+  if (referrers_.empty()) return;
+  for (int64_t to_id : removed) {
+    auto it = referrers_.find(to_id);
+    if (it == referrers_.end()) continue;
+    auto& ids = it.value();
+    auto at = std::lower_bound(ids.begin(), ids.end(), from_id);
+    if (at != ids.end() && *at == from_id) ids.erase(at);
+  }
+  for (int64_t to_id : added) {
+    auto it = referrers_.find(to_id);
+    if (it == referrers_.end()) continue;  // unknown stays unknown
+    auto& ids = it.value();
+    auto at = std::lower_bound(ids.begin(), ids.end(), from_id);
+    if (at == ids.end() || *at != from_id) ids.insert(at, from_id);
+  }
 }
 
 void BatchCache::ForgetMvOf(int64_t cs_id) {

@@ -48,6 +48,8 @@ class BatchCache {
   void PutAnchor(int64_t ma_id, const std::string& anchor, std::optional<int64_t> mv_id);
   // Which connector names MV object `mv_id` in MA `ma_id`; nullopt: none.
   void PutName(int64_t mv_id, int64_t ma_id, std::optional<Store::NamedConnector> name);
+  // The MV objects whose references name `to_id` (ListMvReferrers), ascending.
+  void PutReferrers(int64_t to_id, std::vector<int64_t> from_ids);
 
   // ---- lookups (null: unknown)
   const std::vector<int64_t>* FindKey(std::string_view attr, std::string_view value) const;
@@ -56,6 +58,7 @@ class BatchCache {
   const std::optional<int64_t>* FindAnchor(int64_t ma_id, std::string_view anchor) const;
   // Unknown: nullopt; known: the name, or nullopt inside when there is none.
   std::optional<std::optional<Store::ConnectorName>> FindName(int64_t mv_id, int64_t ma_id) const;
+  const std::vector<int64_t>* FindReferrers(int64_t to_id) const;
 
   // ---- the batch's writes, told right after each one succeeded
   // An MV object was inserted (it has no connectors or keys yet).
@@ -65,6 +68,9 @@ class BatchCache {
   // The join keys of an MV object were replaced by `keys` (lower-cased).
   void KeysReplaced(int64_t mv_id, const std::vector<std::pair<std::string, std::string>>& keys);
   void MvDeleted(int64_t mv_id);
+  // The reverse references of MV object `from_id` lost the targets
+  // `removed` and gained `added` (both ascending).
+  void RefsChanged(int64_t from_id, const std::vector<int64_t>& removed, const std::vector<int64_t>& added);
   // A connector space object was inserted or written (whole or its link):
   // the store now holds `cs` (its anchor, DN, link, MV id, export state).
   // Its anchor's entry is updated when there is one; none is added (a
@@ -123,6 +129,7 @@ class BatchCache {
   std::vector<std::pair<int64_t, AnchorTable>> anchors_;  // per MA (a few)
   tsl::robin_map<NameKey, std::optional<Store::NamedConnector>, NameKeyHash> names_;
   tsl::robin_map<int64_t, NameKey, IdHash> name_of_cs_;  // the object each positive name came from
+  tsl::robin_map<int64_t, std::vector<int64_t>, IdHash> referrers_;  // MV id -> its referrers, ascending
   tsl::robin_set<int64_t, IdHash> new_mvs_;  // inserted in this batch: no connector names them but those written since
 };
 

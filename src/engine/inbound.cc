@@ -219,6 +219,7 @@ Status Synchronizer::SaveMv(MvObject& mv, const Indexed& before, bool is_new) {
   }
   if (is_new) {
     if (!after.refs.empty()) IDSYNC_TRY(ctx_.store.SetMvRefs(mv.id, after.refs, true));
+    cache_.RefsChanged(mv.id, {}, after.refs);
   } else if (after.refs != before.refs) {
     std::vector<int64_t> removed, added;  // both lists are sorted and unique
     std::set_difference(before.refs.begin(), before.refs.end(), after.refs.begin(), after.refs.end(),
@@ -226,6 +227,7 @@ Status Synchronizer::SaveMv(MvObject& mv, const Indexed& before, bool is_new) {
     std::set_difference(after.refs.begin(), after.refs.end(), before.refs.begin(), before.refs.end(),
                         std::back_inserter(added));
     IDSYNC_TRY(ctx_.store.ChangeMvRefs(mv.id, removed, added));
+    cache_.RefsChanged(mv.id, removed, added);
   }
   return {};
 }

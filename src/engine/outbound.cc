@@ -281,18 +281,19 @@ Status Synchronizer::RefreshReferrers(int64_t mv_id, std::optional<int64_t> targ
 }
 
 Status Synchronizer::DropReferencesTo(int64_t mv_id) {
-  IDSYNC_ASSIGN(auto referrers, ctx_.store.ListMvReferrers(mv_id));
+  IDSYNC_ASSIGN(auto referrers, Referrers(mv_id));
   const std::string value = "mv:" + std::to_string(mv_id);
   for (int64_t id : referrers) {
     if (id == mv_id) continue;
-    IDSYNC_ASSIGN(auto mv, ctx_.store.GetMv(id));
-    if (!mv) continue;
+    IDSYNC_ASSIGN(auto found, MvWithConnectors(id));
+    if (!found) continue;
+    MvObject* mv = &found->first;
+    std::vector<CsObject>& connectors = found->second;
     Indexed before = IndexedOf(*mv);
     for (auto& [attr, values] : mv->attrs) std::erase(values, value);
     Normalize(mv->attrs);
     IDSYNC_TRY(SaveMv(*mv, before, false));
     ++ctx_.counters.flow_updates;
-    IDSYNC_ASSIGN(auto connectors, ctx_.store.ListCsByMv(id));
     // The referrer's sources still name the deleted object: synchronize them
     // again, so the reference waits for that object to come back.
     std::vector<int64_t> sources;

@@ -30,15 +30,19 @@ Status Synchronizer::Prefetch(std::span<const CsObject> batch) {
   std::map<std::string, std::vector<std::string>> join_values;
   std::vector<int64_t> mv_ids;
   std::map<int64_t, std::vector<std::string>> ref_anchors;
-  std::vector<int64_t> batch_ids;  // their rows among the connectors read need no decoding
+  std::vector<std::pair<int64_t, int64_t>> linked;  // batch objects' ids and MV ids
+  std::vector<int64_t> deleted_mvs;  // the MV objects of deleted objects
   for (const auto& cs : batch) {
     const MaObjectType* type = TypeOf(cs);
     if (!type) continue;
     if (cs.mv_id) {
       mv_ids.push_back(*cs.mv_id);
-      batch_ids.push_back(cs.id);
+      linked.emplace_back(cs.id, *cs.mv_id);
     }
-    if (cs.pending_import == PendingImport::kDelete) continue;
+    if (cs.pending_import == PendingImport::kDelete) {
+      if (cs.mv_id) deleted_mvs.push_back(*cs.mv_id);
+      continue;
+    }
     const Values dn{cs.dn};
     const EvalContext ec{&cs.attrs, ctx_.extensions, &dn};
     if (!cs.mv_id && cs.link != LinkState::kExplicitDisconnector) {
@@ -80,8 +84,32 @@ Status Synchronizer::Prefetch(std::span<const CsObject> batch) {
   }
 
   SortUnique(mv_ids);
+  // A deleted object's MV object may go too; DropReferencesTo then reads
+  // the objects that refer to it, with their connectors, and writes them.
+  // Read here, they do not make the batch's queued writes wait for a read
+  // in its middle (docs/performance.md, "Delta sync: a leaver's referrers
+  // read ahead").
+  std::vector<int64_t> referrers;  // all of them, ascending
+  std::vector<int64_t> referrers_only;  // those not read for another reason
+  if (!deleted_mvs.empty()) {
+    SortUnique(deleted_mvs);
+    IDSYNC_ASSIGN(auto found, ctx_.store.ListMvReferrersOf(deleted_mvs));
+    for (auto& [to_id, from_ids] : found) {
+      referrers.insert(referrers.end(), from_ids.begin(), from_ids.end());
+      cache_.PutReferrers(to_id, std::move(from_ids));
+    }
+    SortUnique(referrers);
+    for (int64_t id : referrers)
+      if (!std::binary_search(mv_ids.begin(), mv_ids.end(), id)) referrers_only.push_back(id);
+  }
   IDSYNC_ASSIGN(auto mvs, ctx_.store.GetMvs(mv_ids));
   IDSYNC_TRY(PrefetchReferenced(mvs));
+  if (!referrers_only.empty()) {
+    // Not PrefetchReferenced: a referrer's references are translated only
+    // when it is exported, which a group woken in this run is not.
+    IDSYNC_ASSIGN(auto more, ctx_.store.GetMvs(referrers_only));
+    mvs.merge(more);
+  }
   if (!mvs.empty()) {
     std::vector<int64_t> found_ids;
     found_ids.reserve(mvs.size());
@@ -90,6 +118,11 @@ Status Synchronizer::Prefetch(std::span<const CsObject> batch) {
     // A batch object's own row is dropped by Process, which has the
     // object; another object's MV with it among its connectors has a
     // connector in this MA, so Join passes it over. Neither reads its maps.
+    // DropReferencesTo exports a referrer with all its connectors: theirs
+    // are decoded.
+    std::vector<int64_t> batch_ids;
+    for (const auto& [cs_id, mv_id] : linked)
+      if (!std::binary_search(referrers.begin(), referrers.end(), mv_id)) batch_ids.push_back(cs_id);
     SortUnique(batch_ids);
     IDSYNC_ASSIGN(auto connectors, ctx_.store.ListCsByMvs(found_ids, batch_ids));
     for (auto& [id, mv] : mvs) cache_.PutMv(std::move(mv), std::move(connectors[id]));
@@ -189,6 +222,11 @@ Result<std::optional<std::pair<MvObject, std::vector<CsObject>>>> Synchronizer::
 Result<std::optional<int64_t>> Synchronizer::MvIdByAnchor(int64_t ma_id, const std::string& anchor) {
   if (const auto* known = cache_.FindAnchor(ma_id, anchor)) return *known;
   return ctx_.store.FindMvIdByAnchor(ma_id, anchor);
+}
+
+Result<std::vector<int64_t>> Synchronizer::Referrers(int64_t mv_id) {
+  if (const auto* known = cache_.FindReferrers(mv_id)) return *known;
+  return ctx_.store.ListMvReferrers(mv_id);
 }
 
 Result<std::map<int64_t, Store::ConnectorName>> Synchronizer::ConnectorNames(const std::vector<int64_t>& mv_ids,

@@ -124,6 +124,8 @@ class Synchronizer {
   // The MV object and its connectors (all of them, this object's too).
   Result<std::optional<std::pair<MvObject, std::vector<CsObject>>>> MvWithConnectors(int64_t id);
   Result<std::optional<int64_t>> MvIdByAnchor(int64_t ma_id, const std::string& anchor);
+  // The MV objects that refer to `mv_id` (ListMvReferrers).
+  Result<std::vector<int64_t>> Referrers(int64_t mv_id);
   // How MA `ma_id` names each of `mv_ids` (those it has an object for).
   Result<std::map<int64_t, Store::ConnectorName>> ConnectorNames(const std::vector<int64_t>& mv_ids, int64_t ma_id);
   Status WriteCs(const CsObject& cs);      // UpdateCs

@@ -355,6 +355,9 @@ class Store {
   // `to_id`. REQUIRES: write txn for SetMvRefs.
   Status SetMvRefs(int64_t from_id, const std::vector<int64_t>& to_ids, bool is_new = false);
   Result<std::vector<int64_t>> ListMvReferrers(int64_t to_id);
+  // ListMvReferrers for many ids (what the sync reads ahead for a batch's
+  // deleted objects): every requested id has an entry, in ascending order.
+  Result<std::unordered_map<int64_t, std::vector<int64_t>>> ListMvReferrersOf(const std::vector<int64_t>& to_ids);
   // Changes the targets of `from_id` by the given differences.
   Status ChangeMvRefs(int64_t from_id, const std::vector<int64_t>& removed, const std::vector<int64_t>& added);
   // References that could not be resolved: CS object `cs_id` refers to

@@ -130,6 +130,24 @@ Result<std::vector<int64_t>> Store::ListMvReferrers(int64_t to_id) {
   return ReadIds(*st);
 }
 
+Result<std::unordered_map<int64_t, std::vector<int64_t>>> Store::ListMvReferrersOf(const std::vector<int64_t>& to_ids) {
+  std::unordered_map<int64_t, std::vector<int64_t>> found;
+  if (to_ids.empty()) return found;
+  found.reserve(to_ids.size());
+  for (int64_t id : to_ids) found.try_emplace(id);
+  IDSYNC_ASSIGN(Statement * st, db_->Prepare("SELECT to_id, from_id FROM mv_refs WHERE to_id IN (" +
+                                             InListPlaceholders() + ")"));
+  IDSYNC_TRY(ForEachInListRow(
+      *st, to_ids, [](Statement&) {}, 1, [](Statement& s, int i, int64_t id) { s.BindInt(i, id); },
+      [&](Statement& s) { found[s.ColumnInt(0)].push_back(s.ColumnInt(1)); }));
+  // An id repeated in two chunks is read twice.
+  for (auto& [to_id, from_ids] : found) {
+    std::sort(from_ids.begin(), from_ids.end());
+    from_ids.erase(std::unique(from_ids.begin(), from_ids.end()), from_ids.end());
+  }
+  return found;
+}
+
 Status Store::AddRefWait(int64_t ma_id, std::string_view value, int64_t cs_id) {
   IDSYNC_ASSIGN(Statement * st, db_->Prepare("INSERT INTO ref_waits (ma_id, value, cs_id) VALUES (?, ?, ?) "
                                              "ON CONFLICT DO NOTHING"));
