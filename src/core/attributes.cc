@@ -86,7 +86,7 @@ std::string ToLower(std::string_view s) {
 }
 
 void Normalize(AttributeMap& attrs) {
-  std::erase_if(attrs, [](const auto& kv) { return kv.second.empty(); });
+  erase_if(attrs, [](const auto& kv) { return kv.second.empty(); });
 }
 
 std::string_view FirstValue(const AttributeMap& attrs, std::string_view name) {
@@ -117,7 +117,10 @@ Result<AttributeMap> DecodeAttributes(std::string_view in) {
   AttributeMap attrs;
   if (in.empty()) return attrs;
   uint64_t count;
-  if (!GetVarint(in, count)) return Corrupt();
+  // Each attribute takes two bytes at least (its name's length and its
+  // number of values), which bounds what is reserved for a corrupted count.
+  if (!GetVarint(in, count) || count > in.size() / 2) return Corrupt();
+  attrs.reserve(count);
   for (uint64_t i = 0; i < count; ++i) {
     std::string name;
     uint64_t nvalues;
@@ -125,7 +128,9 @@ Result<AttributeMap> DecodeAttributes(std::string_view in) {
     Values values(nvalues);
     for (auto& v : values)
       if (!GetString(in, v)) return Corrupt();
-    // Encoded in the map's order: each name goes at the end.
+    // Encoded in the map's order, so each name is appended; a blob out of
+    // order still decodes as the map would have taken it (sorted, the
+    // first of names equal but for case kept).
     attrs.emplace_hint(attrs.end(), std::move(name), std::move(values));
   }
   if (!in.empty()) return Corrupt();
