@@ -144,7 +144,7 @@ std::string EncodeStrings(const std::vector<std::string>& items) {
   return out;
 }
 
-std::string EncodeStringPairs(const std::map<std::string, std::string, CaseInsensitiveLess>& pairs) {
+std::string EncodeStringPairs(const NameMap<std::string>& pairs) {
   size_t size = VarintSize(pairs.size() * 2);
   for (const auto& [key, value] : pairs) size += StringSize(key) + StringSize(value);
   std::string out(size, '\0');
@@ -166,6 +166,23 @@ Result<std::vector<std::string>> DecodeStrings(std::string_view in) {
     if (!GetString(in, s)) return Corrupt();
   if (!in.empty()) return Corrupt();
   return items;
+}
+
+Result<NameMap<std::string>> DecodeStringPairs(std::string_view in) {
+  NameMap<std::string> pairs;
+  if (in.empty()) return pairs;
+  uint64_t count;
+  if (!GetVarint(in, count) || count > in.size()) return Corrupt();
+  pairs.reserve(count / 2);
+  std::string key, value;
+  for (uint64_t i = 0; i < count / 2; ++i) {
+    if (!GetString(in, key) || !GetString(in, value)) return Corrupt();
+    // Written in the map's order: each key is appended.
+    pairs.insert_or_assign(pairs.end(), std::move(key), std::move(value));
+  }
+  if (count % 2 == 1 && !GetString(in, key)) return Corrupt();
+  if (!in.empty()) return Corrupt();
+  return pairs;
 }
 
 }  // namespace idsync

@@ -41,7 +41,11 @@ Result<AttributeMap> DecodeAttributes(std::string_view blob);
 std::string EncodeStrings(const std::vector<std::string>& items);
 // EncodeStrings of the list key, value, key, value, ... of `pairs`, without
 // building that list.
-std::string EncodeStringPairs(const std::map<std::string, std::string, CaseInsensitiveLess>& pairs);
+std::string EncodeStringPairs(const NameMap<std::string>& pairs);
 Result<std::vector<std::string>> DecodeStrings(std::string_view blob);
+// The map that list gives: of a key given twice (ignoring case), the first
+// spelling and the last value; an odd last item is ignored. Fails as
+// DecodeAttributes.
+Result<NameMap<std::string>> DecodeStringPairs(std::string_view blob);
 
 }  // namespace idsync

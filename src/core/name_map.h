@@ -157,10 +157,27 @@ class NameMap {
                                [](const value_type& e, std::string_view n) { return Less(e.first, n); });
     return static_cast<size_t>(it - items_.begin());
   }
-  // The index of `name`, or size() when absent.
+  // The index of `name`, or size() when absent. A small map is scanned:
+  // a name of another length cannot match, and most names differ in
+  // length, where a bisection compares the bytes of several names.
   size_t FindIndex(std::string_view name) const {
+    if (items_.size() <= kScanUpTo) {
+      for (size_t i = 0; i < items_.size(); ++i)
+        if (items_[i].first.size() == name.size() && SameFolded(items_[i].first.data(), name.data(), name.size()))
+          return i;
+      return items_.size();
+    }
     const size_t at = LowerIndex(name);
     return at != items_.size() && !Less(name, items_[at].first) ? at : items_.size();
+  }
+  static constexpr size_t kScanUpTo = 32;
+  // Whether a[0, n) and b[0, n) are equal once ASCII letters are folded.
+  static bool SameFolded(const char* a, const char* b, size_t n) {
+    for (size_t i = 0; i < n; ++i) {
+      unsigned char x = a[i], y = b[i];
+      if (x != y && FoldAscii(x) != FoldAscii(y)) return false;
+    }
+    return true;
   }
   // Whether `name` is absent and belongs just before `pos`.
   bool FitsBefore(const_iterator pos, std::string_view name) const {

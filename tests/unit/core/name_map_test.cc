@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <map>
 #include <random>
 #include <string>
@@ -118,18 +119,15 @@ TEST(NameMapTest, EqualityComparesSpellingsAndValuesNotInsertionOrder) {
   EXPECT_NE(one, other);
 }
 
-// Random operations on names that differ in case, applied to a NameMap and
-// to the std::map it replaced: the two must always hold the same entries in
-// the same order.
-TEST(NameMapTest, BehavesAsTheStdMapItReplaces) {
+// Random operations on `names`, applied to a NameMap and to the std::map it
+// replaced: the two must always hold the same entries in the same order.
+void CompareWithStdMap(const std::vector<std::string>& names, int rounds, int steps) {
   using Reference = std::map<std::string, Values, CaseInsensitiveLess>;
-  const std::vector<std::string> names = {"cn", "CN", "Cn", "sn", "SN", "mail", "MAIL", "a", "A", "a_",
-                                          "aB", "ab", "member", "Member", "", "z", "Z9", "z9"};
   std::mt19937 random(20261123);
-  for (int round = 0; round < 50; ++round) {
+  for (int round = 0; round < rounds; ++round) {
     AttributeMap map;
     Reference ref;
-    for (int step = 0; step < 200; ++step) {
+    for (int step = 0; step < steps; ++step) {
       const std::string& name = names[random() % names.size()];
       const Values value = {std::to_string(step)};
       switch (random() % 7) {
@@ -172,6 +170,27 @@ TEST(NameMapTest, BehavesAsTheStdMapItReplaces) {
       ASSERT_EQ(EntriesOf(map), Entries(ref.begin(), ref.end())) << "round " << round << " step " << step;
     }
   }
+}
+
+// Names that differ in case, in a non-letter byte, or by a prefix.
+TEST(NameMapTest, BehavesAsTheStdMapItReplaces) {
+  CompareWithStdMap({"cn", "CN", "Cn", "sn", "SN", "mail", "MAIL", "a", "A", "a_", "aB", "ab", "member", "Member", "",
+                     "z", "Z9", "z9"},
+                    50, 200);
+}
+
+// Enough names that a map outgrows what is scanned and is bisected.
+TEST(NameMapTest, BehavesAsTheStdMapItReplacesWhenLarge) {
+  std::vector<std::string> names;
+  for (int i = 0; i < 60; ++i) {
+    std::string name = "attr" + std::to_string(i * 7 % 60);
+    names.push_back(name);
+    for (char& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    names.push_back(name);
+  }
+  names.push_back("attr_");
+  names.push_back("attrA");
+  CompareWithStdMap(names, 10, 1000);
 }
 
 // Blobs written by hand: what EncodeAttributes never writes (names out of
