@@ -18,7 +18,10 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <initializer_list>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -89,6 +92,10 @@ class NameMap {
   V& operator[](K&& name) {
     return try_emplace(std::forward<K>(name)).first->second;
   }
+
+  // The values of `name`; throws std::out_of_range when absent, as std::map.
+  V& at(std::string_view name) { return items_[IndexOrThrow(name)].second; }
+  const V& at(std::string_view name) const { return items_[IndexOrThrow(name)].second; }
 
   // Adds `name` with a value made of `args` unless present; returns the
   // entry and whether it was added.
@@ -170,10 +177,24 @@ class NameMap {
     const size_t at = LowerIndex(name);
     return at != items_.size() && !Less(name, items_[at].first) ? at : items_.size();
   }
+  size_t IndexOrThrow(std::string_view name) const {
+    const size_t at = FindIndex(name);
+    if (at == items_.size()) throw std::out_of_range("NameMap::at: no entry named " + std::string(name));
+    return at;
+  }
   static constexpr size_t kScanUpTo = 32;
   // Whether a[0, n) and b[0, n) are equal once ASCII letters are folded.
+  // Eight bytes at a time while they are equal (a name is mostly looked up
+  // in the spelling it is stored in), then byte by byte.
   static bool SameFolded(const char* a, const char* b, size_t n) {
-    for (size_t i = 0; i < n; ++i) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+      uint64_t x, y;
+      std::memcpy(&x, a + i, 8);
+      std::memcpy(&y, b + i, 8);
+      if (x != y) break;
+    }
+    for (; i < n; ++i) {
       unsigned char x = a[i], y = b[i];
       if (x != y && FoldAscii(x) != FoldAscii(y)) return false;
     }

@@ -59,6 +59,16 @@ TEST(NameMapTest, EverySpellingReachesTheEntryWhichKeepsItsFirstSpelling) {
   EXPECT_EQ(FirstValue(attrs, "GIVENNAME"), "Ada");
 }
 
+TEST(NameMapTest, AtReachesAnySpellingAndThrowsWhenAbsent) {
+  AttributeMap attrs{{"employeeNumber", {"7"}}};
+  EXPECT_EQ(attrs.at("EMPLOYEENUMBER"), (Values{"7"}));
+  attrs.at("employeenumber").push_back("8");
+  const AttributeMap& read = attrs;
+  EXPECT_EQ(read.at("employeeNUMBER"), (Values{"7", "8"}));
+  EXPECT_THROW(read.at("employeeNumbers"), std::out_of_range);
+  EXPECT_THROW(attrs.at("employeeNumbe_"), std::out_of_range);
+}
+
 TEST(NameMapTest, AMisplacedHintStillInsertsInOrder) {
   AttributeMap attrs;
   attrs.emplace_hint(attrs.end(), "m", Values{"1"});
@@ -175,7 +185,8 @@ void CompareWithStdMap(const std::vector<std::string>& names, int rounds, int st
 // Names that differ in case, in a non-letter byte, or by a prefix.
 TEST(NameMapTest, BehavesAsTheStdMapItReplaces) {
   CompareWithStdMap({"cn", "CN", "Cn", "sn", "SN", "mail", "MAIL", "a", "A", "a_", "aB", "ab", "member", "Member", "",
-                     "z", "Z9", "z9"},
+                     "z", "Z9", "z9", "employeeNumber", "EMPLOYEEnumber", "employeeNUMBER", "employeeNumbers",
+                     "employeeNumbeR", "employee_Number", "employeeNumbe_"},
                     50, 200);
 }
 
