@@ -43,7 +43,7 @@ std::string DescribeReference(Store* store, const std::string& value) {
 }
 
 void PrintAttrs(const AttributeMap& attrs, const std::string& indent,
-                const std::map<std::string, std::string, CaseInsensitiveLess>* contributors = nullptr,
+                const NameMap<std::string>* contributors = nullptr,
                 Store* store = nullptr) {
   for (const auto& [k, values] : attrs) {
     std::string from;

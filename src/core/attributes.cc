@@ -86,7 +86,7 @@ std::string ToLower(std::string_view s) {
 }
 
 void Normalize(AttributeMap& attrs) {
-  std::erase_if(attrs, [](const auto& kv) { return kv.second.empty(); });
+  erase_if(attrs, [](const auto& kv) { return kv.second.empty(); });
 }
 
 std::string_view FirstValue(const AttributeMap& attrs, std::string_view name) {
@@ -117,7 +117,10 @@ Result<AttributeMap> DecodeAttributes(std::string_view in) {
   AttributeMap attrs;
   if (in.empty()) return attrs;
   uint64_t count;
-  if (!GetVarint(in, count)) return Corrupt();
+  // Each attribute takes two bytes at least (its name's length and its
+  // number of values), which bounds what is reserved for a corrupted count.
+  if (!GetVarint(in, count) || count > in.size() / 2) return Corrupt();
+  attrs.reserve(count);
   for (uint64_t i = 0; i < count; ++i) {
     std::string name;
     uint64_t nvalues;
@@ -125,7 +128,9 @@ Result<AttributeMap> DecodeAttributes(std::string_view in) {
     Values values(nvalues);
     for (auto& v : values)
       if (!GetString(in, v)) return Corrupt();
-    // Encoded in the map's order: each name goes at the end.
+    // Encoded in the map's order, so each name is appended; a blob out of
+    // order still decodes as the map would have taken it (sorted, the
+    // first of names equal but for case kept).
     attrs.emplace_hint(attrs.end(), std::move(name), std::move(values));
   }
   if (!in.empty()) return Corrupt();
@@ -139,7 +144,7 @@ std::string EncodeStrings(const std::vector<std::string>& items) {
   return out;
 }
 
-std::string EncodeStringPairs(const std::map<std::string, std::string, CaseInsensitiveLess>& pairs) {
+std::string EncodeStringPairs(const NameMap<std::string>& pairs) {
   size_t size = VarintSize(pairs.size() * 2);
   for (const auto& [key, value] : pairs) size += StringSize(key) + StringSize(value);
   std::string out(size, '\0');
@@ -161,6 +166,23 @@ Result<std::vector<std::string>> DecodeStrings(std::string_view in) {
     if (!GetString(in, s)) return Corrupt();
   if (!in.empty()) return Corrupt();
   return items;
+}
+
+Result<NameMap<std::string>> DecodeStringPairs(std::string_view in) {
+  NameMap<std::string> pairs;
+  if (in.empty()) return pairs;
+  uint64_t count;
+  if (!GetVarint(in, count) || count > in.size()) return Corrupt();
+  pairs.reserve(count / 2);
+  std::string key, value;
+  for (uint64_t i = 0; i < count / 2; ++i) {
+    if (!GetString(in, key) || !GetString(in, value)) return Corrupt();
+    // Written in the map's order: each key is appended.
+    pairs.insert_or_assign(pairs.end(), std::move(key), std::move(value));
+  }
+  if (count % 2 == 1 && !GetString(in, key)) return Corrupt();
+  if (!in.empty()) return Corrupt();
+  return pairs;
 }
 
 }  // namespace idsync

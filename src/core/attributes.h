@@ -15,33 +15,16 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/name_map.h"
 
 namespace idsync {
-
-// ASCII letters folded to lower case; every other byte as it is.
-inline unsigned char FoldAscii(unsigned char c) { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }
-
-// Defined here so that it is inlined into every attribute-map lookup.
-struct CaseInsensitiveLess {
-  using is_transparent = void;
-  bool operator()(std::string_view a, std::string_view b) const {
-    size_t n = a.size() < b.size() ? a.size() : b.size();
-    for (size_t i = 0; i < n; ++i) {
-      unsigned char x = a[i], y = b[i];
-      if (x == y) continue;  // the usual case, without folding
-      x = FoldAscii(x);
-      y = FoldAscii(y);
-      if (x != y) return x < y;
-    }
-    return a.size() < b.size();
-  }
-};
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 std::string ToLower(std::string_view s);
 
 using Values = std::vector<std::string>;
-using AttributeMap = std::map<std::string, Values, CaseInsensitiveLess>;
+// Sorted by name, ignoring case; see core/name_map.h.
+using AttributeMap = NameMap<Values>;
 
 // Removes attributes with no values.
 void Normalize(AttributeMap& attrs);
@@ -58,7 +41,11 @@ Result<AttributeMap> DecodeAttributes(std::string_view blob);
 std::string EncodeStrings(const std::vector<std::string>& items);
 // EncodeStrings of the list key, value, key, value, ... of `pairs`, without
 // building that list.
-std::string EncodeStringPairs(const std::map<std::string, std::string, CaseInsensitiveLess>& pairs);
+std::string EncodeStringPairs(const NameMap<std::string>& pairs);
 Result<std::vector<std::string>> DecodeStrings(std::string_view blob);
+// The map that list gives: of a key given twice (ignoring case), the first
+// spelling and the last value; an odd last item is ignored. Fails as
+// DecodeAttributes.
+Result<NameMap<std::string>> DecodeStringPairs(std::string_view blob);
 
 }  // namespace idsync

@@ -145,6 +145,9 @@ Status Synchronizer::FlowIn(const CsObject& cs, const Values& dn, const MaObject
                             const std::vector<CsObject>& connectors, bool* changed, Outcome& out) {
   const MvObjectType* mv_type = ctx_.config.FindMvType(mv.object_type);
   std::vector<std::string> recall;
+  // A new object's maps are filled here: one allocation each.
+  if (mv.attrs.empty()) mv.attrs.reserve(type.import_flows.size());
+  if (mv.contributors.empty()) mv.contributors.reserve(type.import_flows.size());
   for (const auto& flow : type.import_flows) {
     IDSYNC_ASSIGN(Values values, Eval(flow.expression, cs.attrs, "import flow to", flow.target, &dn));
     if (IsReference(mv_type, flow.target)) {

@@ -69,7 +69,7 @@ struct MvObject {
   std::string object_type;
   AttributeMap attrs;
   // attribute name -> MA name that contributed its current value
-  std::map<std::string, std::string, CaseInsensitiveLess> contributors;
+  NameMap<std::string> contributors;
 };
 
 struct CsQuery {

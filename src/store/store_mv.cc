@@ -16,10 +16,7 @@ Result<MvObject> ReadMv(Statement& st) {
   o.id = st.ColumnInt(0);
   o.object_type = st.ColumnText(1);
   IDSYNC_ASSIGN(o.attrs, DecodeAttributes(st.ColumnBlob(2)));
-  IDSYNC_ASSIGN(auto flat, DecodeStrings(st.ColumnBlob(3)));
-  // Encoded in the map's order; a name given twice keeps its last MA.
-  for (size_t i = 0; i + 1 < flat.size(); i += 2)
-    o.contributors.insert_or_assign(o.contributors.end(), std::move(flat[i]), std::move(flat[i + 1]));
+  IDSYNC_ASSIGN(o.contributors, DecodeStringPairs(st.ColumnBlob(3)));
   return o;
 }
 

@@ -43,5 +43,31 @@ TEST(AttributesTest, NormalizeDropsEmptyAttributes) {
   EXPECT_EQ(FirstValue(attrs, "B"), "x");
 }
 
+TEST(AttributesTest, StringPairsRoundTripThroughTheStringListEncoding) {
+  NameMap<std::string> pairs;
+  pairs["title"] = "hr";
+  pairs["Department"] = "hr";
+  pairs["mail"] = "";
+  std::string blob = EncodeStringPairs(pairs);
+  auto items = DecodeStrings(blob);
+  ASSERT_TRUE(items) << items.error().message;
+  EXPECT_EQ(*items, (std::vector<std::string>{"Department", "hr", "mail", "", "title", "hr"}));
+  auto decoded = DecodeStringPairs(blob);
+  ASSERT_TRUE(decoded) << decoded.error().message;
+  EXPECT_EQ(*decoded, pairs);
+  for (size_t n = 1; n < blob.size(); ++n)
+    EXPECT_FALSE(DecodeStringPairs(std::string_view(blob).substr(0, n))) << "prefix length " << n;
+}
+
+TEST(AttributesTest, StringPairsKeepTheFirstSpellingAndLastValueAndIgnoreAnOddItem) {
+  auto decoded = DecodeStringPairs(EncodeStrings({"sn", "hr", "SN", "directory", "cn", "hr", "odd"}));
+  ASSERT_TRUE(decoded) << decoded.error().message;
+  using Pairs = std::vector<std::pair<std::string, std::string>>;
+  EXPECT_EQ(Pairs(decoded->begin(), decoded->end()), (Pairs{{"cn", "hr"}, {"sn", "directory"}}));
+  auto empty = DecodeStringPairs("");
+  ASSERT_TRUE(empty);
+  EXPECT_TRUE(empty->empty());
+}
+
 }  // namespace
 }  // namespace idsync
