@@ -56,7 +56,7 @@ server_cpu() { pg_server_cpu "$pgdir"; }
 
 step() {
   local label="$1" s0 s1 t0 t1; shift
-  psql_admin -c "SELECT pg_stat_statements_reset()" >/dev/null
+  psql_admin -c "SELECT pg_stat_statements_reset(), pg_stat_reset()" >/dev/null
   s0=$(server_cpu)
   t0=$(date +%s.%N)
   /usr/bin/time -f "%U %S" -o "$work/cpu" "$bin/idsync" run "$@" >"$work/last.out" 2>/dev/null || {
@@ -80,6 +80,10 @@ step() {
                           round((jit_generation_time + jit_inlining_time + jit_optimization_time +
                                  jit_emission_time)::numeric)
                      FROM s ORDER BY total_exec_time + total_plan_time DESC LIMIT $top) AS t"
+  # Row writes of the step per table (HOT: updates that added no index entries).
+  psql_admin -A -F ' | ' -c "SELECT relname, n_tup_ins AS inserted, n_tup_upd AS updated, n_tup_hot_upd AS hot,
+                                    n_tup_del AS deleted FROM pg_stat_user_tables
+                               WHERE n_tup_ins + n_tup_upd + n_tup_del > 0 ORDER BY relname"
 }
 
 run_cycles

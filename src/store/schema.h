@@ -18,7 +18,7 @@ namespace idsync {
 class Db;
 
 // The schema version of this release.
-inline constexpr int64_t kSchemaVersion = 5;
+inline constexpr int64_t kSchemaVersion = 6;
 
 // kSchemaVersion plus any migrations added for testing.
 int64_t KnownSchemaVersion();

@@ -113,6 +113,56 @@ Result<std::vector<CsObject>> ReadAll(Statement& st, size_t expected = 0) {
 // statement.
 bool IndexedColumnsApart(Db& db) { return db.Backend() == "sqlite"; }
 
+// Whether the pending exports are listed in cs_pending_exports (PostgreSQL:
+// schema version 6, see schema.cc) rather than found in partial indexes of
+// cs_objects (SQLite). There the store keeps that table equal to the rows
+// whose pending_export is not 0, in the same transaction as those rows.
+bool PendingExportsApart(Db& db) { return db.Backend() == "postgresql"; }
+
+// With PendingExportsApart, lists object `id` of MA `ma_id` as pending an
+// export or takes it off the list, as `pending` says (sent, not read).
+// `is_new`: the object was inserted just now, so it is not listed yet.
+Status ListPendingExport(Db& db, int64_t id, int64_t ma_id, PendingExport pending, bool is_new = false) {
+  if (!PendingExportsApart(db) || (is_new && pending == PendingExport::kNone)) return {};
+  Statement* st = nullptr;
+  if (pending == PendingExport::kNone) {
+    IDSYNC_ASSIGN(st, db.Prepare("DELETE FROM cs_pending_exports WHERE id = ?"));
+    st->BindInt(1, id);
+  } else {
+    IDSYNC_ASSIGN(st, db.Prepare(is_new ? "INSERT INTO cs_pending_exports (id, ma_id) VALUES (?, ?)"
+                                        : "INSERT INTO cs_pending_exports (id, ma_id) VALUES (?, ?) "
+                                          "ON CONFLICT (id) DO NOTHING"));
+    st->BindInt(1, id);
+    st->BindInt(2, ma_id);
+  }
+  IDSYNC_TRY(st->Send());
+  st->Reset();
+  return {};
+}
+
+// `update` (an UPDATE or DELETE of cs_objects) as one statement that also
+// takes the rows it changed off the pending-export list, with
+// PendingExportsApart; `update` itself otherwise.
+std::string AndUnlisted(Db& db, std::string update) {
+  if (!PendingExportsApart(db)) return update;
+  return "WITH done AS (" + update + " RETURNING id) DELETE FROM cs_pending_exports WHERE id IN (SELECT id FROM done)";
+}
+
+// "c." before each of the comma-separated `columns`.
+std::string Qualified(std::string_view columns) {
+  std::string out;
+  while (!columns.empty()) {
+    const size_t comma = std::min(columns.find(','), columns.size());
+    std::string_view name = columns.substr(0, comma);
+    while (name.starts_with(' ')) name.remove_prefix(1);
+    if (!out.empty()) out += ", ";
+    out += "c.";
+    out += name;
+    columns.remove_prefix(std::min(comma + 1, columns.size()));
+  }
+  return out;
+}
+
 // Rows reserved at most for one page of ListCs (a larger page still works).
 constexpr int kMaxReservedPage = 10000;
 
@@ -151,6 +201,41 @@ static Result<Statement*> PrepareListCs(Db& db, const CsQuery& q, const char* co
   // Pages must cost what they return: pending objects come from the partial
   // indexes (ma_id, id); anything else walks the table in id order, where
   // `+ma_id` keeps the planner from using the anchor index and sorting.
+  if (q.pending_export_only && PendingExportsApart(db) && !q.pending_import_only && !q.disconnectors_only) {
+    // A page of the list of pending exports in id order, then their rows
+    // (the page is a subquery with its own LIMIT, which the planner keeps
+    // apart: otherwise it may walk cs_objects in id order, every MA's rows,
+    // looking each up in the list).
+    IDSYNC_ASSIGN(Statement * st,
+                  db.Prepare(fmt::format("SELECT {} FROM (SELECT id FROM cs_pending_exports WHERE ma_id = ? "
+                                         "AND id > ?{} ORDER BY id LIMIT ?) AS p JOIN cs_objects c USING (id) "
+                                         "ORDER BY id",
+                                         Qualified(columns), q.through_id > 0 ? " AND id <= ?" : "")));
+    int i = 1;
+    st->BindInt(i++, q.ma_id);
+    st->BindInt(i++, q.after_id);
+    if (q.through_id > 0) st->BindInt(i++, q.through_id);
+    st->BindInt(i++, q.limit);
+    return st;
+  }
+  if (q.pending_export_only && PendingExportsApart(db)) {
+    // With other conditions (a search): the list joined to the rows.
+    std::string where = "p.ma_id = ? AND id > ?";
+    if (q.pending_import_only) where += " AND pending_import <> 0";
+    if (q.disconnectors_only) where += " AND link_state <> 1";
+    where += " AND pending_export <> 0";
+    if (q.through_id > 0) where += " AND id <= ?";
+    IDSYNC_ASSIGN(Statement * st,
+                  db.Prepare(fmt::format("SELECT {} FROM cs_pending_exports p JOIN cs_objects c USING (id) "
+                                         "WHERE {} ORDER BY id LIMIT ?",
+                                         Qualified(columns), where)));
+    int i = 1;
+    st->BindInt(i++, q.ma_id);
+    st->BindInt(i++, q.after_id);
+    if (q.through_id > 0) st->BindInt(i++, q.through_id);
+    st->BindInt(i++, q.limit);
+    return st;
+  }
   bool pending = q.pending_import_only || q.pending_export_only;
   std::string where = pending ? "ma_id = ? AND id > ?" : "+ma_id = ? AND id > ?";
   if (q.pending_import_only) where += " AND pending_import <> 0";
@@ -279,6 +364,7 @@ Result<bool> Store::InsertCsIfNew(CsObject& o) {
   IDSYNC_ASSIGN(bool row, assume_new_ ? st->StepAssumingInsert() : st->Step());
   if (row) o.id = st->ColumnInt(0);
   st->Reset();
+  if (row) IDSYNC_TRY(ListPendingExport(*db_, o.id, o.ma_id, o.pending_export, /*is_new=*/true));
   return row;
 }
 
@@ -290,7 +376,7 @@ Status Store::InsertCs(CsObject& o) {
   if (!row) return Fail(ErrorCode::kDatabase, "connector space insert returned no id");
   o.id = st->ColumnInt(0);
   st->Reset();
-  return {};
+  return ListPendingExport(*db_, o.id, o.ma_id, o.pending_export, /*is_new=*/true);
 }
 
 namespace {
@@ -445,11 +531,11 @@ Status Store::SetIndexedColumns(const CsObject& o, bool name) {
   // of the anchor or the (mv_id, ma_id) index for every changed object.
   // So these columns are written by statements that change no row when
   // the stored values are the same (docs/performance.md, "Delta sync at
-  // 1M"). On PostgreSQL an update of cs_objects writes a new version of the
-  // row with new entries in its indexes whatever it changes (it is never a HOT
-  // update: pending_export is in the partial indexes' predicates), so there
-  // the columns stay in the main statement, where two more statements
-  // would only add row versions.
+  // 1M"). PostgreSQL compares the values: an update that leaves every
+  // indexed column as it was is a HOT update, without new index entries
+  // (schema version 6; before it, pending_export in the partial indexes'
+  // predicates made none HOT), so there the columns stay in the main
+  // statement, where two more statements would only add row versions.
   if (name) {
     IDSYNC_ASSIGN(Statement * st, db_->Prepare("UPDATE cs_objects SET ma_id = ?, anchor = ?, dn = ? WHERE id = ? "
                                                "AND (ma_id <> ? OR anchor <> ? OR dn <> ?)"));
@@ -501,21 +587,26 @@ Result<int64_t> Store::ConfirmExported(const std::vector<ExportedRow>& rows) {
   constexpr const char* kKeepSet =
       "UPDATE cs_objects SET attrs = COALESCE(export_attrs, ?), export_attrs = NULL, export_dn = NULL, "
       "pending_export = 0, import_digest = NULL WHERE ";
-  IDSYNC_ASSIGN(Statement * keep, db_->Prepare(std::string(kKeepSet) +
-                                               "id = ? AND export_gen = ? AND pending_export <> 0"));
-  IDSYNC_ASSIGN(Statement * keep_list, db_->Prepare(std::string(kKeepSet) + "id IN (" + InListPlaceholders() +
-                                                    ") AND export_gen = ? AND pending_export <> 0"));
+  // With PendingExportsApart, each statement also takes the rows it
+  // confirmed off the pending-export list (AndUnlisted).
+  IDSYNC_ASSIGN(Statement * keep, db_->Prepare(AndUnlisted(*db_, std::string(kKeepSet) +
+                                               "id = ? AND export_gen = ? AND pending_export <> 0")));
+  IDSYNC_ASSIGN(Statement * keep_list, db_->Prepare(AndUnlisted(*db_, std::string(kKeepSet) + "id IN (" +
+                                                    InListPlaceholders() +
+                                                    ") AND export_gen = ? AND pending_export <> 0")));
   // DN and anchor are written only where they change: writing them
   // re-inserts the object into their indexes.
-  IDSYNC_ASSIGN(Statement * move, db_->Prepare(
+  IDSYNC_ASSIGN(Statement * move, db_->Prepare(AndUnlisted(*db_,
       "UPDATE cs_objects SET dn = COALESCE(export_dn, dn), anchor = CASE WHEN ? = 1 THEN COALESCE(export_dn, dn) "
       "ELSE anchor END, attrs = COALESCE(export_attrs, ?), export_attrs = NULL, export_dn = NULL, "
-      "pending_export = 0, import_digest = NULL WHERE id = ? AND export_gen = ? AND pending_export <> 0"));
+      "pending_export = 0, import_digest = NULL WHERE id = ? AND export_gen = ? AND pending_export <> 0")));
   // `+pending_export`: the row is found by its id. Without the plus,
   // PostgreSQL may read the whole partial index of pending deletes instead
   // when its statistics, taken before the sync marked them, hold none.
-  IDSYNC_ASSIGN(Statement * del, db_->Prepare("DELETE FROM cs_objects WHERE id = ? AND export_gen = ? AND "
-                                              "+pending_export = 3"));
+  // With AndUnlisted, the rows changed are those taken off the list, one
+  // for each row deleted (a pending delete is listed).
+  IDSYNC_ASSIGN(Statement * del, db_->Prepare(AndUnlisted(*db_, "DELETE FROM cs_objects WHERE id = ? AND "
+                                                                "export_gen = ? AND +pending_export = 3")));
   const std::string no_attrs = EncodeAttributes({});
   // The run of plain confirmations not yet sent: ids of one generation.
   std::vector<int64_t> run;
@@ -588,8 +679,12 @@ Status Store::RecordOvertakenExports(int64_t ma_id, const std::vector<ExportedRo
   // Confirmed rows are no longer pending, so the rows of the range still
   // pending are found in the small pending-export index: the overtaken ones,
   // and any that became pending after the export read (not in `written`).
-  IDSYNC_ASSIGN(Statement * find, db_->Prepare("SELECT id, export_gen FROM cs_objects WHERE ma_id = ? AND "
-                                               "pending_export <> 0 AND id >= ? AND id <= ?"));
+  IDSYNC_ASSIGN(Statement * find,
+                db_->Prepare(PendingExportsApart(*db_)
+                                 ? "SELECT c.id, c.export_gen FROM cs_pending_exports p JOIN cs_objects c ON c.id = "
+                                   "p.id WHERE p.ma_id = ? AND c.pending_export <> 0 AND p.id >= ? AND p.id <= ?"
+                                 : "SELECT id, export_gen FROM cs_objects WHERE ma_id = ? AND pending_export <> 0 "
+                                   "AND id >= ? AND id <= ?"));
   find->BindInt(1, ma_id);
   find->BindInt(2, lo);
   find->BindInt(3, hi);
@@ -648,6 +743,7 @@ Status Store::UpdateCs(const CsObject& o) {
   st->BindInt(i++, o.id);
   IDSYNC_TRY(st->Send());
   st->Reset();
+  IDSYNC_TRY(ListPendingExport(*db_, o.id, o.ma_id, o.pending_export));
   return apart ? SetIndexedColumns(o, /*name=*/true) : Status{};
 }
 
@@ -669,7 +765,7 @@ Status Store::DeleteCs(int64_t id) {
   st->BindInt(1, id);
   IDSYNC_TRY(st->Send());
   st->Reset();
-  return {};
+  return ListPendingExport(*db_, id, 0, PendingExport::kNone);
 }
 
 Result<int64_t> Store::CountCs(int64_t ma_id) {
@@ -679,8 +775,10 @@ Result<int64_t> Store::CountCs(int64_t ma_id) {
 }
 
 Result<int64_t> Store::CountPendingExports(int64_t ma_id) {
-  IDSYNC_ASSIGN(Statement * st, db_->Prepare("SELECT count(*) FROM cs_objects WHERE ma_id = ? AND "
-                                             "pending_export <> 0"));
+  IDSYNC_ASSIGN(Statement * st, db_->Prepare(PendingExportsApart(*db_)
+                                                 ? "SELECT count(*) FROM cs_pending_exports WHERE ma_id = ?"
+                                                 : "SELECT count(*) FROM cs_objects WHERE ma_id = ? AND "
+                                                   "pending_export <> 0"));
   st->BindInt(1, ma_id);
   return ReadCount(*st);
 }
@@ -688,8 +786,12 @@ Result<int64_t> Store::CountPendingExports(int64_t ma_id) {
 Result<int64_t> Store::CountPendingExportDeletes(int64_t ma_id) {
   // Found in the small partial index of pending deletes. A withdrawn add
   // (see WithdrawnAdd) is not counted: its export writes nothing.
-  IDSYNC_ASSIGN(Statement * st, db_->Prepare("SELECT count(*) FROM cs_objects WHERE ma_id = ? AND "
-                                             "pending_export = 3 AND export_dn IS NULL"));
+  IDSYNC_ASSIGN(Statement * st,
+                db_->Prepare(PendingExportsApart(*db_)
+                                 ? "SELECT count(*) FROM cs_pending_exports p JOIN cs_objects c ON c.id = p.id "
+                                   "WHERE p.ma_id = ? AND c.pending_export = 3 AND c.export_dn IS NULL"
+                                 : "SELECT count(*) FROM cs_objects WHERE ma_id = ? AND pending_export = 3 AND "
+                                   "export_dn IS NULL"));
   st->BindInt(1, ma_id);
   return ReadCount(*st);
 }

@@ -175,8 +175,14 @@ Result<std::optional<Store::ExportBatch>> Store::CreateExportBatch(int64_t ma_id
                                                                    int64_t max_objects) {
   // The batch ends at the last of its pending exports, found in the
   // pending-export index; nothing is written to the rows themselves.
-  IDSYNC_ASSIGN(Statement * end, db_->Prepare("SELECT max(id) FROM (SELECT id FROM cs_objects WHERE ma_id = ? "
-                                              "AND pending_export <> 0 AND id > ? ORDER BY id LIMIT ?) AS batch_ids"));
+  // (On PostgreSQL the pending exports are a table of their own: schema.cc,
+  // version 6.)
+  IDSYNC_ASSIGN(Statement * end,
+                db_->Prepare(db_->Backend() == "postgresql"
+                                 ? "SELECT max(id) FROM (SELECT id FROM cs_pending_exports WHERE ma_id = ? AND id > ? "
+                                   "ORDER BY id LIMIT ?) AS batch_ids"
+                                 : "SELECT max(id) FROM (SELECT id FROM cs_objects WHERE ma_id = ? AND "
+                                   "pending_export <> 0 AND id > ? ORDER BY id LIMIT ?) AS batch_ids"));
   end->BindInt(1, ma_id);
   end->BindInt(2, after_id);
   end->BindInt(3, max_objects);

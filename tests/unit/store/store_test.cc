@@ -411,6 +411,200 @@ TEST(StoreTest, AnUpgradeFromSchemaVersion3KeepsAnOpenExportBatchAsTheRangeOfIts
   EXPECT_EQ(next->after_id, 4);
   EXPECT_EQ(next->last_id, 5);
 }
+// The ids of MA `ma_id`'s rows whose pending_export is not 0, read row by
+// row (what the pending-export list must hold).
+std::vector<int64_t> PendingByRows(Store& store, int64_t ma_id) {
+  std::vector<int64_t> ids;
+  auto all = store.ListCs(CsQuery{.ma_id = ma_id, .limit = 1000});
+  EXPECT_TRUE(all) << all.error().message;
+  if (!all) return ids;
+  for (const auto& o : *all)
+    if (o.pending_export != PendingExport::kNone) ids.push_back(o.id);
+  return ids;
+}
+
+// What the store lists and counts as pending exports of MA `ma_id`.
+std::vector<int64_t> PendingListed(Store& store, int64_t ma_id) {
+  std::vector<int64_t> ids;
+  auto listed = store.ListCs(CsQuery{.ma_id = ma_id, .limit = 1000, .pending_export_only = true});
+  EXPECT_TRUE(listed) << listed.error().message;
+  if (!listed) return ids;
+  for (const auto& o : *listed) ids.push_back(o.id);
+  auto counted = store.CountPendingExports(ma_id);
+  EXPECT_TRUE(counted);
+  if (counted) EXPECT_EQ(*counted, static_cast<int64_t>(ids.size()));
+  return ids;
+}
+
+// Every way an object's pending export changes (insert, update, the
+// confirmation of an add, an update, a move and a delete, a confirmation
+// of a generation no longer current, the object's removal) keeps the
+// pending exports that the export lists and counts equal to the rows that
+// are pending (on PostgreSQL they are a table of their own, kept by the
+// store; schema.cc, version 6), for each MA apart.
+TEST(StoreTest, ThePendingExportsListedAreTheRowsPendingAfterEveryChange) {
+  auto store = MemoryStore();
+  auto check = [&](const char* step) {
+    for (int64_t ma : {1, 2}) {
+      EXPECT_EQ(PendingListed(*store, ma), PendingByRows(*store, ma)) << step << ", MA " << ma;
+    }
+  };
+  std::vector<CsObject> o;
+  ASSERT_TRUE(store->WithWrite([&]() -> Status {
+    for (int i = 0; i < 8; ++i) {
+      CsObject x = PersonInMa1("p" + std::to_string(i), i % 2 ? PendingExport::kAdd : PendingExport::kNone);
+      x.ma_id = i < 6 ? 1 : 2;
+      x.dn = x.anchor;
+      x.export_attrs = {{"cn", {x.anchor}}};
+      if (i == 5) {
+        IDSYNC_ASSIGN(bool inserted, store->InsertCsIfNew(x));
+        if (!inserted) return Fail(ErrorCode::kInternal, "not inserted");
+      } else {
+        IDSYNC_TRY(store->InsertCs(x));
+      }
+      o.push_back(std::move(x));
+    }
+    return {};
+  }));
+  check("inserted");
+  ASSERT_EQ(PendingListed(*store, 1), (std::vector<int64_t>{o[1].id, o[3].id, o[5].id}));
+  ASSERT_EQ(PendingListed(*store, 2), (std::vector<int64_t>{o[7].id}));
+
+  o[0].pending_export = PendingExport::kUpdate;  // becomes pending
+  o[1].pending_export = PendingExport::kNone;    // no longer pending
+  o[3].pending_export = PendingExport::kDelete;  // stays pending
+  o[2].export_dn = "q2";                         // pending a move
+  o[2].pending_export = PendingExport::kUpdate;
+  ASSERT_TRUE(store->WithWrite([&]() -> Status {
+    for (int i : {0, 1, 3, 2, 3}) IDSYNC_TRY(store->UpdateCs(o[i]));
+    return {};
+  }));
+  check("updated");
+  ASSERT_EQ(PendingListed(*store, 1), (std::vector<int64_t>{o[0].id, o[2].id, o[3].id, o[5].id}));
+
+  auto gen = [&](int i) {
+    auto row = store->GetCs(o[i].id);
+    EXPECT_TRUE(row && *row);
+    return row && *row ? (*row)->export_gen : -1;
+  };
+  // o[5] is confirmed with a generation that is no longer its own.
+  const int64_t old5 = gen(5);
+  o[5].export_attrs = {{"cn", {"changed"}}};
+  ASSERT_TRUE(store->WithWrite([&] { return store->UpdateCs(o[5]); }));
+  std::vector<Store::ExportedRow> rows = {
+      {.id = o[0].id, .export_gen = gen(0), .pending = PendingExport::kUpdate},
+      {.id = o[2].id, .export_gen = gen(2), .pending = PendingExport::kUpdate, .moves = true},
+      {.id = o[3].id, .export_gen = gen(3), .pending = PendingExport::kDelete},
+      {.id = o[5].id, .export_gen = old5, .pending = PendingExport::kAdd},
+      {.id = o[7].id, .export_gen = gen(7), .pending = PendingExport::kAdd}};
+  ASSERT_TRUE(store->WithWrite([&]() -> Status { return store->ConfirmExported(rows).map([](auto) {}); }));
+  check("confirmed");
+  EXPECT_EQ(PendingListed(*store, 1), (std::vector<int64_t>{o[5].id}));
+  EXPECT_EQ(PendingListed(*store, 2), (std::vector<int64_t>{}));
+
+  // Many rows confirmed by list statements.
+  std::vector<Store::ExportedRow> many;
+  ASSERT_TRUE(store->WithWrite([&]() -> Status {
+    for (int i = 0; i < 100; ++i) {
+      CsObject x = PersonInMa1("m" + std::to_string(i), PendingExport::kAdd);
+      x.dn = x.anchor;
+      IDSYNC_TRY(store->InsertCs(x));
+      many.push_back({.id = x.id, .export_gen = 0, .pending = PendingExport::kAdd});
+    }
+    return {};
+  }));
+  check("many inserted");
+  ASSERT_TRUE(store->WithWrite([&]() -> Status { return store->ConfirmExported(many).map([](auto) {}); }));
+  check("many confirmed");
+  EXPECT_EQ(PendingListed(*store, 1), (std::vector<int64_t>{o[5].id}));
+
+  ASSERT_TRUE(store->WithWrite([&] { return store->DeleteCs(o[5].id); }));
+  check("deleted");
+  EXPECT_EQ(PendingListed(*store, 1), (std::vector<int64_t>{}));
+  auto deletes = store->CountPendingExportDeletes(1);
+  ASSERT_TRUE(deletes);
+  EXPECT_EQ(*deletes, 0);
+}
+
+// On PostgreSQL no index of cs_objects names pending_export (schema version
+// 6), so that confirming an export can be a HOT update: the new version of
+// the row goes beside the old one without new index entries.
+TEST(StoreTest, AnExportConfirmationOnPostgresqlAddsNoIndexEntries) {
+  auto store = MemoryStore();
+  if (store->db().Backend() != "postgresql") GTEST_SKIP() << "PostgreSQL only";
+  std::vector<Store::ExportedRow> rows;
+  ASSERT_TRUE(store->WithWrite([&]() -> Status {
+    for (int i = 0; i < 10; ++i) {
+      CsObject x = PersonInMa1("h" + std::to_string(i), PendingExport::kAdd);
+      x.export_attrs = {{"cn", {x.anchor}}};
+      IDSYNC_TRY(store->InsertCs(x));
+      rows.push_back({.id = x.id, .export_gen = 0, .pending = PendingExport::kAdd});
+    }
+    return {};
+  }));
+  int64_t updated = -1, hot = -1;
+  ASSERT_TRUE(store->WithWrite([&]() -> Status {
+    IDSYNC_TRY(store->ConfirmExported(rows).map([](auto) {}));
+    // This transaction's own counts.
+    IDSYNC_ASSIGN(Statement * st, store->db().Prepare("SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables "
+                                                      "WHERE relname = 'cs_objects'"));
+    IDSYNC_ASSIGN(bool row, st->Step());
+    if (row) {
+      updated = st->ColumnInt(0);
+      hot = st->ColumnInt(1);
+    }
+    st->Reset();
+    return {};
+  }));
+  EXPECT_EQ(updated, 10);
+  EXPECT_EQ(hot, 10);
+}
+
+// The upgrade to schema version 6: the pending exports of a database of
+// the previous release are listed and counted as before (on PostgreSQL
+// they are copied into a table of their own).
+TEST(StoreTest, AnUpgradeFromSchemaVersion5KeepsThePendingExports) {
+  TempDir dir;
+  auto store = Store::Open(FreshTestDbUrl(dir.path()), StoreOptions{.create_if_missing = true});
+  ASSERT_TRUE(store) << store.error().message;
+  Db& db = (*store)->db();
+  ASSERT_TRUE(MigrateTo(db, 5));
+  ASSERT_TRUE(db.BeginWrite());
+  ASSERT_TRUE(db.Exec("INSERT INTO management_agents (id, name) VALUES (1, 'directory'), (2, 'badges')"));
+  auto insert = db.Prepare("INSERT INTO cs_objects (id, ma_id, anchor, dn, object_type, pending_export) "
+                           "VALUES (?, ?, ?, ?, 'person', ?)");
+  ASSERT_TRUE(insert);
+  // id, MA, pending export
+  const std::vector<std::array<int64_t, 3>> rows = {{1, 1, 0}, {2, 1, 1}, {3, 2, 2}, {4, 1, 3}, {5, 1, 0}, {6, 2, 0}};
+  for (const auto& r : rows) {
+    (*insert)->BindInt(1, r[0]);
+    (*insert)->BindInt(2, r[1]);
+    (*insert)->BindText(3, "cn=" + std::to_string(r[0]));
+    (*insert)->BindText(4, "cn=" + std::to_string(r[0]));
+    (*insert)->BindInt(5, r[2]);
+    ASSERT_TRUE((*insert)->Step());
+    (*insert)->Reset();
+  }
+  ASSERT_TRUE(db.Commit());
+
+  ASSERT_TRUE((*store)->Migrate());
+  EXPECT_EQ((*store)->schema_version(), kSchemaVersion);
+  EXPECT_EQ(PendingListed(**store, 1), (std::vector<int64_t>{2, 4}));
+  EXPECT_EQ(PendingListed(**store, 2), (std::vector<int64_t>{3}));
+  auto deletes = (*store)->CountPendingExportDeletes(1);
+  ASSERT_TRUE(deletes);
+  EXPECT_EQ(*deletes, 1);
+  // The next export batch of MA 1 covers both.
+  std::optional<Store::ExportBatch> batch;
+  ASSERT_TRUE((*store)->WithWrite([&]() -> Status {
+    IDSYNC_ASSIGN(batch, (*store)->CreateExportBatch(1, 0, 10));
+    return {};
+  }));
+  ASSERT_TRUE(batch);
+  EXPECT_EQ(batch->after_id, 0);
+  EXPECT_EQ(batch->last_id, 4);
+}
+
 
 // More keys than one statement takes, repeated keys, keys without an
 // answer: the lookups of many keys answer as the lookups of one key do.
