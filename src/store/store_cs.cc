@@ -198,57 +198,44 @@ Result<std::optional<CsObject>> Store::GetCs(int64_t id) {
 
 // The statement of a ListCs query selecting `columns`, with its parameters bound.
 static Result<Statement*> PrepareListCs(Db& db, const CsQuery& q, const char* columns) {
-  // Pages must cost what they return: pending objects come from the partial
-  // indexes (ma_id, id); anything else walks the table in id order, where
-  // `+ma_id` keeps the planner from using the anchor index and sorting.
+  // An export batch's range, within the pending exports.
+  const bool through = q.pending_export_only && q.through_id > 0;
+  std::string sql;
   if (q.pending_export_only && PendingExportsApart(db) && !q.pending_import_only && !q.disconnectors_only) {
     // A page of the list of pending exports in id order, then their rows
     // (the page is a subquery with its own LIMIT, which the planner keeps
     // apart: otherwise it may walk cs_objects in id order, every MA's rows,
     // looking each up in the list).
-    IDSYNC_ASSIGN(Statement * st,
-                  db.Prepare(fmt::format("SELECT {} FROM (SELECT id FROM cs_pending_exports WHERE ma_id = ? "
-                                         "AND id > ?{} ORDER BY id LIMIT ?) AS p JOIN cs_objects c USING (id) "
-                                         "ORDER BY id",
-                                         Qualified(columns), q.through_id > 0 ? " AND id <= ?" : "")));
-    int i = 1;
-    st->BindInt(i++, q.ma_id);
-    st->BindInt(i++, q.after_id);
-    if (q.through_id > 0) st->BindInt(i++, q.through_id);
-    st->BindInt(i++, q.limit);
-    return st;
-  }
-  if (q.pending_export_only && PendingExportsApart(db)) {
+    sql = fmt::format("SELECT {} FROM (SELECT id FROM cs_pending_exports WHERE ma_id = ? AND id > ?{} ORDER BY id "
+                      "LIMIT ?) AS p JOIN cs_objects c USING (id) ORDER BY id",
+                      Qualified(columns), through ? " AND id <= ?" : "");
+  } else if (q.pending_export_only && PendingExportsApart(db)) {
     // With other conditions (a search): the list joined to the rows.
     std::string where = "p.ma_id = ? AND id > ?";
     if (q.pending_import_only) where += " AND pending_import <> 0";
     if (q.disconnectors_only) where += " AND link_state <> 1";
     where += " AND pending_export <> 0";
-    if (q.through_id > 0) where += " AND id <= ?";
-    IDSYNC_ASSIGN(Statement * st,
-                  db.Prepare(fmt::format("SELECT {} FROM cs_pending_exports p JOIN cs_objects c USING (id) "
-                                         "WHERE {} ORDER BY id LIMIT ?",
-                                         Qualified(columns), where)));
-    int i = 1;
-    st->BindInt(i++, q.ma_id);
-    st->BindInt(i++, q.after_id);
-    if (q.through_id > 0) st->BindInt(i++, q.through_id);
-    st->BindInt(i++, q.limit);
-    return st;
+    if (through) where += " AND id <= ?";
+    sql = fmt::format("SELECT {} FROM cs_pending_exports p JOIN cs_objects c USING (id) WHERE {} ORDER BY id LIMIT ?",
+                      Qualified(columns), where);
+  } else {
+    // Pages must cost what they return: pending objects come from the
+    // partial indexes (ma_id, id); anything else walks the table in id
+    // order, where `+ma_id` keeps the planner from using the anchor index
+    // and sorting.
+    bool pending = q.pending_import_only || q.pending_export_only;
+    std::string where = pending ? "ma_id = ? AND id > ?" : "+ma_id = ? AND id > ?";
+    if (q.pending_import_only) where += " AND pending_import <> 0";
+    if (q.pending_export_only) where += " AND pending_export <> 0";
+    if (q.disconnectors_only) where += " AND link_state <> 1";
+    if (through) where += " AND id <= ?";
+    sql = fmt::format("SELECT {} FROM cs_objects WHERE {} ORDER BY id LIMIT ?", columns, where);
   }
-  bool pending = q.pending_import_only || q.pending_export_only;
-  std::string where = pending ? "ma_id = ? AND id > ?" : "+ma_id = ? AND id > ?";
-  if (q.pending_import_only) where += " AND pending_import <> 0";
-  if (q.pending_export_only) where += " AND pending_export <> 0";
-  if (q.disconnectors_only) where += " AND link_state <> 1";
-  // An export batch's range, within the pending-export index.
-  if (q.pending_export_only && q.through_id > 0) where += " AND id <= ?";
-  IDSYNC_ASSIGN(Statement * st, db.Prepare(fmt::format("SELECT {} FROM cs_objects WHERE {} ORDER BY id LIMIT ?",
-                                                       columns, where)));
+  IDSYNC_ASSIGN(Statement * st, db.Prepare(sql));
   int i = 1;
   st->BindInt(i++, q.ma_id);
   st->BindInt(i++, q.after_id);
-  if (q.pending_export_only && q.through_id > 0) st->BindInt(i++, q.through_id);
+  if (through) st->BindInt(i++, q.through_id);
   st->BindInt(i++, q.limit);
   return st;
 }
