@@ -280,6 +280,8 @@ std::vector<std::string>& ExtraMigrations() {
 
 }  // namespace
 
+bool PendingExportsListed(Db& db) { return RunsOn(db, 6); }
+
 Result<int64_t> ReadSchemaVersion(Db& db) {
   IDSYNC_ASSIGN(bool has_meta, db.TableExists("meta"));
   if (!has_meta) return 0;

@@ -23,6 +23,13 @@ inline constexpr int64_t kSchemaVersion = 6;
 // kSchemaVersion plus any migrations added for testing.
 int64_t KnownSchemaVersion();
 
+// Whether `db`'s schema lists the pending exports in cs_pending_exports
+// (version 6, whose migration runs on PostgreSQL only) rather than finding
+// them through partial indexes of cs_objects (SQLite). Where they are
+// listed, the store keeps the list equal to the rows whose pending_export
+// is not 0, in the same transaction as those rows.
+bool PendingExportsListed(Db& db);
+
 // Makes this process behave like a later release whose schema adds `sql` as
 // the next migration. Only for test programs that play "the server that was
 // upgraded first"; never called by idsync's own programs.

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "store/schema.h"
 #include "store/statement_util.h"
 #include "store/store.h"
 
@@ -113,17 +114,11 @@ Result<std::vector<CsObject>> ReadAll(Statement& st, size_t expected = 0) {
 // statement.
 bool IndexedColumnsApart(Db& db) { return db.Backend() == "sqlite"; }
 
-// Whether the pending exports are listed in cs_pending_exports (PostgreSQL:
-// schema version 6, see schema.cc) rather than found in partial indexes of
-// cs_objects (SQLite). There the store keeps that table equal to the rows
-// whose pending_export is not 0, in the same transaction as those rows.
-bool PendingExportsApart(Db& db) { return db.Backend() == "postgresql"; }
-
-// With PendingExportsApart, lists object `id` of MA `ma_id` as pending an
+// With PendingExportsListed, lists object `id` of MA `ma_id` as pending an
 // export or takes it off the list, as `pending` says (sent, not read).
 // `is_new`: the object was inserted just now, so it is not listed yet.
 Status ListPendingExport(Db& db, int64_t id, int64_t ma_id, PendingExport pending, bool is_new = false) {
-  if (!PendingExportsApart(db) || (is_new && pending == PendingExport::kNone)) return {};
+  if (!PendingExportsListed(db) || (is_new && pending == PendingExport::kNone)) return {};
   Statement* st = nullptr;
   if (pending == PendingExport::kNone) {
     IDSYNC_ASSIGN(st, db.Prepare("DELETE FROM cs_pending_exports WHERE id = ?"));
@@ -142,9 +137,9 @@ Status ListPendingExport(Db& db, int64_t id, int64_t ma_id, PendingExport pendin
 
 // `update` (an UPDATE or DELETE of cs_objects) as one statement that also
 // takes the rows it changed off the pending-export list, with
-// PendingExportsApart; `update` itself otherwise.
+// PendingExportsListed; `update` itself otherwise.
 std::string AndUnlisted(Db& db, std::string update) {
-  if (!PendingExportsApart(db)) return update;
+  if (!PendingExportsListed(db)) return update;
   return "WITH done AS (" + update + " RETURNING id) DELETE FROM cs_pending_exports WHERE id IN (SELECT id FROM done)";
 }
 
@@ -201,7 +196,7 @@ static Result<Statement*> PrepareListCs(Db& db, const CsQuery& q, const char* co
   // An export batch's range, within the pending exports.
   const bool through = q.pending_export_only && q.through_id > 0;
   std::string sql;
-  if (q.pending_export_only && PendingExportsApart(db) && !q.pending_import_only && !q.disconnectors_only) {
+  if (q.pending_export_only && PendingExportsListed(db) && !q.pending_import_only && !q.disconnectors_only) {
     // A page of the list of pending exports in id order, then their rows
     // (the page is a subquery with its own LIMIT, which the planner keeps
     // apart: otherwise it may walk cs_objects in id order, every MA's rows,
@@ -209,7 +204,7 @@ static Result<Statement*> PrepareListCs(Db& db, const CsQuery& q, const char* co
     sql = fmt::format("SELECT {} FROM (SELECT id FROM cs_pending_exports WHERE ma_id = ? AND id > ?{} ORDER BY id "
                       "LIMIT ?) AS p JOIN cs_objects c USING (id) ORDER BY id",
                       Qualified(columns), through ? " AND id <= ?" : "");
-  } else if (q.pending_export_only && PendingExportsApart(db)) {
+  } else if (q.pending_export_only && PendingExportsListed(db)) {
     // With other conditions (a search): the list joined to the rows.
     std::string where = "p.ma_id = ? AND id > ?";
     if (q.pending_import_only) where += " AND pending_import <> 0";
@@ -574,7 +569,7 @@ Result<int64_t> Store::ConfirmExported(const std::vector<ExportedRow>& rows) {
   constexpr const char* kKeepSet =
       "UPDATE cs_objects SET attrs = COALESCE(export_attrs, ?), export_attrs = NULL, export_dn = NULL, "
       "pending_export = 0, import_digest = NULL WHERE ";
-  // With PendingExportsApart, each statement also takes the rows it
+  // With PendingExportsListed, each statement also takes the rows it
   // confirmed off the pending-export list (AndUnlisted).
   IDSYNC_ASSIGN(Statement * keep, db_->Prepare(AndUnlisted(*db_, std::string(kKeepSet) +
                                                "id = ? AND export_gen = ? AND pending_export <> 0")));
@@ -667,7 +662,7 @@ Status Store::RecordOvertakenExports(int64_t ma_id, const std::vector<ExportedRo
   // pending are found in the small pending-export index: the overtaken ones,
   // and any that became pending after the export read (not in `written`).
   IDSYNC_ASSIGN(Statement * find,
-                db_->Prepare(PendingExportsApart(*db_)
+                db_->Prepare(PendingExportsListed(*db_)
                                  ? "SELECT c.id, c.export_gen FROM cs_pending_exports p JOIN cs_objects c ON c.id = "
                                    "p.id WHERE p.ma_id = ? AND c.pending_export <> 0 AND p.id >= ? AND p.id <= ?"
                                  : "SELECT id, export_gen FROM cs_objects WHERE ma_id = ? AND pending_export <> 0 "
@@ -762,7 +757,7 @@ Result<int64_t> Store::CountCs(int64_t ma_id) {
 }
 
 Result<int64_t> Store::CountPendingExports(int64_t ma_id) {
-  IDSYNC_ASSIGN(Statement * st, db_->Prepare(PendingExportsApart(*db_)
+  IDSYNC_ASSIGN(Statement * st, db_->Prepare(PendingExportsListed(*db_)
                                                  ? "SELECT count(*) FROM cs_pending_exports WHERE ma_id = ?"
                                                  : "SELECT count(*) FROM cs_objects WHERE ma_id = ? AND "
                                                    "pending_export <> 0"));
@@ -774,7 +769,7 @@ Result<int64_t> Store::CountPendingExportDeletes(int64_t ma_id) {
   // Found in the small partial index of pending deletes. A withdrawn add
   // (see WithdrawnAdd) is not counted: its export writes nothing.
   IDSYNC_ASSIGN(Statement * st,
-                db_->Prepare(PendingExportsApart(*db_)
+                db_->Prepare(PendingExportsListed(*db_)
                                  ? "SELECT count(*) FROM cs_pending_exports p JOIN cs_objects c ON c.id = p.id "
                                    "WHERE p.ma_id = ? AND c.pending_export = 3 AND c.export_dn IS NULL"
                                  : "SELECT count(*) FROM cs_objects WHERE ma_id = ? AND pending_export = 3 AND "

@@ -3,6 +3,7 @@
 
 #include <cerrno>
 
+#include "store/schema.h"
 #include "store/store.h"
 
 namespace idsync {
@@ -175,10 +176,8 @@ Result<std::optional<Store::ExportBatch>> Store::CreateExportBatch(int64_t ma_id
                                                                    int64_t max_objects) {
   // The batch ends at the last of its pending exports, found in the
   // pending-export index; nothing is written to the rows themselves.
-  // (On PostgreSQL the pending exports are a table of their own: schema.cc,
-  // version 6.)
   IDSYNC_ASSIGN(Statement * end,
-                db_->Prepare(db_->Backend() == "postgresql"
+                db_->Prepare(PendingExportsListed(*db_)
                                  ? "SELECT max(id) FROM (SELECT id FROM cs_pending_exports WHERE ma_id = ? AND id > ? "
                                    "ORDER BY id LIMIT ?) AS batch_ids"
                                  : "SELECT max(id) FROM (SELECT id FROM cs_objects WHERE ma_id = ? AND "
