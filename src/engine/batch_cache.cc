@@ -3,6 +3,19 @@
 #include <algorithm>
 
 namespace idsync {
+namespace {
+
+// `id` taken out of / put into the ascending list `ids`, where it is (not).
+void EraseSorted(std::vector<int64_t>& ids, int64_t id) {
+  auto at = std::lower_bound(ids.begin(), ids.end(), id);
+  if (at != ids.end() && *at == id) ids.erase(at);
+}
+void InsertSorted(std::vector<int64_t>& ids, int64_t id) {
+  auto at = std::lower_bound(ids.begin(), ids.end(), id);
+  if (at == ids.end() || *at != id) ids.insert(at, id);
+}
+
+}  // namespace
 
 std::string_view BatchCache::KeyOf(std::string_view attr, std::string_view value) const {
   key_scratch_.assign(attr).push_back('\0');
@@ -126,29 +139,16 @@ void BatchCache::MvDeleted(int64_t mv_id) {
   mvs_.erase(mv_id);
   // Its references, both ways, went with it (a batch knows a few lists).
   referrers_.erase(mv_id);
-  for (auto it = referrers_.begin(); it != referrers_.end(); ++it) {
-    auto& ids = it.value();
-    auto at = std::lower_bound(ids.begin(), ids.end(), mv_id);
-    if (at != ids.end() && *at == mv_id) ids.erase(at);
-  }
+  for (auto it = referrers_.begin(); it != referrers_.end(); ++it) EraseSorted(it.value(), mv_id);
 }
 
 void BatchCache::RefsChanged(int64_t from_id, const std::vector<int64_t>& removed, const std::vector<int64_t>& added) {
   if (referrers_.empty()) return;
-  for (int64_t to_id : removed) {
-    auto it = referrers_.find(to_id);
-    if (it == referrers_.end()) continue;
-    auto& ids = it.value();
-    auto at = std::lower_bound(ids.begin(), ids.end(), from_id);
-    if (at != ids.end() && *at == from_id) ids.erase(at);
-  }
-  for (int64_t to_id : added) {
-    auto it = referrers_.find(to_id);
-    if (it == referrers_.end()) continue;  // unknown stays unknown
-    auto& ids = it.value();
-    auto at = std::lower_bound(ids.begin(), ids.end(), from_id);
-    if (at == ids.end() || *at != from_id) ids.insert(at, from_id);
-  }
+  // A list not read stays unknown.
+  for (int64_t to_id : removed)
+    if (auto it = referrers_.find(to_id); it != referrers_.end()) EraseSorted(it.value(), from_id);
+  for (int64_t to_id : added)
+    if (auto it = referrers_.find(to_id); it != referrers_.end()) InsertSorted(it.value(), from_id);
 }
 
 void BatchCache::ForgetMvOf(int64_t cs_id) {
