@@ -20,6 +20,9 @@
 # server when that process ends, so a crashed test leaves no server behind.
 # With --listen, the server also listens on those addresses (for test hosts
 # in network namespaces) and accepts the test role from their /24 networks.
+# A start counts only when every address has its socket (PostgreSQL itself
+# starts on those it could bind): a random port is then tried again, a given
+# PORT fails with exit code 1.
 # With --config, the settings of FILE (postgresql.conf lines) are added after
 # the script's own (the benchmark's tuned server uses it). With --wal-segsize,
 # the cluster's WAL segments have that size in MB (a power of two from 1 to
@@ -154,10 +157,17 @@ EOF
     echo "host all all ${addr%.*}.0/24 scram-sha-256" >>"$dir/data/pg_hba.conf"
   done
 
-  local tries=0 fixed=${port:+1}
+  # Random ports come from below the kernel's range for outgoing connections:
+  # a port some connection holds as its local end is not seen by
+  # port_in_use, and PostgreSQL, which then fails to bind one of several
+  # addresses, starts anyway on the others (only a warning in its log).
+  local tries=0 fixed=${port:+1} low=32768 span
+  read -r low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
+  span=$((low - 20000))
+  [ "$span" -ge 1000 ] || span=10000
   while :; do
     if [ -z "$fixed" ]; then
-      port=$((20000 + RANDOM % 30000))
+      port=$((20000 + RANDOM % span))
       if port_in_use "$port"; then continue; fi
     fi
     cat >"$dir/data/postgresql.auto.conf" <<EOF
@@ -170,8 +180,11 @@ max_connections = 40
 shared_buffers = 64MB
 EOF
     [ -z "$config" ] || cat "$config" >>"$dir/data/postgresql.auto.conf"
+    rm -f "$dir/server.log"  # pg_ctl appends: the checks below read this attempt's log only
     if as_server_user "$bindir/pg_ctl" start -w -t 60 -D "$dir/data" -l "$dir/server.log" >/dev/null 2>&1; then
-      break
+      # Started, but every address must have its socket, 127.0.0.1 above all.
+      grep -q "could not create listen socket" "$dir/server.log" || break
+      as_server_user "$bindir/pg_ctl" stop -w -t 60 -D "$dir/data" -m immediate >/dev/null 2>&1 || true
     fi
     tries=$((tries + 1))
     # Another program may have taken the port since it was checked.
