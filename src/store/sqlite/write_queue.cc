@@ -44,6 +44,11 @@ void SqliteBindings::Clear() {
   bytes_.clear();
 }
 
+void SqliteBindings::ClearAndTrim(size_t keep) {
+  Clear();
+  if (bytes_.capacity() > keep) std::string().swap(bytes_);
+}
+
 void SqliteBindings::ApplyTo(sqlite3_stmt* stmt) const {
   sqlite3_clear_bindings(stmt);
   for (const Param& p : params_) {
@@ -99,19 +104,20 @@ void SqliteWriteQueue::Push(sqlite3_stmt* stmt, SqliteBindings& bindings, int64_
   bool wake;
   {
     std::unique_lock lock(mu_);
-    if (queued_.size >= kMaxQueued) {
+    if (queued_.Full()) {
       paused_ = false;  // a test's pause ends here too, as in Wait()
       if (thread_sleeps_) {
         thread_sleeps_ = false;
         work_.notify_one();
       }
       caller_waits_room_ = true;
-      room_.wait(lock, [&] { return queued_.size < kMaxQueued || stop_; });
+      room_.wait(lock, [&] { return !queued_.Full() || stop_; });
       caller_waits_room_ = false;
     }
     if (queued_.size == queued_.items.size()) queued_.items.emplace_back();
     Job& job = queued_.items[queued_.size++];
     job.stmt = stmt;
+    queued_.bytes += bindings.Bytes();
     std::swap(job.bindings, bindings);
     job.expect_id = expect_id;
     job.may_not_insert = may_not_insert;
@@ -146,6 +152,7 @@ void SqliteWriteQueue::WaitKeepingError() {
     failed = error_.has_value();
   }
   caller_runs_.size = 0;
+  caller_runs_.bytes = 0;
 }
 
 Status SqliteWriteQueue::Wait() {
@@ -160,6 +167,7 @@ void SqliteWriteQueue::Discard() {
   std::unique_lock lock(mu_);
   paused_ = false;
   queued_.size = 0;
+  queued_.bytes = 0;
   discard_.store(true, std::memory_order_relaxed);
   caller_waits_ = true;
   idle_.wait(lock, [&] { return !busy_; });
@@ -203,6 +211,7 @@ void SqliteWriteQueue::Loop() {
       failed = error_.has_value();
     }
     running_.size = 0;
+    running_.bytes = 0;
     lock.lock();
     busy_ = false;
     if (caller_waits_ && queued_.size == 0) idle_.notify_one();
@@ -220,6 +229,7 @@ void SqliteWriteQueue::Run(Job& job) {
   if (rc != SQLITE_DONE) {
     error_ = SqliteError(db_, rc, "statement", location_);
     sqlite3_reset(job.stmt);
+    job.bindings.ClearAndTrim(kKeepBytes);
     return;
   }
   if (job.expect_id != 0) {
@@ -237,6 +247,7 @@ void SqliteWriteQueue::Run(Job& job) {
     }
   }
   sqlite3_reset(job.stmt);
+  job.bindings.ClearAndTrim(kKeepBytes);
 }
 
 }  // namespace idsync

@@ -14,8 +14,11 @@
 // The first failing write is kept: the writes queued after it are dropped
 // (the transaction fails as a whole), and Wait() reports the error once.
 // The thread is woken for a run of writes (kWakeAt), not for each one; a
-// Wait() runs what the thread has not taken itself. The queue is bounded
-// (kMaxQueued): past it, Push waits until the thread takes the queue.
+// Wait() runs what the thread has not taken itself. The queue is bounded in
+// writes (kMaxQueued) and in the bytes of their bindings (kMaxQueuedBytes):
+// past either, Push waits until the thread takes the queue. A binding buffer
+// that grew past kKeepBytes is released once its write has run, so the
+// reused jobs do not keep the largest values ever written.
 //
 // Thread-safety: every member but the thread's loop on the caller's thread
 // (the one that owns the connection). The thread starts with the first
@@ -52,6 +55,10 @@ class SqliteBindings {
   void Blob(int index, std::string_view value);
   void Null(int index);
   void Clear();
+  // The bytes of the text and blob values bound.
+  size_t Bytes() const { return bytes_.size(); }
+  // Clear(), and gives back the memory of a buffer grown past `keep` bytes.
+  void ClearAndTrim(size_t keep);
   // Clears the statement's bindings and binds these (the bytes stay owned
   // here: they must not change until the statement has run).
   void ApplyTo(sqlite3_stmt* stmt) const;
@@ -74,6 +81,11 @@ class SqliteWriteQueue {
   // that writes faster than the thread (a long transaction of confirmations)
   // must not hold all its writes, with their bindings, in memory.
   static constexpr size_t kMaxQueued = 16384;
+  // The same bound in bytes of the queued writes' values: a batch of large
+  // groups (a member list of a megabyte each) stops well before kMaxQueued.
+  static constexpr size_t kMaxQueuedBytes = size_t{64} << 20;
+  // A job's buffer larger than this is released after its write has run.
+  static constexpr size_t kKeepBytes = size_t{64} << 10;
 
   // `db` and `location` (for messages) outlive the queue.
   SqliteWriteQueue(sqlite3* db, const std::string& location);
@@ -125,6 +137,8 @@ class SqliteWriteQueue {
   struct Jobs {
     std::vector<Job> items;
     size_t size = 0;
+    size_t bytes = 0;  // of the bindings of items[0, size)
+    bool Full() const { return size >= kMaxQueued || bytes >= kMaxQueuedBytes; }
   };
   void Loop();
   void Run(Job& job);

@@ -177,6 +177,29 @@ TEST(SqliteDbTest, TheQueueOfSentWritesIsBounded) {
   ASSERT_TRUE(db->Commit());
 }
 
+// The same bound in bytes: a run of large values (a big group's member
+// list) waits for the thread long before the count's bound.
+TEST(SqliteDbTest, TheQueueOfSentWritesIsBoundedInBytes) {
+  auto db = MemoryDb(kTable);
+  auto ins = BeginHeldInserts(*db);
+  ASSERT_TRUE(ins);
+  const size_t value_size = size_t{256} << 10;
+  const size_t bound = SqliteWriteQueue::kMaxQueuedBytes / value_size + 1;
+  const size_t sent = 2 * bound;
+  size_t most = 0;
+  for (size_t i = 0; i < sent; ++i) {
+    std::string value = std::to_string(i);
+    value.resize(value_size, 'x');
+    SendInsert(**ins, value);
+    most = std::max(most, QueuedSqliteWritesForTesting(*db));
+  }
+  EXPECT_LE(most, bound) << "the queue held more than its bound in bytes";
+  auto n = CountRows(*db);
+  ASSERT_TRUE(n) << n.error().message;
+  EXPECT_EQ(*n, static_cast<int64_t>(sent));
+  ASSERT_TRUE(db->Commit());
+}
+
 TEST(SqliteDbTest, AQueuedWritesErrorComesBackFromTheNextCallAndTheTransactionFails) {
   auto db = MemoryDb(kTable);
   auto ins = db->Prepare("INSERT INTO t (v) VALUES (?)");
